@@ -1,0 +1,96 @@
+//! API token management (admin).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::{Caller, Role};
+use crate::domain::Label;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::tokens::{self, TokenInfo};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewToken {
+    /// What the token is for, e.g. `github-actions payments-api`.
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The secret. Shown this once: Cairn keeps only its hash.
+    pub token: String,
+}
+
+/// Create an API token.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = NewToken,
+    responses(
+        (status = 201, body = CreatedToken),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    caller.require(Role::Admin)?;
+    let name = Label::parse("name", &new.name).map_err(ApiError::bad_request)?;
+    let (id, token) = tokens::create(&state.pool, name.as_str(), new.role).await?;
+    tracing::info!(token_id = id, role = new.role.as_str(), by = caller.token_id, "token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            id,
+            name: name.as_str().to_owned(),
+            role: new.role,
+            token,
+        }),
+    ))
+}
+
+/// List API tokens (never their secrets).
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens",
+    responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+    caller.require(Role::Admin)?;
+    Ok(Json(tokens::list(&state.pool).await?))
+}
+
+/// Revoke an API token.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    if tokens::revoke(&state.pool, id).await? {
+        tracing::info!(token_id = id, by = caller.token_id, "token revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("there is no token {id}")))
+    }
+}

@@ -1,0 +1,30 @@
+//! Database connection, migrations and start-up housekeeping.
+
+use rand::RngCore;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+/// The HMAC key for dashboard sessions: created once, kept in the database
+/// so that every instance sharing it accepts the same sessions.
+pub async fn session_secret(pool: &PgPool) -> sqlx::Result<Vec<u8>> {
+    let mut fresh = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('session_key', $1) ON CONFLICT DO NOTHING")
+        .bind(&fresh)
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = 'session_key'")
+        .fetch_one(pool)
+        .await
+}

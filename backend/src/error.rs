@@ -1,0 +1,162 @@
+//! The API's one error type and its single mapping to HTTP: every failure
+//! becomes an RFC 9457 `application/problem+json` answer.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:cairn:problem:<slug>`; stable, one per kind of problem.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:cairn:problem:invalid-sbom")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: &'static str,
+    /// HTTP status code.
+    pub status: u16,
+    /// What exactly is wrong with this request.
+    pub detail: String,
+    /// RFC 6901 JSON pointer into the uploaded document, when it helps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    pointer: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.title, self.status.as_u16(), self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            pointer: None,
+        }
+    }
+
+    pub fn with_pointer(mut self, pointer: Option<String>) -> Self {
+        self.pointer = pointer;
+        self
+    }
+
+    /// Same problem, another status (e.g. 415 for a JSON body without its
+    /// content type).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Insufficient role", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", detail)
+    }
+    pub fn unsupported_media(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type or encoding",
+            detail,
+        )
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to handle the request; the event is in its log",
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        ApiError::internal()
+    }
+}
+
+impl From<crate::sbom::SbomError> for ApiError {
+    fn from(e: crate::sbom::SbomError) -> Self {
+        use crate::sbom::SbomErrorKind as K;
+        let (status, slug, title) = match e.kind {
+            K::Malformed => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+            K::NotAnSbom => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-an-sbom",
+                "Not a CycloneDX or SPDX document",
+            ),
+            K::UnsupportedVersion => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported-spec-version",
+                "Unsupported SBOM specification version",
+            ),
+            K::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-sbom", "Invalid SBOM"),
+        };
+        ApiError::new(status, slug, title, e.detail).with_pointer(e.pointer)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: format!("urn:cairn:problem:{}", self.slug),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: self.detail,
+            pointer: self.pointer,
+        };
+        let mut res = (self.status, axum::Json(body)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

@@ -1,0 +1,127 @@
+//! SBOM ingestion: identify, parse, compress and store one uploaded
+//! document in a single transaction.
+
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::auth::Caller;
+use crate::domain::{Label, ProjectName, Sha256Digest};
+use crate::error::{ApiError, ApiResult};
+use crate::sbom;
+use crate::store::{self, sboms::SbomSummary};
+use crate::upload::{self, Upload};
+
+/// Where an uploaded SBOM belongs.
+pub struct SbomTarget {
+    pub project: ProjectName,
+    pub artifact: Label,
+    pub version: Label,
+    pub digest: Option<Sha256Digest>,
+}
+
+pub enum Ingested {
+    /// Stored now.
+    Created(SbomSummary),
+    /// The same document was already stored for this artifact.
+    Existing(SbomSummary),
+}
+
+pub async fn ingest_sbom(
+    pool: &PgPool,
+    target: &SbomTarget,
+    upload: Upload,
+    caller: &Caller,
+) -> ApiResult<Ingested> {
+    let doc = upload.document;
+    let content_sha256 = tokio::task::block_in_place(|| Sha256::digest(&doc).to_vec());
+    if let Some(existing) = find_existing(pool, target, &content_sha256).await? {
+        return Ok(Ingested::Existing(existing));
+    }
+
+    // Compression runs on a blocking thread while this one parses.
+    let compress = upload.gzip.clone().map_or_else(
+        || {
+            let doc = doc.clone();
+            Some(tokio::task::spawn_blocking(move || upload::gzip(&doc)))
+        },
+        |_| None,
+    );
+    let input = sbom::Input::new(&doc)?;
+    let parsed = tokio::task::block_in_place(|| input.parse())?;
+    let gzip = match (compress, &upload.gzip) {
+        (Some(task), _) => task.await.map_err(|e| {
+            tracing::error!(error = %e, "compression task failed");
+            ApiError::internal()
+        })?,
+        (None, Some(received)) => received.to_vec(),
+        (None, None) => unreachable!("either received gzip or compressing"),
+    };
+
+    // An in-toto statement naming exactly one sha256 subject identifies the artifact.
+    let envelope_digest = parsed.envelope.as_ref().and_then(|e| match e.subjects.as_slice() {
+        [(_, Some(hex))] => Sha256Digest::parse(&format!("sha256:{hex}")).ok(),
+        _ => None,
+    });
+    let digest = target.digest.as_ref().or(envelope_digest.as_ref());
+
+    let mut tx = pool.begin().await?;
+    let artifact_id = store::inventory::upsert_artifact(
+        &mut tx,
+        target.project.as_str(),
+        target.artifact.as_str(),
+        target.version.as_str(),
+        digest.map(Sha256Digest::as_str),
+    )
+    .await?
+    .map_err(|stored| {
+        ApiError::conflict(format!(
+            "artifact {} {} of project {} is recorded with digest {stored}, not {}",
+            target.artifact.as_str(),
+            target.version.as_str(),
+            target.project.as_str(),
+            digest.map_or("", Sha256Digest::as_str)
+        ))
+    })?;
+    let new = store::sboms::NewSbom {
+        artifact_id,
+        content_sha256: &content_sha256,
+        parsed: &parsed,
+        document_size: doc.len() as i64,
+        gzip: &gzip,
+        uploaded_by: caller.token_id,
+    };
+    let Some(id) = store::sboms::insert(&mut tx, &new).await? else {
+        // A concurrent upload of the same document committed first.
+        tx.rollback().await?;
+        return find_existing(pool, target, &content_sha256)
+            .await?
+            .map(Ingested::Existing)
+            .ok_or_else(ApiError::internal);
+    };
+    tx.commit().await?;
+    tracing::info!(
+        sbom = id,
+        project = target.project.as_str(),
+        components = parsed.component_count(),
+        "SBOM stored"
+    );
+    store::sboms::get(pool, id)
+        .await?
+        .map(Ingested::Created)
+        .ok_or_else(ApiError::internal)
+}
+
+async fn find_existing(
+    pool: &PgPool,
+    target: &SbomTarget,
+    content_sha256: &[u8],
+) -> ApiResult<Option<SbomSummary>> {
+    Ok(store::sboms::find_by_content(
+        pool,
+        target.project.as_str(),
+        target.artifact.as_str(),
+        target.version.as_str(),
+        content_sha256,
+    )
+    .await?)
+}

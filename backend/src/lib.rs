@@ -1,0 +1,45 @@
+//! Cairn: a self-hosted software-supply-chain evidence service.
+//!
+//! Layers, outermost first: `app` (router, middleware) → `api` and `web`
+//! (thin handlers) → `ingest` (use cases) → `sbom` (format parsing, no I/O)
+//! and `store` (SQL). `error::ApiError` is the one error type of the HTTP
+//! layer, mapped to problem+json in one place.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod embedded_pg;
+pub mod error;
+pub mod ingest;
+pub mod pagination;
+pub mod sbom;
+pub mod state;
+pub mod store;
+pub mod upload;
+pub mod web;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::auth::SessionKeys;
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Prepares a database for serving: migrations, the bootstrap token, the
+/// session key. Safe to run from several instances at once.
+pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
+    db::MIGRATOR.run(&pool).await?;
+    if let Some(token) = &config.bootstrap_token {
+        store::tokens::ensure_bootstrap(&pool, token).await?;
+    }
+    let secret = db::session_secret(&pool).await?;
+    Ok(AppState {
+        pool,
+        config: Arc::new(config),
+        sessions: SessionKeys::new(&secret),
+    })
+}

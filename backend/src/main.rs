@@ -1,0 +1,148 @@
+//! The `cairn` command: the server and its admin commands.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
+use tracing_subscriber::EnvFilter;
+
+use cairn::auth::Role;
+use cairn::config::Config;
+use cairn::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
+
+#[derive(Parser)]
+#[command(name = "cairn", version, about = "Software-supply-chain evidence service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default). Configured by CAIRN_* variables: see the README.
+    Serve,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the OpenAPI document (committed as openapi/openapi.json).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// admin, uploader or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: use admin, uploader or viewer"))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting the async runtime");
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve().await,
+            Command::Token {
+                command: TokenCommand::Create { name, role },
+            } => create_token(&name, role).await,
+            Command::Openapi => {
+                print!("{}", cairn::api::openapi_json());
+                Ok(())
+            }
+        }
+    });
+    if let Err(e) = result {
+        // One clear line: what failed and why.
+        eprintln!("cairn: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("CAIRN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("CAIRN_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The configured database, or the embedded cluster (returned so the
+/// caller can stop it).
+async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+    if let Some(url) = &config.database_url {
+        let options: PgConnectOptions = url.parse().context("CAIRN_DATABASE_URL is not a valid PostgreSQL URL")?;
+        let pool = cairn::db::connect(options, config.db_pool_size)
+            .await
+            .context("cannot connect to CAIRN_DATABASE_URL")?;
+        return Ok((pool, None));
+    }
+    let pg = EmbeddedPostgres::start(&config.data_dir, EmbeddedOptions::default()).await?;
+    match cairn::db::connect(pg.connect_options("cairn"), config.db_pool_size).await {
+        Ok(pool) => Ok((pool, Some(pg))),
+        Err(e) => {
+            let _ = pg.stop().await;
+            Err(anyhow::Error::new(e).context("cannot connect to the embedded PostgreSQL"))
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let listen = config.listen;
+    let (pool, embedded) = open_database(&config).await?;
+    let result = async {
+        let state = cairn::prepare(pool.clone(), config).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (CAIRN_LISTEN)"))?;
+        tracing::info!(address = %listen, "Cairn is serving");
+        cairn::app::serve(listener, cairn::app::router(state), cairn::app::shutdown_signal()).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+        tracing::info!("embedded PostgreSQL stopped");
+    }
+    result
+}
+
+async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let (pool, embedded) = open_database(&config).await?;
+    let result = async {
+        cairn::db::MIGRATOR.run(&pool).await?;
+        cairn::store::tokens::create(&pool, name, role).await.map_err(anyhow::Error::from)
+    }
+    .await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    let (id, token) = result?;
+    eprintln!("Created {} token {id} {name:?}. Store it now: it is not shown again.", role.as_str());
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! CycloneDX JSON (1.2 to 1.7) into a [`ParsedSbom`].
+//!
+//! Normalisation:
+//! - `metadata.component` is the root and comes first in `nodes`; then the
+//!   top-level `components` in document order. Nested `components` are
+//!   flattened depth-first, each with a `Contains` edge from its parent.
+//! - A repeated `bom-ref` keeps the first component (warning); the repeat's
+//!   nested components hang under that first one.
+//! - `dependencies[].ref` -> `dependsOn[]` become `DependsOn` edges; refs
+//!   matching no component are dropped with a warning.
+//! - `type` is lower-cased (`library` when absent), `supplier.name` is the
+//!   supplier, `licenses` become one SPDX expression, hash algorithms are
+//!   normalised (`SHA-256` -> `sha256`) and digests lower-cased.
+//! - Tool: `metadata.tools` (1.2-1.4 array of `{vendor,name,version}`, or
+//!   1.5+ `{components,services}`) as `name version`, joined with `, `.
+//!   `metadata.timestamp` -> created, `metadata.authors[].name` -> authors,
+//!   `serialNumber` -> serial.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as DeriveDeserialize;
+
+use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
+use super::normalize::{
+    hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, Str, Warnings,
+};
+
+/// The parts of a CycloneDX BOM that Cairn reads; the rest is skipped.
+#[derive(DeriveDeserialize)]
+pub(crate) struct Bom<'a> {
+    #[serde(rename = "serialNumber", borrow)]
+    serial_number: Option<Str<'a>>,
+    #[serde(borrow)]
+    metadata: Option<Metadata<'a>>,
+    #[serde(borrow)]
+    components: Option<Vec<CdxComponent<'a>>>,
+    #[serde(borrow)]
+    dependencies: Option<Vec<Dependency<'a>>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct Metadata<'a> {
+    #[serde(borrow)]
+    timestamp: Option<Str<'a>>,
+    #[serde(borrow)]
+    tools: Option<Tools<'a>>,
+    #[serde(borrow)]
+    authors: Option<Vec<Contact<'a>>>,
+    #[serde(borrow)]
+    component: Option<CdxComponent<'a>>,
+}
+
+/// `organizationalContact` / `organizationalEntity`: only the name matters.
+#[derive(DeriveDeserialize)]
+struct Contact<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(borrow)]
+    email: Option<Str<'a>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct CdxComponent<'a> {
+    #[serde(rename = "bom-ref", borrow)]
+    bom_ref: Option<Str<'a>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(borrow)]
+    version: Option<Str<'a>>,
+    #[serde(borrow)]
+    purl: Option<Str<'a>>,
+    #[serde(borrow)]
+    supplier: Option<Contact<'a>>,
+    #[serde(borrow)]
+    licenses: Option<Vec<LicenseChoice<'a>>>,
+    #[serde(borrow)]
+    hashes: Option<Vec<Hash<'a>>>,
+    #[serde(borrow)]
+    components: Option<Vec<CdxComponent<'a>>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct LicenseChoice<'a> {
+    #[serde(borrow)]
+    license: Option<License<'a>>,
+    #[serde(borrow)]
+    expression: Option<Str<'a>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct License<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct Hash<'a> {
+    #[serde(borrow)]
+    alg: Option<Str<'a>>,
+    #[serde(borrow)]
+    content: Option<Str<'a>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct Dependency<'a> {
+    #[serde(rename = "ref", borrow)]
+    dep_ref: Option<Str<'a>>,
+    #[serde(rename = "dependsOn", borrow)]
+    depends_on: Option<Vec<Str<'a>>>,
+}
+
+/// A tool, service or tool component: name and version are all we use.
+#[derive(DeriveDeserialize)]
+struct Tool<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(borrow)]
+    version: Option<Str<'a>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct ToolsObject<'a> {
+    #[serde(borrow)]
+    components: Option<Vec<Tool<'a>>>,
+    #[serde(borrow)]
+    services: Option<Vec<Tool<'a>>>,
+}
+
+/// `metadata.tools`: an array (1.2-1.4, deprecated later) or an object (1.5+).
+enum Tools<'a> {
+    List(Vec<Tool<'a>>),
+    Object(ToolsObject<'a>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tools<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ToolsVisitor<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for ToolsVisitor<'a> {
+            type Value = Tools<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of tools or an object with \"components\"/\"services\"")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Tools<'a>, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(seq)).map(Tools::List)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Tools<'a>, A::Error> {
+                ToolsObject::deserialize(MapAccessDeserializer::new(map)).map(Tools::Object)
+            }
+        }
+
+        deserializer.deserialize_any(ToolsVisitor(PhantomData))
+    }
+}
+
+/// Normalises a deserialised BOM (see the module documentation).
+pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
+    let mut graph = Graph::default();
+    let Metadata {
+        timestamp,
+        tools,
+        authors,
+        component,
+    } = bom.metadata.unwrap_or(Metadata {
+        timestamp: None,
+        tools: None,
+        authors: None,
+        component: None,
+    });
+
+    let root = component.map(|c| graph.add(c, None) as usize);
+    for c in bom.components.unwrap_or_default() {
+        graph.add(c, None);
+    }
+    for (i, dep) in bom.dependencies.unwrap_or_default().into_iter().enumerate() {
+        graph.add_dependencies(i, dep);
+    }
+
+    let authors = authors
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| non_empty(a.name).or_else(|| non_empty(a.email)))
+        .map(Cow::into_owned)
+        .collect();
+
+    ParsedSbom {
+        format: SbomFormat::CycloneDx,
+        spec_version,
+        tool: tool_names(tools),
+        created: non_empty(timestamp).map(Cow::into_owned),
+        authors,
+        serial: non_empty(bom.serial_number).map(Cow::into_owned),
+        nodes: graph.nodes,
+        root,
+        edges: graph.edges.finish(),
+        warnings: graph.warnings.finish(),
+        envelope: None,
+    }
+}
+
+#[derive(Default)]
+struct Graph<'a> {
+    nodes: Vec<Component<'a>>,
+    by_ref: HashMap<Cow<'a, str>, u32>,
+    edges: EdgeSet,
+    warnings: Warnings,
+}
+
+impl<'a> Graph<'a> {
+    /// Adds `c` and, depth-first, its nested components; returns its index.
+    fn add(&mut self, c: CdxComponent<'a>, parent: Option<u32>) -> u32 {
+        let CdxComponent {
+            bom_ref,
+            kind,
+            name,
+            version,
+            purl,
+            supplier,
+            licenses: license_choices,
+            hashes,
+            components,
+        } = c;
+        let bom_ref = non_empty(bom_ref);
+        let first = bom_ref.as_deref().and_then(|r| self.by_ref.get(r).copied());
+        let index = if let Some(first) = first {
+            let r = bom_ref.as_deref().unwrap_or_default();
+            self.warnings.push(|| {
+                format!("Duplicate bom-ref \"{r}\": kept the first component, ignored the one named \"{}\".", name.0)
+            });
+            first
+        } else {
+            let index = self.nodes.len() as u32;
+            if let Some(r) = &bom_ref {
+                self.by_ref.insert(r.clone(), index);
+            }
+            self.nodes.push(Component {
+                bom_ref,
+                kind: non_empty(kind).map_or(Cow::Borrowed("library"), lower),
+                name: name.0,
+                version: non_empty(version),
+                purl: non_empty(purl),
+                supplier: supplier.and_then(|s| non_empty(s.name)),
+                licenses: licenses(license_choices),
+                hashes: hashes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|h| hash(h.alg, h.content))
+                    .collect(),
+            });
+            index
+        };
+        if let Some(parent) = parent {
+            self.edges.add(parent, index, EdgeKind::Contains);
+        }
+        for child in components.unwrap_or_default() {
+            self.add(child, Some(index));
+        }
+        index
+    }
+
+    /// `dependencies[i]`: `ref` depends on each of `dependsOn`.
+    fn add_dependencies(&mut self, i: usize, dep: Dependency<'a>) {
+        let targets = dep.depends_on.unwrap_or_default();
+        let Some(from_ref) = non_empty(dep.dep_ref) else {
+            self.warnings
+                .push(|| format!("dependencies/{i} has no \"ref\"; ignored."));
+            return;
+        };
+        let Some(&from) = self.by_ref.get(from_ref.as_ref()) else {
+            self.warnings.push(|| {
+                format!("Dependency ref \"{from_ref}\" matches no component; its {} dependencies were dropped.", targets.len())
+            });
+            return;
+        };
+        for target in targets {
+            match self.by_ref.get(target.as_str()) {
+                Some(&to) => self.edges.add(from, to, EdgeKind::DependsOn),
+                None => self.warnings.push(|| {
+                    format!(
+                        "Dependency of \"{from_ref}\" on \"{}\" dropped: no component has that bom-ref.",
+                        target.as_str()
+                    )
+                }),
+            }
+        }
+    }
+}
+
+/// `licenses` as one expression: `expression` entries as written, `license.id`
+/// as is, `license.name` through [`license_name`]; several joined with AND.
+fn licenses(choices: Option<Vec<LicenseChoice<'_>>>) -> Option<String> {
+    let terms = choices
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|choice| {
+            if let Some(expression) = non_empty(choice.expression) {
+                return Some(expression.into_owned());
+            }
+            let license = choice.license?;
+            if let Some(id) = non_empty(license.id) {
+                return Some(id.into_owned());
+            }
+            non_empty(license.name)
+                .filter(|n| !is_no_assertion(n))
+                .map(|n| license_name(&n))
+        })
+        .collect();
+    join_licenses(terms)
+}
+
+/// `name version` of each tool, tool component and service, joined with `, `.
+fn tool_names(tools: Option<Tools<'_>>) -> Option<String> {
+    let list = match tools {
+        None => Vec::new(),
+        Some(Tools::List(list)) => list,
+        Some(Tools::Object(o)) => {
+            let mut list = o.components.unwrap_or_default();
+            list.extend(o.services.unwrap_or_default());
+            list
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for tool in list {
+        let Some(name) = non_empty(tool.name) else {
+            continue;
+        };
+        let entry = match non_empty(tool.version) {
+            Some(version) => format!("{name} {version}"),
+            None => name.into_owned(),
+        };
+        if !names.contains(&entry) {
+            names.push(entry);
+        }
+    }
+    (!names.is_empty()).then(|| names.join(", "))
+}

@@ -1,0 +1,306 @@
+//! SPDX JSON (2.2, 2.3) into a [`ParsedSbom`].
+//!
+//! Normalisation:
+//! - `packages[]` are the nodes, in document order (files and snippets are
+//!   not components). `SPDXID` -> bom_ref; a repeated SPDXID keeps the first
+//!   package (warning).
+//! - purl: the first `externalRefs[]` entry with `referenceType` `purl`;
+//!   supplier without its `Organization:`/`Person:` prefix; licence:
+//!   `licenseConcluded`, else `licenseDeclared` (NOASSERTION/NONE count as
+//!   absent); kind: `primaryPackagePurpose` lower-cased with `_` as `-`,
+//!   else `library`; checksums as normalised hashes.
+//! - Root: the packages the document describes (`documentDescribes`,
+//!   `SPDXRef-DOCUMENT DESCRIBES X`, `X DESCRIBED_BY SPDXRef-DOCUMENT`; old
+//!   Trivy's `DESCRIBE` too); the root only when that is exactly one package.
+//! - `A DEPENDS_ON B` -> DependsOn A->B, `A DEPENDENCY_OF B` -> DependsOn B->A,
+//!   `A CONTAINS B` -> Contains A->B, `A CONTAINED_BY B` -> Contains B->A;
+//!   other relationship types are ignored. Ends that are files, snippets, the
+//!   document, `DocumentRef-...`, NONE/NOASSERTION are ignored silently; an
+//!   id defined nowhere gives one warning per id.
+//! - `creationInfo.creators`: `Tool: x` -> tool (joined with `, `),
+//!   `Organization: X`/`Person: Y` -> authors; `creationInfo.created` ->
+//!   created; `documentNamespace` -> serial.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
+use super::normalize::{hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, Str, Warnings};
+
+/// The parts of an SPDX document that Cairn reads; the rest is skipped.
+#[derive(Deserialize)]
+pub(crate) struct Document<'a> {
+    #[serde(rename = "SPDXID", borrow)]
+    spdx_id: Option<Str<'a>>,
+    #[serde(rename = "documentNamespace", borrow)]
+    namespace: Option<Str<'a>>,
+    #[serde(rename = "creationInfo", borrow)]
+    creation_info: Option<CreationInfo<'a>>,
+    #[serde(rename = "documentDescribes", borrow)]
+    describes: Option<Vec<Str<'a>>>,
+    #[serde(borrow)]
+    packages: Option<Vec<Package<'a>>>,
+    #[serde(borrow)]
+    files: Option<Vec<Element<'a>>>,
+    #[serde(borrow)]
+    snippets: Option<Vec<Element<'a>>>,
+    #[serde(borrow)]
+    relationships: Option<Vec<Relationship<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct CreationInfo<'a> {
+    #[serde(borrow)]
+    created: Option<Str<'a>>,
+    #[serde(borrow)]
+    creators: Option<Vec<Str<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Package<'a> {
+    #[serde(rename = "SPDXID", borrow)]
+    spdx_id: Str<'a>,
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(rename = "versionInfo", borrow)]
+    version: Option<Str<'a>>,
+    #[serde(borrow)]
+    supplier: Option<Str<'a>>,
+    #[serde(rename = "licenseConcluded", borrow)]
+    license_concluded: Option<Str<'a>>,
+    #[serde(rename = "licenseDeclared", borrow)]
+    license_declared: Option<Str<'a>>,
+    #[serde(borrow)]
+    checksums: Option<Vec<Checksum<'a>>>,
+    #[serde(rename = "externalRefs", borrow)]
+    external_refs: Option<Vec<ExternalRef<'a>>>,
+    #[serde(rename = "primaryPackagePurpose", borrow)]
+    purpose: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Checksum<'a> {
+    #[serde(borrow)]
+    algorithm: Option<Str<'a>>,
+    #[serde(rename = "checksumValue", borrow)]
+    value: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ExternalRef<'a> {
+    #[serde(rename = "referenceType", borrow)]
+    reference_type: Option<Str<'a>>,
+    #[serde(rename = "referenceLocator", borrow)]
+    locator: Option<Str<'a>>,
+}
+
+/// A file or snippet: only its id matters (to tell it from an unknown id).
+#[derive(Deserialize)]
+struct Element<'a> {
+    #[serde(rename = "SPDXID", borrow)]
+    spdx_id: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Relationship<'a> {
+    #[serde(rename = "spdxElementId", borrow)]
+    element: Option<Str<'a>>,
+    #[serde(rename = "relationshipType", borrow)]
+    kind: Option<Str<'a>>,
+    #[serde(rename = "relatedSpdxElement", borrow)]
+    related: Option<Str<'a>>,
+}
+
+/// What a relationship means for the graph.
+enum Meaning {
+    /// An edge of this kind; `true` when it points from related to element.
+    Edge(EdgeKind, bool),
+    /// The element describes the related one (or, `true`, the reverse).
+    Describes(bool),
+}
+
+fn meaning(relationship_type: &str) -> Option<Meaning> {
+    let is = |name: &str| relationship_type.eq_ignore_ascii_case(name);
+    Some(if is("DEPENDS_ON") {
+        Meaning::Edge(EdgeKind::DependsOn, false)
+    } else if is("DEPENDENCY_OF") {
+        Meaning::Edge(EdgeKind::DependsOn, true)
+    } else if is("CONTAINS") {
+        Meaning::Edge(EdgeKind::Contains, false)
+    } else if is("CONTAINED_BY") {
+        Meaning::Edge(EdgeKind::Contains, true)
+    } else if is("DESCRIBES") || is("DESCRIBE") {
+        Meaning::Describes(false)
+    } else if is("DESCRIBED_BY") {
+        Meaning::Describes(true)
+    } else {
+        return None;
+    })
+}
+
+/// What an SPDX id in a relationship refers to.
+enum End {
+    Package(u32),
+    /// A file, snippet, the document itself, an external document, NONE...
+    Ignored,
+    Unknown,
+}
+
+/// Normalises a deserialised SPDX document (see the module documentation).
+pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'_> {
+    let mut warnings = Warnings::default();
+    let mut nodes: Vec<Component<'_>> = Vec::new();
+    let mut by_id: HashMap<Cow<'_, str>, u32> = HashMap::new();
+    for package in doc.packages.unwrap_or_default() {
+        let id = package.spdx_id.0.clone();
+        if by_id.contains_key(&id) {
+            warnings.push(|| {
+                format!("Duplicate SPDXID \"{id}\": kept the first package, ignored the one named \"{}\".", package.name.0)
+            });
+            continue;
+        }
+        by_id.insert(id, nodes.len() as u32);
+        nodes.push(component(package));
+    }
+
+    let other_ids: HashSet<Cow<'_, str>> = (doc.files.into_iter().flatten())
+        .chain(doc.snippets.into_iter().flatten())
+        .filter_map(|e| e.spdx_id.map(|s| s.0))
+        .collect();
+    let document_id = non_empty(doc.spdx_id).unwrap_or(Cow::Borrowed("SPDXRef-DOCUMENT"));
+    // Unknown ids in first-seen order, with how often each was used.
+    let mut unknown: Vec<(String, usize)> = Vec::new();
+    let mut unknown_index: HashMap<String, usize> = HashMap::new();
+    let mut resolve = |id: &str| -> End {
+        if let Some(&index) = by_id.get(id) {
+            End::Package(index)
+        } else if id == document_id
+            || other_ids.contains(id)
+            || id.starts_with("DocumentRef-")
+            || is_no_assertion(id)
+        {
+            End::Ignored
+        } else {
+            match unknown_index.get(id) {
+                Some(&i) => unknown[i].1 += 1,
+                None => {
+                    unknown_index.insert(id.to_owned(), unknown.len());
+                    unknown.push((id.to_owned(), 1));
+                }
+            }
+            End::Unknown
+        }
+    };
+
+    let mut described: Vec<u32> = Vec::new();
+    for id in doc.describes.unwrap_or_default() {
+        if let End::Package(index) = resolve(id.as_str()) {
+            described.push(index);
+        }
+    }
+    let mut edges = EdgeSet::default();
+    for relationship in doc.relationships.unwrap_or_default() {
+        let (Some(element), Some(kind), Some(related)) =
+            (relationship.element, relationship.kind, relationship.related)
+        else {
+            continue;
+        };
+        match meaning(kind.as_str()) {
+            Some(Meaning::Edge(kind, reverse)) => {
+                let (a, b) = (resolve(element.as_str()), resolve(related.as_str()));
+                if let (End::Package(a), End::Package(b)) = (a, b) {
+                    let (from, to) = if reverse { (b, a) } else { (a, b) };
+                    edges.add(from, to, kind);
+                }
+            }
+            Some(Meaning::Describes(reverse)) => {
+                let (subject, object) = if reverse { (related, element) } else { (element, related) };
+                if subject.as_str() == document_id {
+                    if let End::Package(index) = resolve(object.as_str()) {
+                        described.push(index);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    for (id, count) in unknown {
+        warnings.push(|| {
+            format!("SPDX id \"{id}\" is used by {count} relationship(s) but defined nowhere in the document; they were ignored.")
+        });
+    }
+    described.sort_unstable();
+    described.dedup();
+    let root = match described[..] {
+        [only] => Some(only as usize),
+        _ => None,
+    };
+
+    let mut tools: Vec<String> = Vec::new();
+    let mut authors: Vec<String> = Vec::new();
+    let (created, creators) = match doc.creation_info {
+        Some(info) => (non_empty(info.created), info.creators.unwrap_or_default()),
+        None => (None, Vec::new()),
+    };
+    for creator in &creators {
+        let (kind, name) = split_actor(creator.as_str());
+        let list = if kind == "Tool" { &mut tools } else { &mut authors };
+        if !name.is_empty() && !is_no_assertion(name) && !list.iter().any(|n| n == name) {
+            list.push(name.to_owned());
+        }
+    }
+
+    ParsedSbom {
+        format: SbomFormat::Spdx,
+        spec_version,
+        tool: (!tools.is_empty()).then(|| tools.join(", ")),
+        created: created.map(Cow::into_owned),
+        authors,
+        serial: non_empty(doc.namespace).map(Cow::into_owned),
+        nodes,
+        root,
+        edges: edges.finish(),
+        warnings: warnings.finish(),
+        envelope: None,
+    }
+}
+
+fn component(package: Package<'_>) -> Component<'_> {
+    let purl = package
+        .external_refs
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.reference_type.as_ref().is_some_and(|t| t.as_str().eq_ignore_ascii_case("purl")))
+        .and_then(|r| non_empty(r.locator));
+    Component {
+        bom_ref: Some(package.spdx_id.0),
+        kind: match non_empty(package.purpose) {
+            Some(purpose) => Cow::Owned(lower(purpose).replace('_', "-")),
+            None => Cow::Borrowed("library"),
+        },
+        name: package.name.0,
+        version: spdx_value(package.version),
+        purl,
+        supplier: spdx_value(package.supplier).and_then(strip_actor),
+        licenses: spdx_value(package.license_concluded)
+            .or_else(|| spdx_value(package.license_declared))
+            .map(Cow::into_owned),
+        hashes: package
+            .checksums
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| hash(c.algorithm, c.value))
+            .collect(),
+    }
+}
+
+/// `Organization: X` -> `X`, `Person: Y` -> `Y`, borrowing when possible.
+fn strip_actor(actor: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    let name = match actor {
+        Cow::Borrowed(s) => Cow::Borrowed(split_actor(s).1),
+        Cow::Owned(s) => Cow::Owned(split_actor(&s).1.to_owned()),
+    };
+    (!name.is_empty() && !is_no_assertion(&name)).then_some(name)
+}

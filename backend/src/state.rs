@@ -1,0 +1,15 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::auth::SessionKeys;
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub sessions: SessionKeys,
+}

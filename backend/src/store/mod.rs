@@ -1,0 +1,7 @@
+//! SQL access, one module per aggregate. Functions take an executor so a
+//! caller can compose them inside one transaction.
+
+pub mod components;
+pub mod inventory;
+pub mod sboms;
+pub mod tokens;

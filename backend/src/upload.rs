@@ -1,0 +1,113 @@
+//! Reading an uploaded body within the size limit, decoding gzip safely.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use crate::error::{ApiError, ApiResult};
+
+/// An uploaded document.
+pub struct Upload {
+    /// The document itself (decoded when it came gzip-encoded).
+    pub document: Bytes,
+    /// The body as received, when it was gzip: stored as-is, no recompression.
+    pub gzip: Option<Bytes>,
+}
+
+/// Reads the whole body once, refusing more than `max` bytes before or after
+/// decompression (`Content-Encoding: gzip`), so a gzip bomb stops at `max`.
+pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<Upload> {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
+        None => false,
+        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => false,
+        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => true,
+        Some(v) => {
+            return Err(ApiError::unsupported_media(format!(
+                "Content-Encoding {:?} is not supported; send the document as-is or gzip-compressed",
+                v.unwrap_or("<not text>")
+            )))
+        }
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared {
+        if n > max as u64 {
+            return Err(too_large(max, "the body"));
+        }
+    }
+    let mut buf = BytesMut::with_capacity(declared.map_or(64 * 1024, |n| n as usize));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(too_large(max, "the body"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    if buf.is_empty() {
+        return Err(ApiError::bad_request("the body is empty; send the document as the request body"));
+    }
+    let received = buf.freeze();
+    if !gzip {
+        return Ok(Upload {
+            document: received,
+            gzip: None,
+        });
+    }
+    let document = tokio::task::block_in_place(|| gunzip(&received, max))?;
+    Ok(Upload {
+        document,
+        gzip: Some(received),
+    })
+}
+
+/// Decompresses at most `max` bytes; more is a 413, a broken stream a 400.
+pub fn gunzip(data: &[u8], max: usize) -> ApiResult<Bytes> {
+    let mut out = Vec::with_capacity((data.len() * 4).min(max));
+    flate2::read::MultiGzDecoder::new(data)
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a valid gzip stream: {e}")))?;
+    if out.len() > max {
+        return Err(too_large(max, "the decompressed body"));
+    }
+    Ok(out.into())
+}
+
+fn too_large(max: usize, what: &str) -> ApiError {
+    ApiError::too_large(format!(
+        "{what} exceeds the upload limit of {max} bytes (CAIRN_MAX_UPLOAD)"
+    ))
+}
+
+/// gzip at a fast level: documents are stored compressed.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 6),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(data).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_round_trip_and_bomb() {
+        let doc = br#"{"hello":"world"}"#.repeat(100);
+        let z = gzip(&doc);
+        assert_eq!(&gunzip(&z, 1 << 20).unwrap()[..], &doc[..]);
+        let bomb = gzip(&vec![b'a'; 10 << 20]);
+        assert!(bomb.len() < 100 << 10);
+        assert_eq!(gunzip(&bomb, 1 << 20).unwrap_err().status(), 413);
+        assert_eq!(gunzip(b"not gzip", 1 << 20).unwrap_err().status(), 400);
+    }
+}
