@@ -2,8 +2,8 @@
 //! in an HttpOnly cookie). Tokens are random, shown once, stored as SHA-256.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
@@ -97,10 +97,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing Authorization: Bearer <token> header")
+        })?;
         let token = value
             .to_str()
             .ok()
@@ -168,7 +167,11 @@ mod tests {
     #[test]
     fn roles_are_ordered_by_privilege() {
         assert!(Role::Admin > Role::Uploader && Role::Uploader > Role::Viewer);
-        let viewer = Caller { token_id: 1, name: "v".into(), role: Role::Viewer };
+        let viewer = Caller {
+            token_id: 1,
+            name: "v".into(),
+            role: Role::Viewer,
+        };
         assert!(viewer.require(Role::Viewer).is_ok());
         assert_eq!(viewer.require(Role::Uploader).unwrap_err().status(), 403);
     }
@@ -193,7 +196,11 @@ mod tests {
         forged.push('x');
         assert_eq!(keys.verify(&forged), None);
         let expired = {
-            let claims = SessionClaims { sub: 7, iat: 0, exp: 1 };
+            let claims = SessionClaims {
+                sub: 7,
+                iat: 0,
+                exp: 1,
+            };
             jsonwebtoken::encode(&Header::default(), &claims, &keys.encoding).unwrap()
         };
         assert_eq!(keys.verify(&expired), None);

@@ -90,7 +90,10 @@ fn parse_num<T: std::str::FromStr>(
     }
 }
 
-fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<bool, ConfigError> {
     match get(var).as_deref() {
         None | Some("0" | "false" | "no") => Ok(false),
         Some("1" | "true" | "yes") => Ok(true),
@@ -111,7 +114,11 @@ pub fn parse_size(s: &str) -> Option<usize> {
         'G' | 'g' => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    digits.parse::<usize>().ok()?.checked_mul(mult).filter(|n| *n > 0)
+    digits
+        .parse::<usize>()
+        .ok()?
+        .checked_mul(mult)
+        .filter(|n| *n > 0)
 }
 
 #[cfg(test)]

@@ -20,10 +20,12 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
 pub async fn session_secret(pool: &PgPool) -> sqlx::Result<Vec<u8>> {
     let mut fresh = vec![0u8; 32];
     rand::rng().fill_bytes(&mut fresh);
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('session_key', $1) ON CONFLICT DO NOTHING")
-        .bind(&fresh)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('session_key', $1) ON CONFLICT DO NOTHING",
+    )
+    .bind(&fresh)
+    .execute(pool)
+    .await?;
     sqlx::query_scalar("SELECT value FROM settings WHERE key = 'session_key'")
         .fetch_one(pool)
         .await

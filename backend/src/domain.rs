@@ -30,7 +30,9 @@ impl ProjectName {
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         });
         if !ok {
             return Err(format!(
@@ -68,9 +70,9 @@ pub struct Sha256Digest(String);
 
 impl Sha256Digest {
     pub fn parse(s: &str) -> Result<Self, String> {
-        let hex = s.strip_prefix("sha256:").ok_or_else(|| {
-            format!("digest {s:?} must be of the form sha256:<64 hex digits>")
-        })?;
+        let hex = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| format!("digest {s:?} must be of the form sha256:<64 hex digits>"))?;
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!(
                 "digest {s:?} must have exactly 64 hex digits after sha256:"
@@ -107,7 +109,9 @@ mod tests {
     fn digests() {
         let hex = "AB".repeat(32);
         assert_eq!(
-            Sha256Digest::parse(&format!("sha256:{hex}")).unwrap().as_str(),
+            Sha256Digest::parse(&format!("sha256:{hex}"))
+                .unwrap()
+                .as_str(),
             format!("sha256:{}", hex.to_lowercase())
         );
         assert!(Sha256Digest::parse(&hex).is_err());

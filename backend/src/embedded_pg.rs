@@ -344,6 +344,11 @@ impl EmbeddedPostgres {
         &self.log_path
     }
 
+    /// The pid of the postmaster.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Sends `sig` to the server unless it has already been reaped.
     fn signal(&self, sig: libc::c_int) -> bool {
         let state = self.exit.borrow();
@@ -1498,6 +1503,95 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["16", "15", "10", "9.6"]);
+    }
+
+    async fn wait_gone(pid: u32, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if !process_alive(pid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    const CRASH_CHILD_ENV: &str = "CAIRN_EMBEDDED_PG_CRASH_CHILD_DIR";
+
+    /// Helper process for `embedded_pg_owner_crash_shuts_down_server`: starts a
+    /// cluster, reports its pid and waits to be killed. Does nothing otherwise.
+    #[tokio::test]
+    #[ignore = "helper run as a subprocess by embedded_pg_owner_crash_shuts_down_server"]
+    async fn embedded_pg_crash_child() {
+        let Some(dir) = std::env::var_os(CRASH_CHILD_ENV) else {
+            return;
+        };
+        let pg = EmbeddedPostgres::start(Path::new(&dir), EmbeddedOptions { ephemeral: true })
+            .await
+            .expect("start in crash child");
+        println!("READY {}", pg.pid());
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        panic!("crash child was not killed");
+    }
+
+    #[tokio::test]
+    async fn embedded_pg_owner_crash_shuts_down_server() {
+        use std::io::BufRead;
+        if find_candidates().is_empty() {
+            eprintln!("skipping: no PostgreSQL server binaries on this machine");
+            return;
+        }
+        let dir = TestDir::new(0o755);
+        let data = dir.0.join("data");
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "embedded_pg::tests::embedded_pg_crash_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_CHILD_ENV, &data)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let pid: u32 = stdout
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("READY ").map(|p| p.trim().parse().unwrap()))
+            .expect("crash child never became ready");
+        assert!(process_alive(pid));
+
+        // SIGKILL the owner: the parent-death signal makes PostgreSQL shut down.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            wait_gone(pid, Duration::from_secs(30)).await,
+            "postgres {pid} outlived its owner"
+        );
+
+        // The cluster is reusable afterwards.
+        let pg = EmbeddedPostgres::start(&data, EmbeddedOptions { ephemeral: true })
+            .await
+            .expect("restart after owner crash");
+        let mut conn = PgConnection::connect_with(&pg.connect_options("cairn"))
+            .await
+            .unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        conn.close().await.unwrap();
+
+        // Dropping without stop() requests a fast shutdown.
+        let pid = pg.pid();
+        drop(pg);
+        assert!(
+            wait_gone(pid, Duration::from_secs(30)).await,
+            "postgres {pid} outlived the drop"
+        );
     }
 
     #[test]

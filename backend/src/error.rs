@@ -35,7 +35,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.title, self.status.as_u16(), self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.title,
+            self.status.as_u16(),
+            self.detail
+        )
     }
 }
 
@@ -72,13 +78,28 @@ impl ApiError {
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        )
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        )
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Insufficient role", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Insufficient role",
+            detail,
+        )
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
@@ -87,7 +108,12 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
     }
     pub fn too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Upload too large",
+            detail,
+        )
     }
     pub fn unsupported_media(detail: impl Into<String>) -> Self {
         Self::new(
@@ -133,7 +159,11 @@ impl From<crate::sbom::SbomError> for ApiError {
                 "unsupported-spec-version",
                 "Unsupported SBOM specification version",
             ),
-            K::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-sbom", "Invalid SBOM"),
+            K::Invalid => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-sbom",
+                "Invalid SBOM",
+            ),
         };
         ApiError::new(status, slug, title, e.detail).with_pointer(e.pointer)
     }

@@ -58,10 +58,13 @@ pub async fn ingest_sbom(
     };
 
     // An in-toto statement naming exactly one sha256 subject identifies the artifact.
-    let envelope_digest = parsed.envelope.as_ref().and_then(|e| match e.subjects.as_slice() {
-        [(_, Some(hex))] => Sha256Digest::parse(&format!("sha256:{hex}")).ok(),
-        _ => None,
-    });
+    let envelope_digest = parsed
+        .envelope
+        .as_ref()
+        .and_then(|e| match e.subjects.as_slice() {
+            [(_, Some(hex))] => Sha256Digest::parse(&format!("sha256:{hex}")).ok(),
+            _ => None,
+        });
     let digest = target.digest.as_ref().or(envelope_digest.as_ref());
 
     let mut tx = pool.begin().await?;

@@ -11,7 +11,11 @@ use cairn::config::Config;
 use cairn::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 #[derive(Parser)]
-#[command(name = "cairn", version, about = "Software-supply-chain evidence service")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Software-supply-chain evidence service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -91,7 +95,9 @@ fn init_logging() {
 /// caller can stop it).
 async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &config.database_url {
-        let options: PgConnectOptions = url.parse().context("CAIRN_DATABASE_URL is not a valid PostgreSQL URL")?;
+        let options: PgConnectOptions = url
+            .parse()
+            .context("CAIRN_DATABASE_URL is not a valid PostgreSQL URL")?;
         let pool = cairn::db::connect(options, config.db_pool_size)
             .await
             .context("cannot connect to CAIRN_DATABASE_URL")?;
@@ -117,7 +123,12 @@ async fn serve() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen} (CAIRN_LISTEN)"))?;
         tracing::info!(address = %listen, "Cairn is serving");
-        cairn::app::serve(listener, cairn::app::router(state), cairn::app::shutdown_signal()).await?;
+        cairn::app::serve(
+            listener,
+            cairn::app::router(state),
+            cairn::app::shutdown_signal(),
+        )
+        .await?;
         anyhow::Ok(())
     }
     .await;
@@ -134,7 +145,9 @@ async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
     let (pool, embedded) = open_database(&config).await?;
     let result = async {
         cairn::db::MIGRATOR.run(&pool).await?;
-        cairn::store::tokens::create(&pool, name, role).await.map_err(anyhow::Error::from)
+        cairn::store::tokens::create(&pool, name, role)
+            .await
+            .map_err(anyhow::Error::from)
     }
     .await;
     pool.close().await;
@@ -142,7 +155,10 @@ async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
         pg.stop().await?;
     }
     let (id, token) = result?;
-    eprintln!("Created {} token {id} {name:?}. Store it now: it is not shown again.", role.as_str());
+    eprintln!(
+        "Created {} token {id} {name:?}. Store it now: it is not shown again.",
+        role.as_str()
+    );
     println!("{token}");
     Ok(())
 }

@@ -24,12 +24,10 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
         None => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => true,
-        Some(v) => {
-            return Err(ApiError::unsupported_media(format!(
-                "Content-Encoding {:?} is not supported; send the document as-is or gzip-compressed",
-                v.unwrap_or("<not text>")
-            )))
-        }
+        Some(v) => return Err(ApiError::unsupported_media(format!(
+            "Content-Encoding {:?} is not supported; send the document as-is or gzip-compressed",
+            v.unwrap_or("<not text>")
+        ))),
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -43,14 +41,17 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
     let mut buf = BytesMut::with_capacity(declared.map_or(64 * 1024, |n| n as usize));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
         if buf.len() + chunk.len() > max {
             return Err(too_large(max, "the body"));
         }
         buf.extend_from_slice(&chunk);
     }
     if buf.is_empty() {
-        return Err(ApiError::bad_request("the body is empty; send the document as the request body"));
+        return Err(ApiError::bad_request(
+            "the body is empty; send the document as the request body",
+        ));
     }
     let received = buf.freeze();
     if !gzip {

@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use crate::api::components::{search_page, ComponentSearch};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::api::inventory::{artifact_page, find_artifact, find_project, project_page, ArtifactFilter, ProjectFilter};
+use crate::api::inventory::{
+    artifact_page, find_artifact, find_project, project_page, ArtifactFilter, ProjectFilter,
+};
 use crate::api::sboms::{component_page, detail, document_response, ComponentFilter, SbomDetail};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -176,12 +178,19 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> WebResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> WebResult<Response> {
     if !same_origin(&headers) {
         return Err(ApiError::forbidden("cross-site sign-in refused").into());
     }
     let next = safe_next(form.next.as_deref());
-    let Some(caller) = tokens::authenticate(&state.pool, form.token.trim()).await.map_err(ApiError::from)? else {
+    let Some(caller) = tokens::authenticate(&state.pool, form.token.trim())
+        .await
+        .map_err(ApiError::from)?
+    else {
         let page = LoginPage {
             user: None,
             next,
@@ -191,12 +200,19 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
     };
     let ttl = state.config.session_ttl_secs;
     let jwt = state.sessions.issue(caller.token_id, ttl);
-    let secure = if state.config.cookie_secure { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={jwt}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie =
+        format!("{COOKIE}={jwt}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
     tracing::info!(token_id = caller.token_id, "dashboard sign-in");
     let mut res = Redirect::to(next).into_response();
-    res.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("ASCII cookie"),
+    );
     Ok(res)
 }
 
@@ -302,7 +318,9 @@ async fn artifact(
     let artifact = find_artifact(&state, id).await?;
     let chosen = match view.sbom {
         Some(s) if artifact.sboms.iter().any(|x| x.id == s) => Some(s),
-        Some(s) => return Err(ApiError::not_found(format!("artifact {id} has no SBOM {s}")).into()),
+        Some(s) => {
+            return Err(ApiError::not_found(format!("artifact {id} has no SBOM {s}")).into())
+        }
         None => artifact.sboms.first().map(|s| s.id),
     };
     let (sbom, components) = match chosen {
@@ -375,7 +393,10 @@ mod tests {
 
     #[test]
     fn next_is_local_only() {
-        assert_eq!(safe_next(Some("/ui/artifacts/3?q=x")), "/ui/artifacts/3?q=x");
+        assert_eq!(
+            safe_next(Some("/ui/artifacts/3?q=x")),
+            "/ui/artifacts/3?q=x"
+        );
         assert_eq!(safe_next(Some("https://evil.example/")), "/ui");
         assert_eq!(safe_next(Some("//evil.example/ui")), "/ui");
         assert_eq!(safe_next(None), "/ui");
@@ -384,7 +405,10 @@ mod tests {
     #[test]
     fn cookies_and_encoding() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; cairn_session=abc.def; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; cairn_session=abc.def; b=2"),
+        );
         assert_eq!(cookie(&h, COOKIE), Some("abc.def"));
         assert_eq!(urlencode("acme/api x"), "acme%2Fapi%20x");
     }

@@ -93,7 +93,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/openapi.json",
             get(move || async move {
-                ([(axum::http::header::CONTENT_TYPE, "application/json")], spec.clone())
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    spec.clone(),
+                )
             }),
         )
 }

@@ -81,10 +81,12 @@ pub async fn upload(
     caller.require(Role::Uploader)?;
     let target = params.target()?;
     let upload = upload::read_body(&headers, body, state.config.max_upload).await?;
-    Ok(match ingest::ingest_sbom(&state.pool, &target, upload, &caller).await? {
-        Ingested::Created(s) => (StatusCode::CREATED, Json(s)),
-        Ingested::Existing(s) => (StatusCode::OK, Json(s)),
-    })
+    Ok(
+        match ingest::ingest_sbom(&state.pool, &target, upload, &caller).await? {
+            Ingested::Created(s) => (StatusCode::CREATED, Json(s)),
+            Ingested::Existing(s) => (StatusCode::OK, Json(s)),
+        },
+    )
 }
 
 /// An SBOM with its breakdowns.
@@ -118,7 +120,9 @@ pub async fn get(
 }
 
 pub async fn detail(state: &AppState, id: i64) -> ApiResult<SbomDetail> {
-    let sbom = sboms::get(&state.pool, id).await?.ok_or_else(|| no_sbom(id))?;
+    let sbom = sboms::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_sbom(id))?;
     Ok(SbomDetail {
         sbom,
         ecosystems: sboms::ecosystems(&state.pool, id).await?,
@@ -154,8 +158,14 @@ pub async fn document(
 }
 
 /// Shared with the dashboard's download link.
-pub async fn document_response(state: &AppState, id: i64, headers: &HeaderMap) -> ApiResult<Response> {
-    let sbom = sboms::get(&state.pool, id).await?.ok_or_else(|| no_sbom(id))?;
+pub async fn document_response(
+    state: &AppState,
+    id: i64,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let sbom = sboms::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_sbom(id))?;
     let stored = sboms::document_gzip(&state.pool, id)
         .await?
         .ok_or_else(|| no_sbom(id))?;

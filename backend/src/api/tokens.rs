@@ -48,7 +48,12 @@ pub async fn create(
     caller.require(Role::Admin)?;
     let name = Label::parse("name", &new.name).map_err(ApiError::bad_request)?;
     let (id, token) = tokens::create(&state.pool, name.as_str(), new.role).await?;
-    tracing::info!(token_id = id, role = new.role.as_str(), by = caller.token_id, "token created");
+    tracing::info!(
+        token_id = id,
+        role = new.role.as_str(),
+        by = caller.token_id,
+        "token created"
+    );
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -66,7 +71,10 @@ pub async fn create(
     responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
     caller.require(Role::Admin)?;
     Ok(Json(tokens::list(&state.pool).await?))
 }

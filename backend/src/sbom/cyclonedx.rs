@@ -22,25 +22,103 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
 use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
 use super::normalize::{
-    hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, Str, Warnings,
+    hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, ForEach, Str,
+    Warnings,
 };
 
-/// The parts of a CycloneDX BOM that Cairn reads; the rest is skipped.
-#[derive(DeriveDeserialize)]
+/// A CycloneDX BOM as read: top-level components go straight into the
+/// graph while the document is parsed (unless they come before `metadata`,
+/// whose component must be node 0); everything we do not use is skipped.
 pub(crate) struct Bom<'a> {
-    #[serde(rename = "serialNumber", borrow)]
     serial_number: Option<Str<'a>>,
-    #[serde(borrow)]
-    metadata: Option<Metadata<'a>>,
-    #[serde(borrow)]
-    components: Option<Vec<CdxComponent<'a>>>,
-    #[serde(borrow)]
-    dependencies: Option<Vec<Dependency<'a>>>,
+    timestamp: Option<Str<'a>>,
+    tools: Option<Tools<'a>>,
+    authors: Vec<Contact<'a>>,
+    graph: Graph<'a>,
+    root: Option<usize>,
+    /// Top-level components met before `metadata`, added after the root.
+    pending: Vec<CdxComponent<'a>>,
+    /// Dependencies met before the components, resolved at the end.
+    dependencies: Vec<Dependency<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bom<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(BomVisitor(PhantomData))
+    }
+}
+
+struct BomVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for BomVisitor<'a> {
+    type Value = Bom<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CycloneDX BOM object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Bom<'a>, A::Error> {
+        let mut bom = Bom {
+            serial_number: None,
+            timestamp: None,
+            tools: None,
+            authors: Vec::new(),
+            graph: Graph::default(),
+            root: None,
+            pending: Vec::new(),
+            dependencies: Vec::new(),
+        };
+        let (mut metadata_seen, mut components_seen) = (false, false);
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match key.as_str() {
+                "serialNumber" => bom.serial_number = map.next_value()?,
+                "metadata" => {
+                    metadata_seen = true;
+                    let Some(metadata) = map.next_value::<Option<Metadata<'a>>>()? else {
+                        continue;
+                    };
+                    bom.timestamp = metadata.timestamp;
+                    bom.tools = metadata.tools;
+                    bom.authors = metadata.authors.unwrap_or_default();
+                    if let Some(component) = metadata.component {
+                        bom.root = Some(bom.graph.add(component, None) as usize);
+                    }
+                }
+                "components" if metadata_seen => {
+                    components_seen = true;
+                    let graph = &mut bom.graph;
+                    map.next_value_seed(ForEach::new(|c| {
+                        graph.add(c, None);
+                    }))?;
+                }
+                "components" => {
+                    let pending = &mut bom.pending;
+                    map.next_value_seed(ForEach::new(|c| pending.push(c)))?;
+                }
+                // Usually after the components: resolve refs right away.
+                "dependencies" if components_seen && bom.pending.is_empty() => {
+                    let (graph, mut i) = (&mut bom.graph, 0);
+                    map.next_value_seed(ForEach::new(|d| {
+                        graph.add_dependencies(i, d);
+                        i += 1;
+                    }))?;
+                }
+                "dependencies" => {
+                    let dependencies = &mut bom.dependencies;
+                    map.next_value_seed(ForEach::new(|d| dependencies.push(d)))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(bom)
+    }
 }
 
 #[derive(DeriveDeserialize)]
@@ -163,31 +241,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tools<'a> {
     }
 }
 
-/// Normalises a deserialised BOM (see the module documentation).
+/// Finishes a BOM read by [`Bom::deserialize`] (see the module documentation).
 pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
-    let mut graph = Graph::default();
-    let Metadata {
+    let Bom {
+        serial_number,
         timestamp,
         tools,
         authors,
-        component,
-    } = bom.metadata.unwrap_or(Metadata {
-        timestamp: None,
-        tools: None,
-        authors: None,
-        component: None,
-    });
-
-    let root = component.map(|c| graph.add(c, None) as usize);
-    for c in bom.components.unwrap_or_default() {
+        mut graph,
+        root,
+        pending,
+        dependencies,
+    } = bom;
+    for c in pending {
         graph.add(c, None);
     }
-    for (i, dep) in bom.dependencies.unwrap_or_default().into_iter().enumerate() {
+    for (i, dep) in dependencies.into_iter().enumerate() {
         graph.add_dependencies(i, dep);
     }
-
     let authors = authors
-        .unwrap_or_default()
         .into_iter()
         .filter_map(|a| non_empty(a.name).or_else(|| non_empty(a.email)))
         .map(Cow::into_owned)
@@ -199,7 +271,7 @@ pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
         tool: tool_names(tools),
         created: non_empty(timestamp).map(Cow::into_owned),
         authors,
-        serial: non_empty(bom.serial_number).map(Cow::into_owned),
+        serial: non_empty(serial_number).map(Cow::into_owned),
         nodes: graph.nodes,
         root,
         edges: graph.edges.finish(),

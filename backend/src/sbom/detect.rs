@@ -51,7 +51,11 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
     let top: Probe<'_> = from_slice(raw, "upload")?;
 
     if top.payload_type.is_some() || top.payload.is_some() {
-        let payload_type = top.payload_type.as_ref().and_then(Loose::as_str).unwrap_or("");
+        let payload_type = top
+            .payload_type
+            .as_ref()
+            .and_then(Loose::as_str)
+            .unwrap_or("");
         if payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Ok(borrowed(Err(SbomError::new(
                 SbomErrorKind::NotAnSbom,
@@ -78,7 +82,11 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
         let Some(detected) = detect_statement(&st, "DSSE envelope") else {
             return Ok(borrowed(Err(not_sbom_statement(&st, "DSSE envelope"))));
         };
-        let predicate_type = st.predicate_type.as_ref().and_then(Loose::as_str).map(str::to_owned);
+        let predicate_type = st
+            .predicate_type
+            .as_ref()
+            .and_then(Loose::as_str)
+            .map(str::to_owned);
         drop(st);
         return Ok(Probed {
             bytes: Cow::Owned(statement),
@@ -93,7 +101,11 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
             Some(detected) => detected,
             None => Err(not_sbom_statement(&top, "in-toto statement")),
         };
-        let predicate_type = top.predicate_type.as_ref().and_then(Loose::as_str).map(str::to_owned);
+        let predicate_type = top
+            .predicate_type
+            .as_ref()
+            .and_then(Loose::as_str)
+            .map(str::to_owned);
         return Ok(Probed {
             bytes: Cow::Borrowed(raw),
             predicate_type,
@@ -106,11 +118,18 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
 
 /// `Ok(None)` if `bytes` hold a JSON object; `Ok(Some(NotAnSbom))` for other
 /// valid JSON; an error (of `syntax_kind` for bad syntax) for non-JSON.
-fn check_object(bytes: &[u8], what: &str, syntax_kind: SbomErrorKind) -> Result<Option<SbomError>, SbomError> {
+fn check_object(
+    bytes: &[u8],
+    what: &str,
+    syntax_kind: SbomErrorKind,
+) -> Result<Option<SbomError>, SbomError> {
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(SbomError::new(
             syntax_kind,
-            format!("The {what} is not valid UTF-8 text (bad byte at offset {}).", e.valid_up_to()),
+            format!(
+                "The {what} is not valid UTF-8 text (bad byte at offset {}).",
+                e.valid_up_to()
+            ),
         ));
     }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -132,7 +151,8 @@ fn check_object(bytes: &[u8], what: &str, syntax_kind: SbomErrorKind) -> Result<
             e.kind = syntax_kind;
         }
         if bytes.starts_with(b"SPDXVersion:") {
-            e.detail = format!("The {what} looks like SPDX tag-value; only JSON SBOMs are supported.");
+            e.detail =
+                format!("The {what} looks like SPDX tag-value; only JSON SBOMs are supported.");
         }
         e
     })?;
@@ -152,12 +172,18 @@ fn decode_payload(payload: Option<&Loose<'_>>) -> Result<Vec<u8>, SbomError> {
     let payload = match payload {
         Some(Loose::Str(s)) => s.trim(),
         Some(Loose::Other(kind)) => {
-            return Err(invalid(format!("The DSSE payload must be a base64 string, found {kind}.")))
+            return Err(invalid(format!(
+                "The DSSE payload must be a base64 string, found {kind}."
+            )))
         }
         None => return Err(invalid("The DSSE envelope has no payload.".to_owned())),
     };
     // DSSE allows both base64 alphabets.
-    let engine = if payload.contains(['-', '_']) { &URL_SAFE } else { &STANDARD };
+    let engine = if payload.contains(['-', '_']) {
+        &URL_SAFE
+    } else {
+        &STANDARD
+    };
     engine
         .decode(payload)
         .map_err(|e| invalid(format!("The DSSE payload is not valid base64: {e}.")))
@@ -186,7 +212,9 @@ fn not_sbom_statement(st: &Probe<'_>, what: &str) -> SbomError {
     };
     SbomError::new(
         SbomErrorKind::NotAnSbom,
-        format!("The {what} holds an in-toto statement with {found}, not a CycloneDX or SPDX SBOM."),
+        format!(
+            "The {what} holds an in-toto statement with {found}, not a CycloneDX or SPDX SBOM."
+        ),
     )
 }
 

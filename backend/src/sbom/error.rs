@@ -120,9 +120,7 @@ fn message_without_position(err: &serde_json::Error) -> String {
 
 /// The field name in serde's "missing field `name`" message.
 fn missing_field(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("missing field `")?
-        .strip_suffix('`')
+    message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 #[cfg(test)]

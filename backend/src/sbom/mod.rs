@@ -1,7 +1,7 @@
 //! SBOM parsing: format detection and normalisation of CycloneDX and SPDX
 //! JSON documents into [`ParsedSbom`]. Free of HTTP and SQL.
 //!
-//! ```ignore
+//! ```text
 //! let input = Input::new(&upload)?; // unwraps a DSSE envelope if there is one
 //! let sbom = input.parse()?;        // borrows strings from `input`
 //! ```
@@ -81,10 +81,13 @@ impl<'a> Input<'a> {
                 (spdx::normalize(doc, spec_version), subjects)
             }
         };
-        parsed.envelope = self.predicate_type.clone().map(|predicate_type| EnvelopeInfo {
-            predicate_type,
-            subjects,
-        });
+        parsed.envelope = self
+            .predicate_type
+            .clone()
+            .map(|predicate_type| EnvelopeInfo {
+                predicate_type,
+                subjects,
+            });
         Ok(parsed)
     }
 
@@ -101,7 +104,10 @@ impl<'a> Input<'a> {
             .into_iter()
             .map(|s| {
                 let name = non_empty(s.name).map(Cow::into_owned).unwrap_or_default();
-                let sha256 = s.digest.and_then(|d| non_empty(d.sha256)).map(|h| h.to_ascii_lowercase());
+                let sha256 = s
+                    .digest
+                    .and_then(|d| non_empty(d.sha256))
+                    .map(|h| h.to_ascii_lowercase());
                 (name, sha256)
             })
             .collect();
@@ -137,7 +143,10 @@ struct Digest<'a> {
 /// Deserialises `bytes`. The fast path runs serde_json alone; only when that
 /// fails on a wrong type or missing field is the document read again with
 /// serde_path_to_error to find the JSON pointer of the culprit.
-pub(crate) fn from_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8], what: &str) -> Result<T, SbomError> {
+pub(crate) fn from_slice<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    what: &str,
+) -> Result<T, SbomError> {
     let err = match serde_json::from_slice(bytes) {
         Ok(value) => return Ok(value),
         Err(err) => err,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 use super::model::{Edge, EdgeKind};
 
@@ -47,6 +47,44 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
         }
 
         deserializer.deserialize_str(StrVisitor(PhantomData))
+    }
+}
+
+/// Reads a JSON array (or `null`) element by element, handing each element
+/// to a closure instead of collecting them: large arrays (components,
+/// packages) never exist twice in memory.
+pub(crate) struct ForEach<T, F>(pub F, pub PhantomData<fn(T)>);
+
+impl<T, F> ForEach<T, F> {
+    pub fn new(f: F) -> Self {
+        ForEach(f, PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for ForEach<T, F> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for ForEach<T, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(element) = seq.next_element()? {
+            (self.0)(element);
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
@@ -275,7 +313,10 @@ mod tests {
     fn licence_names() {
         assert_eq!(license_name("MIT"), "MIT");
         assert_eq!(license_name("GPLv3+"), "GPLv3+");
-        assert_eq!(license_name("Apache License 2.0"), "LicenseRef-Apache-License-2.0");
+        assert_eq!(
+            license_name("Apache License 2.0"),
+            "LicenseRef-Apache-License-2.0"
+        );
         assert_eq!(license_name("BSD/MIT (dual)"), "LicenseRef-BSD-MIT--dual-");
         assert_eq!(license_name("+"), "LicenseRef--");
     }
@@ -284,8 +325,14 @@ mod tests {
     fn licence_joining() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(join_licenses(s(&[])), None);
-        assert_eq!(join_licenses(s(&["MIT OR Apache-2.0"])).unwrap(), "MIT OR Apache-2.0");
-        assert_eq!(join_licenses(s(&["MIT", "BSD-3-Clause", "MIT"])).unwrap(), "MIT AND BSD-3-Clause");
+        assert_eq!(
+            join_licenses(s(&["MIT OR Apache-2.0"])).unwrap(),
+            "MIT OR Apache-2.0"
+        );
+        assert_eq!(
+            join_licenses(s(&["MIT", "BSD-3-Clause", "MIT"])).unwrap(),
+            "MIT AND BSD-3-Clause"
+        );
         assert_eq!(
             join_licenses(s(&["MIT OR Apache-2.0", "(A AND B)", "(A) OR (B)", "Zlib"])).unwrap(),
             "(MIT OR Apache-2.0) AND (A AND B) AND ((A) OR (B)) AND Zlib"
@@ -294,7 +341,10 @@ mod tests {
 
     #[test]
     fn actors_and_warnings() {
-        assert_eq!(split_actor("Organization: Anchore, Inc"), ("Organization", "Anchore, Inc"));
+        assert_eq!(
+            split_actor("Organization: Anchore, Inc"),
+            ("Organization", "Anchore, Inc")
+        );
         assert_eq!(split_actor("Tool: syft-0.60.1"), ("Tool", "syft-0.60.1"));
         assert_eq!(split_actor("Jane"), ("", "Jane"));
         let mut w = Warnings::default();

@@ -24,33 +24,107 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize as DeriveDeserialize;
 
 use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
-use super::normalize::{hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, Str, Warnings};
+use super::normalize::{
+    hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, ForEach, Str,
+    Warnings,
+};
 
-/// The parts of an SPDX document that Cairn reads; the rest is skipped.
-#[derive(Deserialize)]
+/// An SPDX document as read: packages become nodes while the document is
+/// parsed, files and snippets leave only their ids; the rest is skipped.
 pub(crate) struct Document<'a> {
-    #[serde(rename = "SPDXID", borrow)]
     spdx_id: Option<Str<'a>>,
-    #[serde(rename = "documentNamespace", borrow)]
     namespace: Option<Str<'a>>,
-    #[serde(rename = "creationInfo", borrow)]
     creation_info: Option<CreationInfo<'a>>,
-    #[serde(rename = "documentDescribes", borrow)]
-    describes: Option<Vec<Str<'a>>>,
-    #[serde(borrow)]
-    packages: Option<Vec<Package<'a>>>,
-    #[serde(borrow)]
-    files: Option<Vec<Element<'a>>>,
-    #[serde(borrow)]
-    snippets: Option<Vec<Element<'a>>>,
-    #[serde(borrow)]
-    relationships: Option<Vec<Relationship<'a>>>,
+    describes: Vec<Str<'a>>,
+    nodes: Vec<Component<'a>>,
+    by_id: HashMap<Cow<'a, str>, u32>,
+    /// Ids of files and snippets.
+    other_ids: HashSet<Cow<'a, str>>,
+    relationships: Vec<Relationship<'a>>,
+    warnings: Warnings,
 }
 
-#[derive(Deserialize)]
+impl<'a> Document<'a> {
+    fn add_package(&mut self, package: Package<'a>) {
+        let id = package.spdx_id.0.clone();
+        if self.by_id.contains_key(&id) {
+            self.warnings.push(|| {
+                format!(
+                    "Duplicate SPDXID \"{id}\": kept the first package, ignored the one named \"{}\".",
+                    package.name.0
+                )
+            });
+            return;
+        }
+        self.by_id.insert(id, self.nodes.len() as u32);
+        self.nodes.push(component(package));
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Document<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DocumentVisitor(PhantomData))
+    }
+}
+
+struct DocumentVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for DocumentVisitor<'a> {
+    type Value = Document<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an SPDX document object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<'a>, A::Error> {
+        let mut doc = Document {
+            spdx_id: None,
+            namespace: None,
+            creation_info: None,
+            describes: Vec::new(),
+            nodes: Vec::new(),
+            by_id: HashMap::new(),
+            other_ids: HashSet::new(),
+            relationships: Vec::new(),
+            warnings: Warnings::default(),
+        };
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match key.as_str() {
+                "SPDXID" => doc.spdx_id = map.next_value()?,
+                "documentNamespace" => doc.namespace = map.next_value()?,
+                "creationInfo" => doc.creation_info = map.next_value()?,
+                "documentDescribes" => {
+                    let describes = &mut doc.describes;
+                    map.next_value_seed(ForEach::new(|id| describes.push(id)))?;
+                }
+                "packages" => map.next_value_seed(ForEach::new(|p| doc.add_package(p)))?,
+                "files" | "snippets" => {
+                    let ids = &mut doc.other_ids;
+                    map.next_value_seed(ForEach::new(|e: Element<'a>| {
+                        ids.extend(e.spdx_id.map(|id| id.0));
+                    }))?;
+                }
+                "relationships" => {
+                    let relationships = &mut doc.relationships;
+                    map.next_value_seed(ForEach::new(|r| relationships.push(r)))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(doc)
+    }
+}
+
+#[derive(DeriveDeserialize)]
 struct CreationInfo<'a> {
     #[serde(borrow)]
     created: Option<Str<'a>>,
@@ -58,7 +132,7 @@ struct CreationInfo<'a> {
     creators: Option<Vec<Str<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(DeriveDeserialize)]
 struct Package<'a> {
     #[serde(rename = "SPDXID", borrow)]
     spdx_id: Str<'a>,
@@ -80,7 +154,7 @@ struct Package<'a> {
     purpose: Option<Str<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(DeriveDeserialize)]
 struct Checksum<'a> {
     #[serde(borrow)]
     algorithm: Option<Str<'a>>,
@@ -88,7 +162,7 @@ struct Checksum<'a> {
     value: Option<Str<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(DeriveDeserialize)]
 struct ExternalRef<'a> {
     #[serde(rename = "referenceType", borrow)]
     reference_type: Option<Str<'a>>,
@@ -97,13 +171,13 @@ struct ExternalRef<'a> {
 }
 
 /// A file or snippet: only its id matters (to tell it from an unknown id).
-#[derive(Deserialize)]
+#[derive(DeriveDeserialize)]
 struct Element<'a> {
     #[serde(rename = "SPDXID", borrow)]
     spdx_id: Option<Str<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(DeriveDeserialize)]
 struct Relationship<'a> {
     #[serde(rename = "spdxElementId", borrow)]
     element: Option<Str<'a>>,
@@ -148,28 +222,21 @@ enum End {
     Unknown,
 }
 
-/// Normalises a deserialised SPDX document (see the module documentation).
+/// Finishes a document read by [`Document::deserialize`] (see the module
+/// documentation).
 pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'_> {
-    let mut warnings = Warnings::default();
-    let mut nodes: Vec<Component<'_>> = Vec::new();
-    let mut by_id: HashMap<Cow<'_, str>, u32> = HashMap::new();
-    for package in doc.packages.unwrap_or_default() {
-        let id = package.spdx_id.0.clone();
-        if by_id.contains_key(&id) {
-            warnings.push(|| {
-                format!("Duplicate SPDXID \"{id}\": kept the first package, ignored the one named \"{}\".", package.name.0)
-            });
-            continue;
-        }
-        by_id.insert(id, nodes.len() as u32);
-        nodes.push(component(package));
-    }
-
-    let other_ids: HashSet<Cow<'_, str>> = (doc.files.into_iter().flatten())
-        .chain(doc.snippets.into_iter().flatten())
-        .filter_map(|e| e.spdx_id.map(|s| s.0))
-        .collect();
-    let document_id = non_empty(doc.spdx_id).unwrap_or(Cow::Borrowed("SPDXRef-DOCUMENT"));
+    let Document {
+        spdx_id,
+        namespace,
+        creation_info,
+        describes,
+        nodes,
+        by_id,
+        other_ids,
+        relationships,
+        mut warnings,
+    } = doc;
+    let document_id = non_empty(spdx_id).unwrap_or(Cow::Borrowed("SPDXRef-DOCUMENT"));
     // Unknown ids in first-seen order, with how often each was used.
     let mut unknown: Vec<(String, usize)> = Vec::new();
     let mut unknown_index: HashMap<String, usize> = HashMap::new();
@@ -195,16 +262,18 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
     };
 
     let mut described: Vec<u32> = Vec::new();
-    for id in doc.describes.unwrap_or_default() {
+    for id in describes {
         if let End::Package(index) = resolve(id.as_str()) {
             described.push(index);
         }
     }
     let mut edges = EdgeSet::default();
-    for relationship in doc.relationships.unwrap_or_default() {
-        let (Some(element), Some(kind), Some(related)) =
-            (relationship.element, relationship.kind, relationship.related)
-        else {
+    for relationship in relationships {
+        let (Some(element), Some(kind), Some(related)) = (
+            relationship.element,
+            relationship.kind,
+            relationship.related,
+        ) else {
             continue;
         };
         match meaning(kind.as_str()) {
@@ -216,7 +285,11 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
                 }
             }
             Some(Meaning::Describes(reverse)) => {
-                let (subject, object) = if reverse { (related, element) } else { (element, related) };
+                let (subject, object) = if reverse {
+                    (related, element)
+                } else {
+                    (element, related)
+                };
                 if subject.as_str() == document_id {
                     if let End::Package(index) = resolve(object.as_str()) {
                         described.push(index);
@@ -240,13 +313,17 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
 
     let mut tools: Vec<String> = Vec::new();
     let mut authors: Vec<String> = Vec::new();
-    let (created, creators) = match doc.creation_info {
+    let (created, creators) = match creation_info {
         Some(info) => (non_empty(info.created), info.creators.unwrap_or_default()),
         None => (None, Vec::new()),
     };
     for creator in &creators {
         let (kind, name) = split_actor(creator.as_str());
-        let list = if kind == "Tool" { &mut tools } else { &mut authors };
+        let list = if kind == "Tool" {
+            &mut tools
+        } else {
+            &mut authors
+        };
         if !name.is_empty() && !is_no_assertion(name) && !list.iter().any(|n| n == name) {
             list.push(name.to_owned());
         }
@@ -258,7 +335,7 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
         tool: (!tools.is_empty()).then(|| tools.join(", ")),
         created: created.map(Cow::into_owned),
         authors,
-        serial: non_empty(doc.namespace).map(Cow::into_owned),
+        serial: non_empty(namespace).map(Cow::into_owned),
         nodes,
         root,
         edges: edges.finish(),
@@ -272,7 +349,11 @@ fn component(package: Package<'_>) -> Component<'_> {
         .external_refs
         .unwrap_or_default()
         .into_iter()
-        .find(|r| r.reference_type.as_ref().is_some_and(|t| t.as_str().eq_ignore_ascii_case("purl")))
+        .find(|r| {
+            r.reference_type
+                .as_ref()
+                .is_some_and(|t| t.as_str().eq_ignore_ascii_case("purl"))
+        })
         .and_then(|r| non_empty(r.locator));
     Component {
         bom_ref: Some(package.spdx_id.0),

@@ -39,7 +39,10 @@ pub enum ComponentQuery<'a> {
     /// Components whose purl starts with this prefix.
     PurlPrefix(&'a str),
     /// Components with this exact name, and version if given.
-    Name { name: &'a str, version: Option<&'a str> },
+    Name {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
 }
 
 /// Sort key of the results: (purl or "", id).

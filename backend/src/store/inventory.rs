@@ -50,7 +50,10 @@ pub async fn list_projects(
     .await
 }
 
-pub async fn get_project(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<ProjectSummary>> {
+pub async fn get_project(
+    db: impl PgExecutor<'_>,
+    name: &str,
+) -> sqlx::Result<Option<ProjectSummary>> {
     sqlx::query_as(&format!("{PROJECT_SUMMARY} WHERE p.name = $1"))
         .bind(name)
         .fetch_optional(db)
@@ -116,7 +119,10 @@ pub async fn list_artifacts(
     .await
 }
 
-pub async fn get_artifact(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ArtifactSummary>> {
+pub async fn get_artifact(
+    db: impl PgExecutor<'_>,
+    id: i64,
+) -> sqlx::Result<Option<ArtifactSummary>> {
     sqlx::query_as(&format!("{ARTIFACT_SUMMARY} WHERE a.id = $1"))
         .bind(id)
         .fetch_optional(db)

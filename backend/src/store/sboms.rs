@@ -83,11 +83,16 @@ pub async fn find_by_content(
 }
 
 /// SBOMs of an artifact, newest first.
-pub async fn list_for_artifact(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx::Result<Vec<SbomSummary>> {
-    sqlx::query_as(&format!("{SBOM_SUMMARY} WHERE s.artifact_id = $1 ORDER BY s.id DESC"))
-        .bind(artifact_id)
-        .fetch_all(db)
-        .await
+pub async fn list_for_artifact(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+) -> sqlx::Result<Vec<SbomSummary>> {
+    sqlx::query_as(&format!(
+        "{SBOM_SUMMARY} WHERE s.artifact_id = $1 ORDER BY s.id DESC"
+    ))
+    .bind(artifact_id)
+    .fetch_all(db)
+    .await
 }
 
 /// The stored document, gzip-compressed.
@@ -181,7 +186,11 @@ fn identity(c: &Component<'_>) -> [u8; 32] {
 /// Two set-based statements whatever the SBOM's size: new components are
 /// inserted (existing ones skipped), then the SBOM's links are resolved by
 /// identity inside PostgreSQL.
-async fn insert_components(tx: &mut PgConnection, sbom_id: i64, p: &ParsedSbom<'_>) -> sqlx::Result<()> {
+async fn insert_components(
+    tx: &mut PgConnection,
+    sbom_id: i64,
+    p: &ParsedSbom<'_>,
+) -> sqlx::Result<()> {
     let identities: Vec<[u8; 32]> = p.nodes.iter().map(identity).collect();
 
     // Unique components, sorted by identity so that concurrent uploads

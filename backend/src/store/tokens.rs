@@ -20,7 +20,11 @@ pub struct TokenInfo {
 }
 
 /// Creates a token and returns its id and secret (shown once).
-pub async fn create(db: impl PgExecutor<'_>, name: &str, role: Role) -> sqlx::Result<(i64, String)> {
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    role: Role,
+) -> sqlx::Result<(i64, String)> {
     let token = generate_token();
     let id = sqlx::query_scalar(
         "INSERT INTO api_tokens (name, role, token_hash) VALUES ($1, $2, $3) RETURNING id",
@@ -80,11 +84,12 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> sqlx::Result<Option<Cal
 
 /// The caller behind a dashboard session, if its token is still active.
 pub async fn active_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Caller>> {
-    let row: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, name, role FROM api_tokens WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, name, role FROM api_tokens WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(|(id, name, role)| to_caller(id, name, &role)))
 }
 
@@ -107,11 +112,10 @@ pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TokenInfo>> {
 
 /// Revokes a token; false when there is no such token.
 pub async fn revoke(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
-    )
-    .bind(id)
-    .execute(db)
-    .await?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

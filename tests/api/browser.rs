@@ -1,0 +1,242 @@
+//! The dashboard in a real headless Chromium, driven over WebDriver
+//! (Debian's chromium and chromium-driver packages; .ci/run installs them).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{fixture, scratch_dir, spawn_app, ADMIN_TOKEN};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    process: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Option<Driver> {
+        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(chromedriver) = chromedriver else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install chromium-driver"
+            );
+            eprintln!(
+                "SKIPPED: chromedriver not installed (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = scratch_dir("chromium-profile");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {res}"))
+            .to_owned();
+        Some(Driver {
+            process,
+            base,
+            session,
+            http,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(
+            res["value"].get("error").is_none(),
+            "WebDriver {path}: {res}"
+        );
+        res["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn css(&self, css: &str, property: &str) -> String {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{el}/css/{property}"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Saved under target/ for a person to look at.
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(format!("{}/{name}.png", env!("CARGO_TARGET_TMPDIR")), bytes).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_open_artifact_and_search_a_component() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let res = app
+        .upload(
+            "project=acme/browser&artifact=alpine&version=3.16",
+            fixture("sbom/guac__alpine-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    driver.goto(&app.url("/ui")).await;
+    assert!(
+        driver.url().await.contains("/ui/login"),
+        "signed-out users land on sign-in"
+    );
+    driver.type_into("#token", ADMIN_TOKEN).await;
+    driver.click("form[action='/ui/login'] button").await;
+    assert!(driver.text("main").await.contains("acme/browser"));
+    // The stylesheet loaded under the strict CSP.
+    assert_eq!(
+        driver.css("header.top", "border-bottom-style").await,
+        "solid"
+    );
+
+    driver.click("a[href='/ui/projects/acme%2Fbrowser']").await;
+    driver.click("table a[href^='/ui/artifacts/']").await;
+    let page = driver.text("main").await;
+    assert!(
+        page.contains("CycloneDX 1.4") && page.contains("Components"),
+        "{page}"
+    );
+    driver.screenshot("artifact-page").await;
+
+    driver.type_into("#cq", "zlib").await;
+    driver.click("form[role=search] button").await;
+    let table = driver.text("#components").await;
+    assert!(table.contains("zlib"), "{table}");
+    assert!(!table.contains("busybox"), "the filter applied: {table}");
+    driver.screenshot("component-search").await;
+
+    // Portfolio search from the navigation.
+    driver.click("nav a[href='/ui/components']").await;
+    driver.type_into("#purl", "pkg:alpine/zlib").await;
+    driver.click("form[role=search] button").await;
+    let results = driver.text("#results").await;
+    assert!(
+        results.contains("acme/browser") && results.contains("alpine 3.16"),
+        "{results}"
+    );
+}

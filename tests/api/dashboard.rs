@@ -1,0 +1,158 @@
+//! The dashboard over plain HTTP: sign-in, cookies, headers, pages.
+
+use crate::harness::{fixture, spawn_app, ADMIN_TOKEN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_session_and_security_headers() {
+    let app = spawn_app().await;
+    let res = app
+        .upload(
+            "project=acme/dash&artifact=api&version=1.0",
+            fixture("sbom/guac__alpine-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // Signed out: sent to the sign-in page, which keeps where we were going.
+    let res = app.client.get(app.url("/ui")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/ui/login?next=%2Fui");
+
+    let login = app.client.get(app.url("/ui/login")).send().await.unwrap();
+    let csp = login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(login.headers()["x-content-type-options"], "nosniff");
+    let html = login.text().await.unwrap();
+    assert!(html.contains(r#"<label for="token">"#));
+    assert!(
+        !html.contains("style=") && !html.contains("<script"),
+        "no inline style or script"
+    );
+
+    // A wrong token: 401 and a message; no cookie.
+    let bad = app
+        .client
+        .post(app.url("/ui/login"))
+        .form(&[("token", "nope"), ("next", "/ui")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(bad.headers().get("set-cookie").is_none());
+    assert!(bad.text().await.unwrap().contains("not valid"));
+
+    // A cross-site form post is refused.
+    let forged = app
+        .client
+        .post(app.url("/ui/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let ok = app
+        .client
+        .post(app.url("/ui/login"))
+        .form(&[("token", ADMIN_TOKEN), ("next", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/ui", "no open redirect");
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+
+    let page = app
+        .client
+        .get(app.url("/ui"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("acme/dash"), "{html}");
+    assert!(html.contains("/ui/projects/acme%2Fdash"));
+
+    let project = app
+        .client
+        .get(app.url("/ui/projects/acme%2Fdash"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let html = project.text().await.unwrap();
+    let artifact_link = html
+        .split("href=\"/ui/artifacts/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let artifact = app
+        .client
+        .get(app.url(&format!("/ui/artifacts/{artifact_link}")))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(artifact.status(), 200);
+    let html = artifact.text().await.unwrap();
+    for expected in [
+        "CycloneDX 1.4",
+        "By ecosystem",
+        "By licence",
+        "Download original document",
+        "musl",
+    ] {
+        assert!(html.contains(expected), "artifact page shows {expected}");
+    }
+
+    // A tampered session is no session.
+    let mut forged = session.clone();
+    forged.push('A');
+    let res = app
+        .client
+        .get(app.url("/ui"))
+        .header("cookie", forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
+    // Sign-out clears the cookie.
+    let out = app
+        .client
+        .post(app.url("/ui/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+
+    let res = app
+        .client
+        .get(app.url("/ui/artifacts/99999"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

@@ -1,0 +1,261 @@
+//! `spawn_app()`: the real router on a real socket, over a fresh database.
+//!
+//! The database server is `CAIRN_TEST_DATABASE_URL` (a URL to an admin
+//! database), else PostgreSQL on 127.0.0.1:5432 as user postgres, else —
+//! when neither answers — a private cluster started by Cairn's own
+//! embedded-PostgreSQL code for this test process.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use cairn::config::Config;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+pub const ADMIN_TOKEN: &str = "cairn_test_admin_token_0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+}
+
+/// Where the test databases are created.
+fn server_options() -> &'static PgConnectOptions {
+    static OPTIONS: OnceLock<PgConnectOptions> = OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        // Runs once per process, on a thread of its own: the probe and the
+        // fallback cluster must not belong to any one test's runtime.
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(find_server())
+        })
+        .join()
+        .expect("finding a PostgreSQL server for the tests")
+    })
+}
+
+async fn find_server() -> PgConnectOptions {
+    if let Ok(url) = std::env::var("CAIRN_TEST_DATABASE_URL") {
+        return url
+            .parse()
+            .expect("CAIRN_TEST_DATABASE_URL is a PostgreSQL URL");
+    }
+    let local: PgConnectOptions = "postgres://postgres@127.0.0.1:5432/postgres"
+        .parse()
+        .unwrap();
+    if PgConnection::connect_with(&local).await.is_ok() {
+        return local;
+    }
+    eprintln!("no PostgreSQL on 127.0.0.1:5432: starting a private cluster for this test process");
+    let dir = scratch_dir("pg");
+    let pg = cairn::embedded_pg::EmbeddedPostgres::start(
+        &dir,
+        cairn::embedded_pg::EmbeddedOptions { ephemeral: true },
+    )
+    .await
+    .expect("starting an embedded PostgreSQL for the tests");
+    let options = pg.connect_options("postgres");
+    // Lives as long as the test process; PostgreSQL stops when it exits.
+    std::mem::forget(pg);
+    options
+}
+
+/// A fresh directory under target/ that the `postgres` user can reach.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = root.join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for d in [root, dir.as_path()] {
+        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+    }
+    dir
+}
+
+/// A new empty database, named after this process so that leftovers of
+/// dead test processes can be dropped.
+pub async fn fresh_database() -> PgConnectOptions {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let server = server_options().clone();
+    let mut admin = server
+        .connect()
+        .await
+        .expect("connecting to the test PostgreSQL");
+    if N.load(Ordering::SeqCst) == 0 {
+        drop_stale_databases(&mut admin).await;
+    }
+    let name = format!(
+        "cairn_t_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("creating a test database");
+    server.database(&name)
+}
+
+async fn drop_stale_databases(admin: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'cairn\\_t\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<i32>().ok());
+        let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| None).await
+}
+
+/// Starts the app with extra CAIRN_* settings.
+pub async fn spawn_app_with(extra: impl Fn(&str) -> Option<String>) -> TestApp {
+    let db_options = fresh_database().await;
+    let pool = cairn::db::connect(db_options.clone(), 8).await.unwrap();
+    let config = Config::from_lookup(|k| {
+        extra(k).or_else(|| (k == "CAIRN_BOOTSTRAP_TOKEN").then(|| ADMIN_TOKEN.to_string()))
+    })
+    .unwrap();
+    let state = cairn::prepare(pool.clone(), config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(cairn::app::serve(
+        listener,
+        cairn::app::router(state),
+        std::future::pending(),
+    ));
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        pool,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path, ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// Uploads an SBOM as admin.
+    pub async fn upload(&self, query: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/sboms?{query}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, role: &str) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/v1/tokens"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"name": format!("{role} for tests"), "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Row counts of every inventory table: "nothing stored" checks compare these.
+    pub async fn counts(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for t in [
+            "projects",
+            "artifacts",
+            "sboms",
+            "sbom_documents",
+            "components",
+            "sbom_components",
+            "sbom_edges",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            out.push((t.to_string(), n));
+        }
+        out
+    }
+
+    /// Every component of an SBOM, following the cursor through all pages.
+    pub async fn all_components(&self, sbom_id: i64) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/sboms/{sbom_id}/components?limit=500");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_json(&path).await;
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// A problem+json answer with this status; returns the problem document.
+pub async fn expect_problem(res: reqwest::Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["type"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:cairn:problem:"));
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    body
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}

@@ -1,0 +1,190 @@
+//! Bad uploads: each gets a precise problem+json answer, and nothing is
+//! stored or changed.
+
+use crate::harness::{expect_problem, fixture, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::sbom_upload::gzip;
+
+const Q: &str = "project=acme/bad&artifact=svc&version=1.0.0";
+
+/// Uploads `body` with optional Content-Encoding and asserts the problem,
+/// that nothing changed, and returns the problem document.
+async fn rejected(
+    app: &TestApp,
+    query: &str,
+    body: Vec<u8>,
+    encoding: Option<&str>,
+    status: u16,
+) -> serde_json::Value {
+    let before = app.counts().await;
+    let mut req = app
+        .client
+        .post(app.url(&format!("/api/v1/sboms?{query}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(body);
+    if let Some(enc) = encoding {
+        req = req.header("content-encoding", enc);
+    }
+    let problem = expect_problem(req.send().await.unwrap(), status).await;
+    assert_eq!(app.counts().await, before, "nothing stored for {problem}");
+    problem
+}
+
+/// An app that already holds one SBOM, so "nothing touched" means something.
+async fn app_with_data() -> TestApp {
+    let app = spawn_app_with(|k| (k == "CAIRN_MAX_UPLOAD").then(|| "1M".into())).await;
+    let res = app
+        .upload(Q, fixture("sbom/guac__distroless-cyclonedx.json"))
+        .await;
+    assert_eq!(res.status(), 201);
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_invalid_documents() {
+    let app = app_with_data().await;
+    let good = fixture("sbom/trivy__fixtures_sbom_centos-7-cyclonedx.json");
+    let text = String::from_utf8(good.clone()).unwrap();
+
+    let p = rejected(&app, Q, b"this is not json".to_vec(), None, 400).await;
+    assert_eq!(p["type"], "urn:cairn:problem:malformed-json");
+
+    let p = rejected(&app, Q, good[..good.len() / 2].to_vec(), None, 400).await;
+    assert_eq!(p["type"], "urn:cairn:problem:malformed-json");
+
+    let p = rejected(&app, Q, br#"{"hello": "world"}"#.to_vec(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:not-an-sbom");
+
+    let p = rejected(
+        &app,
+        Q,
+        text.replace(r#""specVersion": "1.5""#, r#""specVersion": "1.1""#)
+            .into_bytes(),
+        None,
+        422,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:cairn:problem:unsupported-spec-version");
+    assert!(p["detail"].as_str().unwrap().contains("1.1"), "{p}");
+
+    let spdx = String::from_utf8(fixture("sbom/trivy__fixtures_sbom_centos-7-spdx.json")).unwrap();
+    let p = rejected(
+        &app,
+        Q,
+        spdx.replace("SPDX-2.2", "SPDX-3.0").into_bytes(),
+        None,
+        422,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:cairn:problem:unsupported-spec-version");
+
+    let p = rejected(
+        &app,
+        Q,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":"everything"}"#.to_vec(),
+        None,
+        422,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:cairn:problem:invalid-sbom");
+    assert_eq!(p["pointer"], "/components");
+
+    let p = rejected(
+        &app,
+        Q,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":5}]}"#.to_vec(),
+        None,
+        422,
+    )
+    .await;
+    assert_eq!(p["pointer"], "/components/0/name");
+
+    // Components nested 10,000 deep.
+    let deep = format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":{}[]{}}}"#,
+        r#"[{"type":"library","name":"x","components":"#.repeat(10_000),
+        "}]".repeat(10_000)
+    );
+    let p = rejected(&app, Q, deep.into_bytes(), None, 422).await;
+    assert!(p["detail"].as_str().unwrap().contains("128 levels"), "{p}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limits_and_encodings() {
+    let app = app_with_data().await;
+    // 2 MiB of padding: over the 1 MiB limit of this app.
+    let big = format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","x":"{}"}}"#,
+        "a".repeat(2 << 20)
+    );
+    let p = rejected(&app, Q, big.clone().into_bytes(), None, 413).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("CAIRN_MAX_UPLOAD"),
+        "{p}"
+    );
+
+    // A gzip bomb: 20 KiB on the wire, 2 MiB inflated.
+    let bomb = gzip(big.as_bytes());
+    assert!(bomb.len() < 64 << 10);
+    let p = rejected(&app, Q, bomb, Some("gzip"), 413).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("decompressed"),
+        "{p}"
+    );
+
+    rejected(
+        &app,
+        Q,
+        b"\x1f\x8b\x08 definitely not gzip".to_vec(),
+        Some("gzip"),
+        400,
+    )
+    .await;
+    rejected(&app, Q, b"{}".to_vec(), Some("br"), 415).await;
+    rejected(&app, Q, Vec::new(), None, 400).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_parameters_and_digest_conflicts() {
+    let app = app_with_data().await;
+    let doc = fixture("sbom/trivy__fixtures_sbom_centos-7-cyclonedx.json");
+    let p = rejected(
+        &app,
+        "project=acme/bad&artifact=svc",
+        doc.clone(),
+        None,
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("version"), "{p}");
+    let p = rejected(
+        &app,
+        "project=acme//bad&artifact=svc&version=1",
+        doc.clone(),
+        None,
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("project"), "{p}");
+    let p = rejected(
+        &app,
+        &format!("{Q}&digest=sha256:1234"),
+        doc.clone(),
+        None,
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("64 hex"), "{p}");
+
+    let d1 = format!("sha256:{}", "a".repeat(64));
+    let d2 = format!("sha256:{}", "b".repeat(64));
+    let q = "project=acme/bad&artifact=pinned&version=1";
+    assert_eq!(
+        app.upload(&format!("{q}&digest={d1}"), doc.clone())
+            .await
+            .status(),
+        201
+    );
+    let other = fixture("sbom/guac__alpine-cyclonedx.json");
+    let p = rejected(&app, &format!("{q}&digest={d2}"), other, None, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains(&d1), "{p}");
+}
