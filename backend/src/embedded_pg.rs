@@ -1066,20 +1066,38 @@ fn check_postmaster_pid(cluster: &Path) -> Result<(), EmbeddedPgError> {
             Ok(())
         }
         Some(true) | None => {
-            tracing::warn!(pid, "embedded PostgreSQL: a server is still running in the data directory; waiting for it to exit");
-            let deadline = Instant::now() + ORPHAN_EXIT_WAIT;
-            while Instant::now() < deadline {
+            // A server that is shutting down (an orphan that got its parent-
+            // death signal) says "stopping" in postmaster.pid; give it time to
+            // finish. Anything else is a server someone else runs: refuse
+            // (after a short grace period covering a signal just delivered).
+            let started = Instant::now();
+            let mut announced = false;
+            loop {
                 if !process_alive(pid) {
                     return Ok(());
                 }
+                let stopping = postmaster_status(&pid_file).as_deref() == Some("stopping");
+                let elapsed = started.elapsed();
+                if elapsed >= ORPHAN_EXIT_WAIT || (!stopping && elapsed >= Duration::from_secs(2)) {
+                    return Err(EmbeddedPgError::InUse {
+                        dir: cluster.to_path_buf(),
+                        pid: Some(pid),
+                    });
+                }
+                if stopping && !announced {
+                    announced = true;
+                    tracing::warn!(pid, "embedded PostgreSQL: a previous server is still shutting down in the data directory; waiting for it to exit");
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(EmbeddedPgError::InUse {
-                dir: cluster.to_path_buf(),
-                pid: Some(pid),
-            })
         }
     }
+}
+
+/// The status line (8th) of postmaster.pid: "starting", "stopping", "ready", "standby".
+fn postmaster_status(pid_file: &Path) -> Option<String> {
+    let text = fs::read_to_string(pid_file).ok()?;
+    text.lines().nth(7).map(|l| l.trim().to_owned())
 }
 
 // ---------------------------------------------------------------------------
@@ -1559,7 +1577,11 @@ mod tests {
         let pid: u32 = stdout
             .lines()
             .map_while(Result::ok)
-            .find_map(|l| l.strip_prefix("READY ").map(|p| p.trim().parse().unwrap()))
+            // libtest prints "test <name> ... " before the output, without a newline.
+            .find_map(|l| {
+                let at = l.find("READY ")?;
+                Some(l[at + 6..].trim().parse().unwrap())
+            })
             .expect("crash child never became ready");
         assert!(process_alive(pid));
 

@@ -24,10 +24,12 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
         None => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => true,
-        Some(v) => return Err(ApiError::unsupported_media(format!(
+        Some(v) => {
+            return Err(ApiError::unsupported_media(format!(
             "Content-Encoding {:?} is not supported; send the document as-is or gzip-compressed",
             v.unwrap_or("<not text>")
-        ))),
+        )))
+        }
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)

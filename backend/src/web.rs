@@ -139,16 +139,20 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// State-changing forms must come from this site: the SameSite=Strict
-/// cookie already stops cross-site posts; this also refuses a foreign Origin.
+/// cookie already stops cross-site posts; this also refuses requests that a
+/// browser marks as cross-site (Fetch Metadata), or whose Origin is foreign.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    let Some(origin) = get("origin") else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
-    host.is_some() && origin_host == host
+    origin_host.is_some() && origin_host == get("host")
 }
 
 #[derive(Template)]

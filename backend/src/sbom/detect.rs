@@ -184,9 +184,13 @@ fn decode_payload(payload: Option<&Loose<'_>>) -> Result<Vec<u8>, SbomError> {
     } else {
         &STANDARD
     };
-    engine
-        .decode(payload)
-        .map_err(|e| invalid(format!("The DSSE payload is not valid base64: {e}.")))
+    engine.decode(payload).map_err(|e| {
+        let e = e.to_string();
+        invalid(format!(
+            "The DSSE payload is not valid base64: {}.",
+            e.trim_end_matches('.')
+        ))
+    })
 }
 
 /// `None` when the statement's predicateType is not an SBOM one.
@@ -238,10 +242,12 @@ fn detect(p: &Probe<'_>, prefix: &str) -> Detected {
         )
         .at(format!("{prefix}/{field}"))
     };
-    let unsupported = |field: &str, found: &str, supported: String| {
+    let unsupported = |field: &str, found: &str, format: &str, supported: String| {
         SbomError::new(
             SbomErrorKind::UnsupportedVersion,
-            format!("{field} \"{found}\" is not supported; supported versions: {supported}."),
+            format!(
+                "{format} version \"{found}\" is not supported; supported versions: {supported}."
+            ),
         )
         .at(format!("{prefix}/{field}"))
     };
@@ -255,7 +261,8 @@ fn detect(p: &Probe<'_>, prefix: &str) -> Detected {
                 Some(Loose::Str(v)) => Err(unsupported(
                     "specVersion",
                     v,
-                    format!("CycloneDX {}", CYCLONEDX_VERSIONS.join(", ")),
+                    "CycloneDX",
+                    CYCLONEDX_VERSIONS.join(", "),
                 )),
                 Some(Loose::Other(kind)) => Err(wrong_type("specVersion", kind, "1.5")),
                 None => Err(SbomError::new(
@@ -281,6 +288,7 @@ fn detect(p: &Probe<'_>, prefix: &str) -> Detected {
             _ => Err(unsupported(
                 "spdxVersion",
                 v,
+                "SPDX",
                 SPDX_VERSIONS.iter().map(|n| format!("SPDX-{n}")).collect::<Vec<_>>().join(", "),
             )),
         },

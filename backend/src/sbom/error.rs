@@ -53,6 +53,12 @@ impl SbomError {
                 format!("The {what} nests arrays/objects more than 128 levels deep ({position}); no real SBOM does."),
             );
         }
+        if message.starts_with("trailing characters") {
+            return SbomError::new(
+                SbomErrorKind::Malformed,
+                format!("The {what} holds more than one JSON value ({position}); upload a single document (a .jsonl file must hold one line)."),
+            );
+        }
         match err.classify() {
             serde_json::error::Category::Eof => SbomError::new(
                 SbomErrorKind::Malformed,

@@ -10,7 +10,7 @@
 //! at the format markers (serde skips the rest), once into typed structs
 //! that borrow their strings from the input. No `serde_json::Value` is built.
 //! Nesting depth is bounded by serde_json's recursion limit (128).
-//! Normalisation rules: see [`cyclonedx`] and [`spdx`].
+//! Normalisation rules: see the docs of `cyclonedx.rs` and `spdx.rs`.
 
 mod cyclonedx;
 mod detect;
@@ -98,24 +98,22 @@ impl<'a> Input<'a> {
             return Ok((from_slice(&self.bytes, "SBOM")?, Vec::new()));
         }
         let statement: Statement<'b, T> = from_slice(&self.bytes, "in-toto statement")?;
+        // Only subjects that name a sha256 digest (see `EnvelopeInfo::subjects`).
         let subjects = statement
             .subject
             .unwrap_or_default()
             .into_iter()
-            .map(|s| {
+            .filter_map(|s| {
+                let sha256 = non_empty(s.digest?.sha256)?.to_ascii_lowercase();
                 let name = non_empty(s.name).map(Cow::into_owned).unwrap_or_default();
-                let sha256 = s
-                    .digest
-                    .and_then(|d| non_empty(d.sha256))
-                    .map(|h| h.to_ascii_lowercase());
-                (name, sha256)
+                Some((name, Some(sha256)))
             })
             .collect();
         Ok((statement.predicate, subjects))
     }
 }
 
-/// `(name, sha256)` of an in-toto statement's subjects.
+/// `(name, sha256)` of an in-toto statement's subjects that have a sha256.
 type Subjects = Vec<(String, Option<String>)>;
 
 /// An in-toto statement (v0.1 or v1) around an SBOM.
