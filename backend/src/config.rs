@@ -60,13 +60,23 @@ impl Config {
                 reason: "expected a byte count such as 268435456 or 256M".into(),
             })?,
         };
+        let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
+        if let Some(t) = &bootstrap_token {
+            if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError {
+                    var: "CAIRN_BOOTSTRAP_TOKEN",
+                    value: "<redacted>".into(),
+                    reason: "must be at least 16 characters without spaces".into(),
+                });
+            }
+        }
         Ok(Config {
             listen,
             database_url: get("CAIRN_DATABASE_URL"),
             data_dir: get("CAIRN_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./cairn-data")),
-            bootstrap_token: get("CAIRN_BOOTSTRAP_TOKEN"),
+            bootstrap_token,
             max_upload,
             session_ttl_secs: parse_num(&get, "CAIRN_SESSION_TTL", 8 * 3600)?,
             cookie_secure: parse_bool(&get, "CAIRN_COOKIE_SECURE")?,
@@ -144,5 +154,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("CAIRN_LISTEN"), "{err}");
+        let err =
+            Config::from_lookup(|k| (k == "CAIRN_BOOTSTRAP_TOKEN").then(|| "short".to_string()))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("16 characters") && !err.contains("short"),
+            "{err}"
+        );
     }
 }

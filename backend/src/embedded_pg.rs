@@ -402,19 +402,31 @@ impl EmbeddedPostgres {
         let deadline = Instant::now() + START_TIMEOUT;
         let opts = self.connect_options("postgres");
         let mut exit = self.exit.clone();
+        let pid_file = self.cluster_dir.join("postmaster.pid");
+        let socket_file = self.socket_dir.join(format!(".s.PGSQL.{PORT}"));
         let mut conn = loop {
             if let Some(outcome) = exit.borrow().clone() {
                 return Err(self.startup_exit_error(&outcome, log_offset));
             }
-            let last_error = match tokio::time::timeout(
-                Duration::from_secs(5),
-                PgConnection::connect_with(&opts),
-            )
-            .await
-            {
-                Ok(Ok(conn)) => break conn,
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "connection attempt timed out".to_owned(),
+            // Only try to connect once the server says it is ready (PostgreSQL
+            // >= 10 writes its state in postmaster.pid), which keeps "the
+            // database system is starting up" noise out of the log.
+            let status = postmaster_status(&pid_file);
+            let last_error = if !socket_file.exists() {
+                "the server socket does not exist yet".to_owned()
+            } else if let Some(status) = status.filter(|s| !s.is_empty() && s != "ready") {
+                format!("the server is in state '{status}'")
+            } else {
+                match tokio::time::timeout(
+                    Duration::from_secs(5),
+                    PgConnection::connect_with(&opts),
+                )
+                .await
+                {
+                    Ok(Ok(conn)) => break conn,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => "connection attempt timed out".to_owned(),
+                }
             };
             if Instant::now() >= deadline {
                 if let Some(outcome) = exit.borrow().clone() {
@@ -427,7 +439,7 @@ impl EmbeddedPostgres {
                 });
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 _ = exit.changed() => {}
             }
         };
@@ -1617,9 +1629,73 @@ mod tests {
     }
 
     #[test]
-    fn no_server_error_is_one_line() {
+    fn errors_are_one_line() {
         let msg = EmbeddedPgError::NoServer.to_string();
-        assert!(!msg.contains('\n'));
         assert!(msg.starts_with("no PostgreSQL server found"));
+        let p = PathBuf::from("/srv/cairn/pg");
+        let all = [
+            EmbeddedPgError::NoServer,
+            EmbeddedPgError::VersionMismatch {
+                dir: p.clone(),
+                cluster_version: "14".into(),
+                found: "15.13".into(),
+                bindir: p.clone(),
+            },
+            EmbeddedPgError::NoUnprivilegedUser,
+            EmbeddedPgError::NotTraversable {
+                dir: p.clone(),
+                user: "postgres".into(),
+                mode: 0o700,
+                owner: 0,
+            },
+            EmbeddedPgError::SocketPathTooLong {
+                path: p.clone(),
+                len: 120,
+                max: SOCKET_PATH_MAX,
+            },
+            EmbeddedPgError::NotACluster { dir: p.clone() },
+            EmbeddedPgError::InUse {
+                dir: p.clone(),
+                pid: Some(42),
+            },
+            EmbeddedPgError::Io {
+                action: "create",
+                path: p.clone(),
+                source: io::Error::from(io::ErrorKind::PermissionDenied),
+            },
+            EmbeddedPgError::InitdbFailed {
+                status: "exit code 1".into(),
+                tail: tail(&["a".into(), "b".into()], 6),
+                log: p.clone(),
+            },
+            EmbeddedPgError::StartupTimeout {
+                secs: 30,
+                last_error: one_line("x\ny"),
+                log: p.clone(),
+            },
+            EmbeddedPgError::StopFailed { pid: 7 },
+        ];
+        for e in all {
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            eprintln!("{msg}");
+        }
+        assert_eq!(
+            EmbeddedPgError::InUse {
+                dir: p,
+                pid: Some(42)
+            }
+            .to_string(),
+            "the data directory /srv/cairn/pg is in use by another process (pid 42)"
+        );
+    }
+
+    #[test]
+    fn handle_and_start_future_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<EmbeddedPostgres>();
+        let fut = EmbeddedPostgres::start(Path::new("/nonexistent"), EmbeddedOptions::default());
+        assert_send(&fut);
     }
 }

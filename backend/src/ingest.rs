@@ -46,7 +46,7 @@ pub async fn ingest_sbom(
         },
         |_| None,
     );
-    let input = sbom::Input::new(&doc)?;
+    let input = tokio::task::block_in_place(|| sbom::Input::new(&doc))?;
     let parsed = tokio::task::block_in_place(|| input.parse())?;
     let gzip = match (compress, &upload.gzip) {
         (Some(task), _) => task.await.map_err(|e| {

@@ -301,7 +301,7 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
     }
     for (id, count) in unknown {
         warnings.push(|| {
-            format!("SPDX id \"{id}\" is used by {count} relationship(s) but defined nowhere in the document; they were ignored.")
+            format!("SPDX id \"{id}\" is referenced {count} time(s) but defined nowhere in the document; those references were ignored.")
         });
     }
     described.sort_unstable();
