@@ -92,8 +92,12 @@ fn init_logging() {
 }
 
 /// The configured database, or the embedded cluster (returned so the
-/// caller can stop it).
-async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+/// caller can stop it). With `share_running`, an embedded cluster that a
+/// running server already owns is used through its socket instead.
+async fn open_database(
+    config: &Config,
+    share_running: bool,
+) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &config.database_url {
         let options: PgConnectOptions = url
             .parse()
@@ -102,6 +106,18 @@ async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<Embedd
             .await
             .context("cannot connect to CAIRN_DATABASE_URL")?;
         return Ok((pool, None));
+    }
+    if share_running {
+        let socket_dir = config.data_dir.join("run");
+        if socket_dir.join(".s.PGSQL.5432").exists() {
+            let options = PgConnectOptions::new()
+                .socket(&socket_dir)
+                .username("cairn")
+                .database("cairn");
+            if let Ok(pool) = cairn::db::connect(options, 2).await {
+                return Ok((pool, None));
+            }
+        }
     }
     let pg = EmbeddedPostgres::start(&config.data_dir, EmbeddedOptions::default()).await?;
     match cairn::db::connect(pg.connect_options("cairn"), config.db_pool_size).await {
@@ -116,7 +132,7 @@ async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<Embedd
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let listen = config.listen;
-    let (pool, embedded) = open_database(&config).await?;
+    let (pool, embedded) = open_database(&config, false).await?;
     let result = async {
         let state = cairn::prepare(pool.clone(), config).await?;
         let listener = tokio::net::TcpListener::bind(listen)
@@ -142,7 +158,7 @@ async fn serve() -> anyhow::Result<()> {
 
 async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    let (pool, embedded) = open_database(&config).await?;
+    let (pool, embedded) = open_database(&config, true).await?;
     let result = async {
         cairn::db::MIGRATOR.run(&pool).await?;
         cairn::store::tokens::create(&pool, name, role)
