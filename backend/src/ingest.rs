@@ -35,6 +35,12 @@ pub async fn ingest_sbom(
     let doc = upload.document;
     let content_sha256 = tokio::task::block_in_place(|| Sha256::digest(&doc).to_vec());
     if let Some(existing) = find_existing(pool, target, &content_sha256).await? {
+        // Same document again: still, a digest given now must agree.
+        if let Some(digest) = &target.digest {
+            let mut tx = pool.begin().await?;
+            upsert_artifact(&mut tx, target, Some(digest)).await?;
+            tx.commit().await?;
+        }
         return Ok(Ingested::Existing(existing));
     }
 
@@ -68,23 +74,7 @@ pub async fn ingest_sbom(
     let digest = target.digest.as_ref().or(envelope_digest.as_ref());
 
     let mut tx = pool.begin().await?;
-    let artifact_id = store::inventory::upsert_artifact(
-        &mut tx,
-        target.project.as_str(),
-        target.artifact.as_str(),
-        target.version.as_str(),
-        digest.map(Sha256Digest::as_str),
-    )
-    .await?
-    .map_err(|stored| {
-        ApiError::conflict(format!(
-            "artifact {} {} of project {} is recorded with digest {stored}, not {}",
-            target.artifact.as_str(),
-            target.version.as_str(),
-            target.project.as_str(),
-            digest.map_or("", Sha256Digest::as_str)
-        ))
-    })?;
+    let artifact_id = upsert_artifact(&mut tx, target, digest).await?;
     let new = store::sboms::NewSbom {
         artifact_id,
         content_sha256: &content_sha256,
@@ -112,6 +102,31 @@ pub async fn ingest_sbom(
         .await?
         .map(Ingested::Created)
         .ok_or_else(ApiError::internal)
+}
+
+/// The artifact's id; a digest that contradicts the recorded one is a 409.
+async fn upsert_artifact(
+    tx: &mut sqlx::PgConnection,
+    target: &SbomTarget,
+    digest: Option<&Sha256Digest>,
+) -> ApiResult<i64> {
+    store::inventory::upsert_artifact(
+        tx,
+        target.project.as_str(),
+        target.artifact.as_str(),
+        target.version.as_str(),
+        digest.map(Sha256Digest::as_str),
+    )
+    .await?
+    .map_err(|stored| {
+        ApiError::conflict(format!(
+            "artifact {} {} of project {} is recorded with digest {stored}, not {}",
+            target.artifact.as_str(),
+            target.version.as_str(),
+            target.project.as_str(),
+            digest.map_or("", Sha256Digest::as_str)
+        ))
+    })
 }
 
 async fn find_existing(

@@ -187,4 +187,7 @@ async fn bad_parameters_and_digest_conflicts() {
     let other = fixture("sbom/guac__alpine-cyclonedx.json");
     let p = rejected(&app, &format!("{q}&digest={d2}"), other, None, 409).await;
     assert!(p["detail"].as_str().unwrap().contains(&d1), "{p}");
+    // The already-stored document with a contradicting digest is a conflict too.
+    let p = rejected(&app, &format!("{q}&digest={d2}"), doc, None, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains(&d2), "{p}");
 }

@@ -18,6 +18,8 @@ pub struct SbomSummary {
     pub project: String,
     pub artifact: String,
     pub artifact_version: String,
+    /// The artifact's digest (`sha256:<hex>`), when known.
+    pub artifact_digest: Option<String>,
     /// `cyclonedx` or `spdx`.
     pub format: String,
     /// e.g. `1.5` (CycloneDX) or `2.3` (SPDX).
@@ -49,7 +51,7 @@ pub struct SbomSummary {
 
 const SBOM_SUMMARY: &str = "
     SELECT s.id, s.artifact_id, p.name AS project, a.name AS artifact,
-           a.version AS artifact_version, s.format, s.spec_version, s.tool, s.serial,
+           a.version AS artifact_version, a.digest AS artifact_digest, s.format, s.spec_version, s.tool, s.serial,
            s.document_created, s.authors, s.component_count, s.dependency_count, s.edge_count,
            s.envelope_predicate, s.warnings, s.document_size,
            encode(s.content_sha256, 'hex') AS content_sha256, s.uploaded_at
