@@ -86,24 +86,24 @@ CREATE TABLE components (
 CREATE INDEX components_purl ON components (purl);
 CREATE INDEX components_name_version ON components (name, version);
 
--- Which components an SBOM lists, in document order.
+-- Which components an SBOM lists, in document order, with the SBOM's
+-- relationships as ordinal arrays (edges are only ever read per SBOM, so a
+-- separate edge table would cost a row per edge for nothing).
+-- No foreign keys on this hot, append-only table: rows are written only by
+-- the ingestion transaction that creates the SBOM, resolving component_id by
+-- a join in the same statement, and components are never deleted; per-row
+-- referential checks would double the cost of storing a large SBOM.
 CREATE TABLE sbom_components (
-    sbom_id      bigint  NOT NULL REFERENCES sboms (id) ON DELETE CASCADE,
-    ordinal      integer NOT NULL,
-    component_id bigint  NOT NULL REFERENCES components (id),
+    sbom_id      bigint    NOT NULL,
+    ordinal      integer   NOT NULL,
+    component_id bigint    NOT NULL,
     bom_ref      text,
     -- The SBOM's described subject (CycloneDX metadata.component, SPDX's
     -- described package).
-    is_root      boolean NOT NULL DEFAULT false,
+    is_root      boolean   NOT NULL DEFAULT false,
+    -- Ordinals this component depends on / contains.
+    depends_on   integer[] NOT NULL DEFAULT '{}',
+    contains     integer[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (sbom_id, ordinal)
 );
 CREATE INDEX sbom_components_component ON sbom_components (component_id);
-
--- Relationships between an SBOM's components, by ordinal.
-CREATE TABLE sbom_edges (
-    sbom_id      bigint   NOT NULL REFERENCES sboms (id) ON DELETE CASCADE,
-    from_ordinal integer  NOT NULL,
-    to_ordinal   integer  NOT NULL,
-    kind         text     NOT NULL CHECK (kind IN ('depends_on', 'contains'))
-);
-CREATE INDEX sbom_edges_sbom ON sbom_edges (sbom_id, from_ordinal);

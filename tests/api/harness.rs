@@ -208,7 +208,6 @@ impl TestApp {
             "sbom_documents",
             "components",
             "sbom_components",
-            "sbom_edges",
         ] {
             let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
                 .fetch_one(&self.pool)

@@ -35,6 +35,8 @@ struct Expected {
     purls: BTreeSet<String>,
     /// (from ref, to ref) depends-on pairs between known nodes.
     depends: BTreeSet<(String, String)>,
+    /// (parent ref, child ref) containment pairs.
+    contains: BTreeSet<(String, String)>,
     /// bom-ref → licence expression, where the document states a single one.
     licences: BTreeMap<String, String>,
     /// bom-ref → sha256 hex.
@@ -87,6 +89,13 @@ fn expected_cyclonedx(doc: &Value) -> Expected {
     for c in &all {
         if let Some(p) = c["purl"].as_str() {
             e.purls.insert(p.to_owned());
+        }
+        for child in c["components"].as_array().into_iter().flatten() {
+            if let (Some(a), Some(b)) = (c["bom-ref"].as_str(), child["bom-ref"].as_str()) {
+                if a != b {
+                    e.contains.insert((a.to_owned(), b.to_owned()));
+                }
+            }
         }
         let Some(r) = c["bom-ref"].as_str() else {
             continue;
@@ -183,6 +192,18 @@ fn expected_spdx(doc: &Value) -> Expected {
         let pair = match r["relationshipType"].as_str().unwrap() {
             "DEPENDS_ON" => (a, b),
             "DEPENDENCY_OF" => (b, a),
+            "CONTAINS" => {
+                if a != b && ids.contains(a) && ids.contains(b) {
+                    e.contains.insert((a.to_owned(), b.to_owned()));
+                }
+                continue;
+            }
+            "CONTAINED_BY" => {
+                if a != b && ids.contains(a) && ids.contains(b) {
+                    e.contains.insert((b.to_owned(), a.to_owned()));
+                }
+                continue;
+            }
             _ => continue,
         };
         if pair.0 != pair.1 && ids.contains(pair.0) && ids.contains(pair.1) {
@@ -239,6 +260,17 @@ async fn every_fixture_is_stored_as_the_document_says() {
             }
         }
         assert_eq!(depends, want.depends, "{name}: dependency edges");
+        let mut contains = BTreeSet::new();
+        for c in &stored {
+            let from = c["bom_ref"].as_str().unwrap_or_default();
+            for to in c["contains"].as_array().unwrap() {
+                let to = by_ordinal[&to.as_i64().unwrap()]["bom_ref"]
+                    .as_str()
+                    .unwrap();
+                contains.insert((from.to_owned(), to.to_owned()));
+            }
+        }
+        assert_eq!(contains, want.contains, "{name}: containment edges");
 
         let by_ref: BTreeMap<&str, &Value> = stored
             .iter()

@@ -90,9 +90,13 @@ pub async fn search(
         }
         ComponentQuery::Name { name, version } => {
             sqlx::query_as(&format!(
-                "{HIT_COLUMNS}
-                 WHERE c.name = $1 AND ($2::text IS NULL OR c.version = $2)
-                   AND ($3::text IS NULL OR (coalesce(c.purl, ''), c.id) > ($3, $4))
+                // Materialised so the planner always starts from the
+                // (name, version) index, even before statistics exist.
+                "WITH named AS MATERIALIZED (
+                     SELECT id FROM components
+                     WHERE name = $1 AND ($2::text IS NULL OR version = $2))
+                 {HIT_COLUMNS} JOIN named ON named.id = c.id
+                 WHERE ($3::text IS NULL OR (coalesce(c.purl, ''), c.id) > ($3, $4))
                    AND EXISTS (SELECT 1 FROM sbom_components sc WHERE sc.component_id = c.id)
                  ORDER BY coalesce(c.purl, ''), c.id LIMIT $5"
             ))

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
 use utoipa::ToSchema;
 
-use crate::sbom::{Component, ParsedSbom};
+use crate::sbom::{Component, EdgeKind, ParsedSbom};
 
 /// What Cairn knows about one stored SBOM.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -154,7 +154,6 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
         .execute(&mut *tx)
         .await?;
     insert_components(tx, id, p).await?;
-    insert_edges(tx, id, p).await?;
     Ok(Some(id))
 }
 
@@ -185,9 +184,13 @@ fn identity(c: &Component<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Two set-based statements whatever the SBOM's size: new components are
-/// inserted (existing ones skipped), then the SBOM's links are resolved by
-/// identity inside PostgreSQL.
+/// Rows per bulk statement: bounds the size of one encoded statement (and
+/// so the server's memory) without costing round trips that matter.
+const CHUNK: usize = 10_000;
+
+/// Set-based whatever the SBOM's size: new components are inserted
+/// (existing ones skipped), then the SBOM's rows are resolved by identity
+/// inside PostgreSQL, a chunk of rows per statement.
 async fn insert_components(
     tx: &mut PgConnection,
     sbom_id: i64,
@@ -203,8 +206,54 @@ async fn insert_components(
     }
     let mut unique: Vec<(&[u8; 32], usize)> = first_of.into_iter().collect();
     unique.sort_unstable_by_key(|(id, _)| *id);
+    for chunk in unique.chunks(CHUNK) {
+        insert_new_components(tx, p, chunk).await?;
+    }
 
-    let n = unique.len();
+    let (depends_on, contains) = adjacency(p);
+    for start in (0..p.nodes.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(p.nodes.len());
+        let ordinals: Vec<i32> = (start as i32..end as i32).collect();
+        let ids: Vec<&[u8]> = identities[start..end].iter().map(|i| &i[..]).collect();
+        let bom_refs: Vec<Option<&str>> = p.nodes[start..end]
+            .iter()
+            .map(|c| c.bom_ref.as_deref())
+            .collect();
+        let linked = sqlx::query(
+            "INSERT INTO sbom_components
+                 (sbom_id, ordinal, component_id, bom_ref, is_root, depends_on, contains)
+             SELECT $1, t.ord, c.id, t.bom_ref, coalesce(t.ord = $5, false),
+                    t.depends_on::int[], t.contains::int[]
+             FROM unnest($2::int[], $3::bytea[], $4::text[], $6::text[], $7::text[])
+                  AS t(ord, identity, bom_ref, depends_on, contains)
+             JOIN components c ON c.identity = t.identity",
+        )
+        .bind(sbom_id)
+        .bind(&ordinals)
+        .bind(&ids)
+        .bind(&bom_refs)
+        .bind(p.root.map(|r| r as i32))
+        .bind(&depends_on[start..end])
+        .bind(&contains[start..end])
+        .execute(&mut *tx)
+        .await?;
+        if linked.rows_affected() != (end - start) as u64 {
+            return Err(sqlx::Error::Protocol(format!(
+                "linked {} of {} components of SBOM {sbom_id}",
+                linked.rows_affected(),
+                end - start
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn insert_new_components(
+    tx: &mut PgConnection,
+    p: &ParsedSbom<'_>,
+    chunk: &[(&[u8; 32], usize)],
+) -> sqlx::Result<()> {
+    let n = chunk.len();
     let mut ids: Vec<&[u8]> = Vec::with_capacity(n);
     let mut kinds: Vec<&str> = Vec::with_capacity(n);
     let mut names: Vec<&str> = Vec::with_capacity(n);
@@ -213,7 +262,7 @@ async fn insert_components(
     let mut suppliers: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut licenses: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut hashes: Vec<String> = Vec::with_capacity(n);
-    for (id, i) in &unique {
+    for (id, i) in chunk {
         let c = &p.nodes[*i];
         ids.push(&id[..]);
         kinds.push(&c.kind);
@@ -242,51 +291,29 @@ async fn insert_components(
     .bind(&hashes)
     .execute(&mut *tx)
     .await?;
-
-    let ordinals: Vec<i32> = (0..p.nodes.len() as i32).collect();
-    let all_ids: Vec<&[u8]> = identities.iter().map(|i| &i[..]).collect();
-    let bom_refs: Vec<Option<&str>> = p.nodes.iter().map(|c| c.bom_ref.as_deref()).collect();
-    let linked = sqlx::query(
-        "INSERT INTO sbom_components (sbom_id, ordinal, component_id, bom_ref, is_root)
-         SELECT $1, t.ord, c.id, t.bom_ref, coalesce(t.ord = $5, false)
-         FROM unnest($2::int[], $3::bytea[], $4::text[]) AS t(ord, identity, bom_ref)
-         JOIN components c ON c.identity = t.identity",
-    )
-    .bind(sbom_id)
-    .bind(&ordinals)
-    .bind(&all_ids)
-    .bind(&bom_refs)
-    .bind(p.root.map(|r| r as i32))
-    .execute(&mut *tx)
-    .await?;
-    if linked.rows_affected() != p.nodes.len() as u64 {
-        return Err(sqlx::Error::Protocol(format!(
-            "linked {} of {} components of SBOM {sbom_id}",
-            linked.rows_affected(),
-            p.nodes.len()
-        )));
-    }
     Ok(())
 }
 
-async fn insert_edges(tx: &mut PgConnection, sbom_id: i64, p: &ParsedSbom<'_>) -> sqlx::Result<()> {
-    if p.edges.is_empty() {
-        return Ok(());
+/// Each node's outgoing depends-on and contains edges, as PostgreSQL array
+/// literals (`{3,7}`): ragged arrays cannot be bound directly.
+fn adjacency(p: &ParsedSbom<'_>) -> (Vec<String>, Vec<String>) {
+    let mut depends: Vec<Vec<u32>> = vec![Vec::new(); p.nodes.len()];
+    let mut contains: Vec<Vec<u32>> = vec![Vec::new(); p.nodes.len()];
+    for e in &p.edges {
+        match e.kind {
+            EdgeKind::DependsOn => depends[e.from as usize].push(e.to),
+            EdgeKind::Contains => contains[e.from as usize].push(e.to),
+        }
     }
-    let from: Vec<i32> = p.edges.iter().map(|e| e.from as i32).collect();
-    let to: Vec<i32> = p.edges.iter().map(|e| e.to as i32).collect();
-    let kind: Vec<&str> = p.edges.iter().map(|e| e.kind.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO sbom_edges (sbom_id, from_ordinal, to_ordinal, kind)
-         SELECT $1, t.f, t.t, t.k FROM unnest($2::int[], $3::int[], $4::text[]) AS t(f, t, k)",
+    let literal = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        let items: Vec<String> = v.iter().map(u32::to_string).collect();
+        format!("{{{}}}", items.join(","))
+    };
+    (
+        depends.into_iter().map(literal).collect(),
+        contains.into_iter().map(literal).collect(),
     )
-    .bind(sbom_id)
-    .bind(&from)
-    .bind(&to)
-    .bind(&kind)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// One component as listed in an SBOM.
@@ -312,6 +339,9 @@ pub struct SbomComponent {
     pub hashes: sqlx::types::Json<Vec<(String, String)>>,
     /// Ordinals of the components this one depends on.
     pub depends_on: Vec<i32>,
+    /// Ordinals of the components this one contains (nested components,
+    /// SPDX CONTAINS).
+    pub contains: Vec<i32>,
 }
 
 /// Components of an SBOM in document order, filtered by `q` (in name or
@@ -327,9 +357,7 @@ pub async fn list_components(
     sqlx::query_as(
         "SELECT sc.ordinal, sc.bom_ref, sc.is_root, c.id AS component_id, c.kind, c.name,
                 c.version, c.purl, c.supplier, c.licenses, c.hashes,
-                ARRAY(SELECT e.to_ordinal FROM sbom_edges e
-                       WHERE e.sbom_id = sc.sbom_id AND e.from_ordinal = sc.ordinal
-                         AND e.kind = 'depends_on' ORDER BY e.to_ordinal) AS depends_on
+                sc.depends_on, sc.contains
          FROM sbom_components sc JOIN components c ON c.id = sc.component_id
          WHERE sc.sbom_id = $1
            AND ($2::text IS NULL OR strpos(lower(c.name), lower($2)) > 0
