@@ -17,8 +17,13 @@
 //!    at least 1,000,000 SBOM-component links;
 //! 3. times `GET /api/v1/components` for exact purls, package prefixes,
 //!    popular components and name+version, sequentially over one keep-alive
-//!    connection;
-//! 4. prints a Markdown summary (pasted into docs/performance.md).
+//!    connection, once with the statistics the ingestion left and once
+//!    after `ANALYZE`;
+//! 4. profiles one 100,000-component upload in process with the server's
+//!    own code (`sbom::Input::parse`, `upload::gzip`,
+//!    `store::sboms::insert`, rolled back), timing each phase and counting
+//!    live heap bytes with a counting allocator;
+//! 5. prints a Markdown summary (pasted into docs/performance.md).
 //!
 //! Everything is generated from a fixed seed, so runs are comparable.
 //!
@@ -28,10 +33,12 @@
 //! - `CAIRN_BENCH_QUICK=1`: a much smaller run, to check the bench itself.
 //! - `CAIRN_LOG`: the server's log filter (default `warn`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -67,6 +74,70 @@ const AIM_RSS_MIB: f64 = 150.0;
 const TARGET_P95_MS: f64 = 20.0;
 const AIM_P95_MS: f64 = 10.0;
 
+/// Counts live heap bytes of this (client) process, for the in-process
+/// phase profile.
+struct CountingAlloc;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Live heap bytes now.
+fn heap() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Starts a new peak measurement.
+fn reset_peak() {
+    PEAK.store(heap(), Ordering::Relaxed);
+}
+
+fn heap_peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
 struct Plan {
     /// (components, warm repetitions), ascending.
     sizes: Vec<(usize, usize)>,
@@ -96,7 +167,7 @@ impl Plan {
                 portfolio_sbom_size: 10_000,
                 portfolio_projects: 20,
                 search_warmup: 50,
-                search_requests: 500,
+                search_requests: 1_000,
             }
         }
     }
@@ -125,7 +196,12 @@ async fn run() -> Result<()> {
     let db_name = format!("cairn_bench_{}", std::process::id());
     let mut admin = PgConnection::connect_with(&admin_opts)
         .await
-        .with_context(|| format!("connecting to {admin_url} (CAIRN_BENCH_DATABASE_URL)"))?;
+        .with_context(|| {
+            format!(
+                "connecting to {} (CAIRN_BENCH_DATABASE_URL)",
+                redact(&admin_url)
+            )
+        })?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
         .execute(&mut admin)
         .await?;
@@ -150,6 +226,7 @@ async fn run() -> Result<()> {
                         db_opts,
                         plan: Plan::from_env(),
                         started,
+                        load_before: loadavg(),
                     };
                     // A panic in the bench still stops the server and
                     // drops the database.
@@ -284,6 +361,14 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The 1, 5 and 15 minute load averages: other work on the machine
+/// skews the results.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// `VmRSS` and `VmHWM` of a process, in bytes.
@@ -619,6 +704,7 @@ struct Ctx {
     db_opts: PgConnectOptions,
     plan: Plan,
     started: Instant,
+    load_before: String,
 }
 
 struct Upload {
@@ -649,6 +735,7 @@ struct Portfolio {
 
 struct SearchResult {
     label: &'static str,
+    stats: String,
     latencies_ms: Vec<f64>,
     hits: usize,
     empty: usize,
@@ -733,6 +820,8 @@ async fn bench(ctx: Ctx) -> Result<()> {
         "work_mem",
         "synchronous_commit",
         "max_wal_size",
+        "autovacuum",
+        "jit",
     ] {
         let v: String = sqlx::query_scalar(&format!("SHOW {setting}"))
             .fetch_one(&mut db)
@@ -763,6 +852,7 @@ async fn bench(ctx: Ctx) -> Result<()> {
     // 1. Ingestion, sizes ascending so that VmHWM after the last is the peak.
     println!("\n## ingestion");
     let mut sizes = Vec::new();
+    let mut largest_cold = Vec::new();
     for (k, &(size, reps)) in plan.sizes.iter().enumerate() {
         let project = format!("bench/p{}", k + 1);
         let label = format!("{}k", size / 1000);
@@ -790,6 +880,7 @@ async fn bench(ctx: Ctx) -> Result<()> {
             memory.rss as f64 / MIB,
             memory.hwm as f64 / MIB
         );
+        largest_cold = cold_keys;
         sizes.push(SizeResult {
             components: size,
             dependencies,
@@ -870,22 +961,71 @@ async fn bench(ctx: Ctx) -> Result<()> {
             vec![("purl", component(key).purl)]
         })
         .collect();
-    let mut searches = Vec::new();
-    for (label, queries) in [
+    let classes = [
         ("exact purl (random component)", exact),
         ("package prefix, no version", prefix),
         ("popular component (exact purl)", popular),
         ("name + version", by_name),
-    ] {
-        let r = search(&client, &ctx, label, &queries).await?;
-        let (p50, p95, p99, max) = percentiles(&r.latencies_ms);
-        println!(
-            "  {label:<32} p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  p99 {p99:>6.2} ms  max {max:>7.2} ms  ({} hits, {} empty, max {} artifacts)",
-            r.hits, r.empty, r.max_artifacts
-        );
-        searches.push(r);
+    ];
+    // First with the statistics the ingestion left (none at all when
+    // autovacuum is off, as on many test servers; a production server
+    // analyses these tables soon after bulk loads), then after ANALYZE.
+    let analyzed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_user_tables
+         WHERE relname IN ('components', 'sbom_components', 'sboms')
+           AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL",
+    )
+    .fetch_one(&mut db)
+    .await?;
+    let mut searches = Vec::new();
+    for pass in 0..2 {
+        let stats = if pass == 0 {
+            format!("as ingested ({analyzed}/3 tables analysed)")
+        } else {
+            let t = Instant::now();
+            sqlx::query("ANALYZE").execute(&mut db).await?;
+            println!("  ANALYZE: {:.1} s", t.elapsed().as_secs_f64());
+            "after ANALYZE".to_string()
+        };
+        println!("  statistics: {stats}");
+        for (label, queries) in &classes {
+            let r = search(&client, &ctx, label, &stats, queries).await?;
+            let (p50, p95, p99, max) = percentiles(&r.latencies_ms);
+            println!(
+                "  {label:<32} p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  p99 {p99:>6.2} ms  max {max:>7.2} ms  ({} hits, {} empty, max {} artifacts)",
+                r.hits, r.empty, r.max_artifacts
+            );
+            searches.push(r);
+        }
     }
     let final_memory = memory(ctx.pid)?;
+
+    // 4. In-process phase profile of one large upload, cold and warm.
+    println!("\n## phase profile");
+    let mut profiles = Vec::new();
+    let size = largest_cold.len();
+    for variant in ["cold", "warm"] {
+        let keys = if variant == "cold" {
+            gen.fresh(size)
+        } else {
+            gen.next_version(&largest_cold)
+        };
+        let bytes = gen
+            .document("app", &format!("profile-{variant}"), &keys)
+            .bytes
+            .to_vec();
+        let rows = phase_profile(&ctx, bytes).await?;
+        for r in &rows {
+            println!(
+                "  {variant} {:<44} {:>8.1} ms  held {:>6.1} MiB  peak {:>6.1} MiB",
+                r.phase,
+                r.ms,
+                r.held as f64 / MIB,
+                r.peak as f64 / MIB
+            );
+        }
+        profiles.push((variant, rows));
+    }
 
     summary(
         &ctx,
@@ -896,18 +1036,95 @@ async fn bench(ctx: Ctx) -> Result<()> {
         &portfolio,
         &searches,
         final_memory,
+        &profiles,
     );
     Ok(())
+}
+
+struct PhaseRow {
+    phase: &'static str,
+    ms: f64,
+    /// Live heap bytes after the phase, counted from before the body arrived.
+    held: usize,
+    /// Highest live heap bytes during the phase, counted the same way.
+    peak: usize,
+}
+
+/// What the server does with one upload, in process and in sequence:
+/// hash, parse, compress, store (in a transaction that is rolled back).
+async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
+    let mut conn = PgConnection::connect_with(&ctx.db_opts).await?;
+    let artifact_id: i64 = sqlx::query_scalar("SELECT min(id) FROM artifacts")
+        .fetch_one(&mut conn)
+        .await?;
+    let token_id: i64 = sqlx::query_scalar("SELECT min(id) FROM api_tokens")
+        .fetch_one(&mut conn)
+        .await?;
+    let base = heap() - bytes.len();
+    let mut rows = Vec::new();
+    let mut row = |phase, started: Instant| {
+        rows.push(PhaseRow {
+            phase,
+            ms: started.elapsed().as_secs_f64() * 1e3,
+            held: heap().saturating_sub(base),
+            peak: heap_peak().saturating_sub(base),
+        });
+        reset_peak();
+    };
+    reset_peak();
+    let doc = Bytes::from(bytes);
+    row("body buffer (the document)", Instant::now());
+
+    let t = Instant::now();
+    let sha = Sha256::digest(&doc).to_vec();
+    row("SHA-256", t);
+
+    let t = Instant::now();
+    let input = cairn::sbom::Input::new(&doc)?;
+    let parsed = input.parse()?;
+    row("parse (sbom::Input::parse)", t);
+
+    let t = Instant::now();
+    let gzip = cairn::upload::gzip(&doc);
+    row("gzip (upload::gzip)", t);
+
+    let mut tx = conn.begin().await?;
+    reset_peak();
+    let t = Instant::now();
+    let new = cairn::store::sboms::NewSbom {
+        artifact_id,
+        content_sha256: &sha,
+        parsed: &parsed,
+        document_size: doc.len() as i64,
+        gzip: &gzip,
+        uploaded_by: token_id,
+    };
+    let id = cairn::store::sboms::insert(&mut tx, &new).await?;
+    ensure!(id.is_some(), "the profile's SBOM was already stored");
+    row("store::sboms::insert (SQL, rolled back)", t);
+    tx.rollback().await?;
+
+    drop(parsed);
+    drop(input);
+    drop(gzip);
+    drop(doc);
+    row("after the request: all dropped", Instant::now());
+    conn.shrink_buffers();
+    row("after PgConnection::shrink_buffers()", Instant::now());
+    conn.close().await?;
+    Ok(rows)
 }
 
 async fn search(
     client: &reqwest::Client,
     ctx: &Ctx,
     label: &'static str,
+    stats: &str,
     queries: &[Vec<(&'static str, String)>],
 ) -> Result<SearchResult> {
     let mut r = SearchResult {
         label,
+        stats: stats.to_string(),
         latencies_ms: Vec::new(),
         hits: 0,
         empty: 0,
@@ -961,6 +1178,10 @@ fn median(samples: &[f64]) -> f64 {
     percentiles(samples).0
 }
 
+fn largest_size(sizes: &[SizeResult]) -> usize {
+    sizes.iter().map(|s| s.components).max().unwrap_or(0)
+}
+
 fn verdict(ok_target: bool, ok_aim: bool) -> &'static str {
     match (ok_target, ok_aim) {
         (_, true) => "meets target and aim",
@@ -994,6 +1215,7 @@ fn summary(
     portfolio: &Portfolio,
     searches: &[SearchResult],
     final_memory: Memory,
+    profiles: &[(&str, Vec<PhaseRow>)],
 ) {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -1029,8 +1251,10 @@ fn summary(
     );
     let _ = writeln!(
         o,
-        "Bench: `cargo bench -p cairn --bench ingest` (seed {SEED:#x}), {:.0} s in all.\n",
-        ctx.started.elapsed().as_secs_f64()
+        "Bench: `cargo bench -p cairn --bench ingest` (seed {SEED:#x}), {:.0} s in all; load average {} at the start, {} at the end.\n",
+        ctx.started.elapsed().as_secs_f64(),
+        ctx.load_before,
+        loadavg()
     );
 
     let _ = writeln!(
@@ -1127,7 +1351,7 @@ fn summary(
         };
         let _ = writeln!(
             o,
-            "| {} uploads | {:.1} MiB | {:.1} MiB | {v} |",
+            "| {}-component uploads | {:.1} MiB | {:.1} MiB | {v} |",
             thousands(s.components as i64),
             mib(s.memory.rss),
             peak
@@ -1169,16 +1393,17 @@ fn summary(
     );
     let _ = writeln!(
         o,
-        "| Query | n | p50 | p95 | p99 | max | hits/request | max artifact_count | KB/response | Target p95 ≤ 20 ms (aim ≤ 10) |"
+        "| Query | Statistics | n | p50 | p95 | p99 | max | hits/request | max artifact_count | KB/response | Target p95 ≤ 20 ms (aim ≤ 10) |"
     );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in searches {
         let (p50, p95, p99, max) = percentiles(&r.latencies_ms);
         let n = r.latencies_ms.len();
         let _ = writeln!(
             o,
-            "| {} | {n} | {p50:.2} ms | {p95:.2} ms | {p99:.2} ms | {max:.1} ms | {:.1} | {} | {:.1} | {} |",
+            "| {} | {} | {n} | {p50:.2} ms | {p95:.2} ms | {p99:.2} ms | {max:.1} ms | {:.1} | {} | {:.1} | {} |",
             r.label,
+            r.stats,
             r.hits as f64 / n as f64,
             r.max_artifacts,
             r.bytes as f64 / n as f64 / 1024.0,
@@ -1195,6 +1420,35 @@ fn summary(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if let [(v1, cold), (v2, warm)] = profiles {
+        let _ = writeln!(
+            o,
+            "\n## Where one {}-component upload goes (in process, the server's code, sequential)\n",
+            thousands(largest_size(sizes) as i64)
+        );
+        let _ = writeln!(
+            o,
+            "Heap = live bytes in Rust allocations (counting allocator), from before the body arrived; the server's RSS adds allocator overhead and memory kept from earlier requests. The server runs gzip on another thread, in parallel with parsing.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| Phase | {v1}: time | heap held | heap peak | {v2}: time | heap held | heap peak |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+        for (a, b) in cold.iter().zip(warm) {
+            let _ = writeln!(
+                o,
+                "| {} | {:.0} ms | {:.1} MiB | {:.1} MiB | {:.0} ms | {:.1} MiB | {:.1} MiB |",
+                a.phase,
+                a.ms,
+                a.held as f64 / MIB,
+                a.peak as f64 / MIB,
+                b.ms,
+                b.held as f64 / MIB,
+                b.peak as f64 / MIB
+            );
+        }
     }
     let _ = writeln!(
         o,

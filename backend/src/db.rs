@@ -8,6 +8,10 @@ use sqlx::PgPool;
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
+    // Cairn's queries are short and index-driven; JIT compilation (tens of
+    // milliseconds per query when statistics are missing, e.g. right after a
+    // bulk load) only ever makes them slower.
+    let options = options.options([("jit", "off")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))

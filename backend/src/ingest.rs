@@ -1,6 +1,8 @@
 //! SBOM ingestion: identify, parse, compress and store one uploaded
 //! document in a single transaction.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -10,6 +12,32 @@ use crate::error::{ApiError, ApiResult};
 use crate::sbom;
 use crate::store::{self, sboms::SbomSummary};
 use crate::upload::{self, Upload};
+
+/// Uploads of at least this many components refresh planner statistics.
+const LARGE_SBOM: usize = 10_000;
+
+/// PostgreSQL plans portfolio searches from table statistics. Autovacuum
+/// refreshes them eventually, but bulk uploads outrun it (and some servers
+/// run without it), leaving searches planned for an empty table. Large
+/// uploads refresh them in the background, at most once a minute.
+fn refresh_statistics(pool: &PgPool) {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last < 60
+        || LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store::sboms::analyze(&pool).await {
+            tracing::warn!(error = %e, "refreshing planner statistics failed");
+        }
+    });
+}
 
 /// Where an uploaded SBOM belongs.
 pub struct SbomTarget {
@@ -92,6 +120,9 @@ pub async fn ingest_sbom(
             .ok_or_else(ApiError::internal);
     };
     tx.commit().await?;
+    if parsed.nodes.len() >= LARGE_SBOM {
+        refresh_statistics(pool);
+    }
     tracing::info!(
         sbom = id,
         project = target.project.as_str(),

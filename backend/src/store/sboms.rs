@@ -154,6 +154,11 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
         .execute(&mut *tx)
         .await?;
     insert_components(tx, id, p).await?;
+    if p.nodes.len() > CHUNK {
+        // sqlx keeps a connection's buffers at their largest size; don't
+        // let one big SBOM pin tens of MiB per pooled connection.
+        sqlx::Connection::shrink_buffers(&mut *tx);
+    }
     Ok(Some(id))
 }
 
@@ -314,6 +319,14 @@ fn adjacency(p: &ParsedSbom<'_>) -> (Vec<String>, Vec<String>) {
         depends.into_iter().map(literal).collect(),
         contains.into_iter().map(literal).collect(),
     )
+}
+
+/// Refreshes the planner statistics of the inventory tables.
+pub async fn analyze(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("ANALYZE components, sbom_components, sboms, artifacts")
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// One component as listed in an SBOM.
