@@ -26,10 +26,22 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `CAIRN_DB_POOL`: maximum database connections.
     pub db_pool_size: u32,
+    /// `CAIRN_SECRET_KEY`: base64 of 32 random bytes sealing webhook secrets
+    /// at rest. Unset: a key generated once and kept in the database.
+    pub secret_key: Option<String>,
+    /// `CAIRN_WEBHOOK_MAX_BODY`: largest accepted webhook delivery, in bytes
+    /// (suffixes K, M, G accepted). Default 25M.
+    pub webhook_max_body: usize,
+    /// `CAIRN_WEBHOOK_WORKERS`: queue worker tasks per instance. Default 2.
+    pub webhook_workers: usize,
+    /// `CAIRN_WEBHOOK_MAX_ATTEMPTS`: processing attempts before a delivery
+    /// is dead-lettered. Default 8.
+    pub webhook_max_attempts: i32,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD: usize = 256 * 1024 * 1024;
+pub const DEFAULT_WEBHOOK_MAX_BODY: usize = 25 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {var}={value:?}: {reason}")]
@@ -60,6 +72,32 @@ impl Config {
                 reason: "expected a byte count such as 268435456 or 256M".into(),
             })?,
         };
+        let webhook_max_body = match get("CAIRN_WEBHOOK_MAX_BODY") {
+            None => DEFAULT_WEBHOOK_MAX_BODY,
+            Some(v) => parse_size(&v).ok_or(ConfigError {
+                var: "CAIRN_WEBHOOK_MAX_BODY",
+                value: v,
+                reason: "expected a byte count such as 26214400 or 25M".into(),
+            })?,
+        };
+        let secret_key = get("CAIRN_SECRET_KEY");
+        if let Some(k) = &secret_key {
+            crate::webhooks::secrets::SecretKey::from_base64(k).map_err(|reason| ConfigError {
+                var: "CAIRN_SECRET_KEY",
+                value: "<redacted>".into(),
+                reason: format!(
+                    "{reason}: expected the base64 of 32 random bytes (openssl rand -base64 32)"
+                ),
+            })?;
+        }
+        let webhook_max_attempts: i32 = parse_num(&get, "CAIRN_WEBHOOK_MAX_ATTEMPTS", 8)?;
+        if !(1..=100).contains(&webhook_max_attempts) {
+            return Err(ConfigError {
+                var: "CAIRN_WEBHOOK_MAX_ATTEMPTS",
+                value: webhook_max_attempts.to_string(),
+                reason: "expected 1 to 100".into(),
+            });
+        }
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
             if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -81,6 +119,10 @@ impl Config {
             session_ttl_secs: parse_num(&get, "CAIRN_SESSION_TTL", 8 * 3600)?,
             cookie_secure: parse_bool(&get, "CAIRN_COOKIE_SECURE")?,
             db_pool_size: parse_num(&get, "CAIRN_DB_POOL", 16)?,
+            secret_key,
+            webhook_max_body,
+            webhook_workers: parse_num(&get, "CAIRN_WEBHOOK_WORKERS", 2)?,
+            webhook_max_attempts,
         })
     }
 }
@@ -160,6 +202,32 @@ mod tests {
                 .to_string();
         assert!(
             err.contains("16 characters") && !err.contains("short"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn webhook_settings() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.webhook_max_body, 25 << 20);
+        assert_eq!((c.webhook_workers, c.webhook_max_attempts), (2, 8));
+        assert!(c.secret_key.is_none());
+        let set = |var: &'static str, value: &'static str| {
+            Config::from_lookup(move |k| (k == var).then(|| value.to_string()))
+        };
+        assert_eq!(
+            set("CAIRN_WEBHOOK_MAX_BODY", "1K")
+                .unwrap()
+                .webhook_max_body,
+            1024
+        );
+        assert!(set("CAIRN_WEBHOOK_MAX_ATTEMPTS", "0").is_err());
+        assert!(set("CAIRN_WEBHOOK_MAX_ATTEMPTS", "-1").is_err());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        assert!(set("CAIRN_SECRET_KEY", key).is_ok());
+        let err = set("CAIRN_SECRET_KEY", "c2hvcnQ=").unwrap_err().to_string();
+        assert!(
+            err.contains("CAIRN_SECRET_KEY") && !err.contains("c2hvcnQ"),
             "{err}"
         );
     }

@@ -123,6 +123,33 @@ impl ApiError {
             detail,
         )
     }
+    /// A body that is not (well-formed) JSON.
+    pub fn malformed_json(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "Malformed JSON",
+            detail,
+        )
+    }
+    /// An upload that is not a signature or attestation Cairn accepts.
+    pub fn invalid_attestation(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-attestation",
+            "Not a signature or attestation Cairn accepts",
+            detail,
+        )
+    }
+    /// A trusted root or public key that cannot be used.
+    pub fn invalid_trust_root(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-trust-root",
+            "Invalid trusted root or public key",
+            detail,
+        )
+    }
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,12 +7,14 @@
 
 pub mod api;
 pub mod app;
+pub mod attest;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
+pub mod evidence;
 pub mod ingest;
 pub mod pagination;
 pub mod sbom;
@@ -20,6 +22,8 @@ pub mod state;
 pub mod store;
 pub mod upload;
 pub mod web;
+pub mod web_builds;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,9 +41,11 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
         store::tokens::ensure_bootstrap(&pool, token).await?;
     }
     let secret = db::session_secret(&pool).await?;
+    let secret_key = webhooks::secrets::server_key(&pool, &config).await?;
     Ok(AppState {
         pool,
         config: Arc::new(config),
         sessions: SessionKeys::new(&secret),
+        secret_key,
     })
 }

@@ -12,4 +12,6 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub sessions: SessionKeys,
+    /// Seals and opens webhook secrets.
+    pub secret_key: crate::webhooks::secrets::SecretKey,
 }

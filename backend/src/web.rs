@@ -141,7 +141,7 @@ fn safe_next(next: Option<&str>) -> &str {
 /// State-changing forms must come from this site: the SameSite=Strict
 /// cookie already stops cross-site posts; this also refuses requests that a
 /// browser marks as cross-site (Fetch Metadata), or whose Origin is foreign.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
     if let Some(site) = get("sec-fetch-site") {
         return site == "same-origin" || site == "none";
@@ -309,6 +309,7 @@ struct ArtifactPage<'a> {
     q: &'a str,
     kind: &'a str,
     components: Option<Page<SbomComponent>>,
+    evidence: crate::evidence::Evidence,
 }
 
 async fn artifact(
@@ -341,6 +342,7 @@ async fn artifact(
         q: filter.q.as_deref().unwrap_or(""),
         kind: filter.kind.as_deref().unwrap_or(""),
         components,
+        evidence: crate::evidence::evidence_for_artifact(&state.pool, id).await?,
     })
 }
 

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod attestations;
 mod auth;
 mod browser;
 mod dashboard;
@@ -10,3 +11,5 @@ mod openapi;
 mod reading;
 mod sbom_bad_input;
 mod sbom_upload;
+mod webhooks;
+mod webhooks_processes;

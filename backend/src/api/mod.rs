@@ -1,11 +1,14 @@
 //! The REST API under `/api/v1`, its OpenAPI description and docs UI.
 
+pub mod attestations;
 pub mod components;
 pub mod extract;
 pub mod health;
 pub mod inventory;
+pub mod runs;
 pub mod sboms;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -29,14 +32,24 @@ use crate::state::AppState;
         inventory::list_projects, inventory::get_project,
         inventory::list_artifacts, inventory::get_artifact,
         components::search,
+        attestations::upload, attestations::list, attestations::get,
+        attestations::add_trust_root, attestations::list_trust_roots,
+        attestations::artifact_evidence, attestations::by_digest, attestations::digest_evidence,
         tokens::create, tokens::list, tokens::revoke,
+        webhooks::receive, webhooks::create_source, webhooks::list_sources,
+        webhooks::delete_source, webhooks::list_deliveries, webhooks::get_delivery,
+        webhooks::dead_letters, webhooks::replay, webhooks::audit_log,
+        runs::list, runs::get,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "sboms", description = "Upload and read SBOMs"),
         (name = "inventory", description = "Projects and artifacts"),
         (name = "components", description = "Portfolio component search"),
+        (name = "attestations", description = "Signatures, attestations and SLSA provenance: upload, verify, trust, evidence"),
         (name = "tokens", description = "API tokens (admin)"),
+        (name = "webhooks", description = "CI webhook receiving, sources, deliveries and audit"),
+        (name = "builds", description = "CI build records: runs and jobs"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -87,9 +100,59 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects/{project}", get(inventory::get_project))
         .route("/api/v1/artifacts", get(inventory::list_artifacts))
         .route("/api/v1/artifacts/{id}", get(inventory::get_artifact))
+        .route(
+            "/api/v1/attestations",
+            // The upload enforces its own limit, streaming.
+            post(attestations::upload)
+                .get(attestations::list)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/attestations/{id}", get(attestations::get))
+        .route(
+            "/api/v1/trust-roots",
+            post(attestations::add_trust_root).get(attestations::list_trust_roots),
+        )
+        .route(
+            "/api/v1/artifacts/{id}/evidence",
+            get(attestations::artifact_evidence),
+        )
+        .route(
+            "/api/v1/artifacts/by-digest/{digest}",
+            get(attestations::by_digest),
+        )
+        .route(
+            "/api/v1/artifacts/by-digest/{digest}/evidence",
+            get(attestations::digest_evidence),
+        )
         .route("/api/v1/components", get(components::search))
         .route("/api/v1/tokens", post(tokens::create).get(tokens::list))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))
+        .route(
+            "/webhooks/{provider}/{source}",
+            // The handler enforces CAIRN_WEBHOOK_MAX_BODY itself.
+            post(webhooks::receive).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/webhook-sources",
+            post(webhooks::create_source).get(webhooks::list_sources),
+        )
+        .route(
+            "/api/v1/webhook-sources/{id}",
+            delete(webhooks::delete_source),
+        )
+        .route("/api/v1/webhook-deliveries", get(webhooks::list_deliveries))
+        .route(
+            "/api/v1/webhook-deliveries/{id}",
+            get(webhooks::get_delivery),
+        )
+        .route(
+            "/api/v1/webhook-deliveries/{id}/replay",
+            post(webhooks::replay),
+        )
+        .route("/api/v1/webhook-dead-letters", get(webhooks::dead_letters))
+        .route("/api/v1/webhook-audit", get(webhooks::audit_log))
+        .route("/api/v1/runs", get(runs::list))
+        .route("/api/v1/runs/{id}", get(runs::get))
         .route(
             "/api/v1/openapi.json",
             get(move || async move {

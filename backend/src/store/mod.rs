@@ -1,7 +1,10 @@
 //! SQL access, one module per aggregate. Functions take an executor so a
 //! caller can compose them inside one transaction.
 
+pub mod attestations;
+pub mod builds;
 pub mod components;
 pub mod inventory;
 pub mod sboms;
 pub mod tokens;
+pub mod webhooks;

@@ -1,0 +1,377 @@
+//! Attestations (every verification attempt), their subjects, and the trust
+//! roots added by admins.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor};
+use utoipa::ToSchema;
+
+use crate::attest::{Identity, Provenance};
+
+/// A subject of an attestation and the artifacts it links to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubjectLink {
+    pub name: Option<String>,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Artifacts with this digest.
+    pub artifact_ids: Vec<i64>,
+    /// No artifact has this digest yet: the link waits for one.
+    pub pending: bool,
+}
+
+/// One stored verification attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct AttestationRecord {
+    pub id: i64,
+    /// The artifact the upload named, if any.
+    pub artifact_id: Option<i64>,
+    /// `sigstore-bundle`, `cosign-bundle`, `dsse-envelope`, `detached-signature`.
+    pub kind: String,
+    pub media_type: Option<String>,
+    /// Line of a JSON-lines upload.
+    pub line: i32,
+    /// Only a verified attestation is evidence.
+    pub verified: bool,
+    /// The check that failed: `signature`, `certificate`, `sct`,
+    /// `inclusion-proof`, `checkpoint`, `signed-entry-timestamp`,
+    /// `log-entry`, `integrated-time`, `transparency-log`, `timestamp`,
+    /// `artifact-digest`, `identity`, `issuer`, `trust`, `statement`, `bundle`.
+    pub failed_check: Option<String>,
+    /// Why verification failed, exactly.
+    pub reason: Option<String>,
+    /// The signer: verified, or as the certificate claims when not verified.
+    #[sqlx(json(nullable))]
+    pub identity: Option<Identity>,
+    /// The trusted root or key that verified it.
+    pub trusted_by: Option<String>,
+    pub rekor_log_index: Option<i64>,
+    pub rekor_integrated_time: Option<DateTime<Utc>>,
+    /// in-toto predicate type, e.g. `https://slsa.dev/provenance/v1`.
+    pub predicate_type: Option<String>,
+    /// SLSA provenance fields (v0.2 and v1).
+    #[sqlx(json(nullable))]
+    pub provenance: Option<Provenance>,
+    #[sqlx(json)]
+    pub subjects: Vec<SubjectLink>,
+    /// Signer identity / issuer the upload required.
+    pub expected_identity: Option<String>,
+    pub expected_issuer: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+const RECORD: &str = "
+    SELECT t.id, t.artifact_id, t.kind, t.media_type, t.line, t.verified, t.failed_check,
+           t.reason, t.identity, t.trusted_by, t.rekor_log_index, t.rekor_integrated_time,
+           t.predicate_type, t.provenance, t.expected_identity, t.expected_issuer, t.uploaded_at,
+           (SELECT coalesce(json_agg(json_build_object(
+                     'name', s.name, 'digest', s.digest,
+                     'artifact_ids', coalesce((SELECT json_agg(a.id ORDER BY a.id)
+                                                 FROM artifacts a WHERE a.digest = s.digest), '[]'::json),
+                     'pending', NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = s.digest))
+                     ORDER BY s.ordinal), '[]'::json)
+              FROM attestation_subjects s WHERE s.attestation_id = t.id) AS subjects
+    FROM attestations t";
+
+pub struct NewAttestation<'a> {
+    pub artifact_id: Option<i64>,
+    pub kind: &'a str,
+    pub media_type: Option<&'a str>,
+    pub line: i32,
+    pub content_sha256: &'a [u8],
+    pub document: &'a [u8],
+    pub verified: bool,
+    pub failed_check: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub identity: Option<serde_json::Value>,
+    pub trusted_by: Option<&'a str>,
+    pub rekor_log_index: Option<i64>,
+    pub rekor_integrated_time: Option<DateTime<Utc>>,
+    pub predicate_type: Option<&'a str>,
+    pub provenance: Option<serde_json::Value>,
+    pub expected_identity: Option<&'a str>,
+    pub expected_issuer: Option<&'a str>,
+    pub uploaded_by: i64,
+    /// (name, digest) in order.
+    pub subjects: Vec<(Option<String>, String)>,
+}
+
+/// Stores one attempt and its subjects (two statements).
+pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Result<i64> {
+    let san = n
+        .identity
+        .as_ref()
+        .and_then(|i| i.get("san"))
+        .and_then(|v| v.as_str());
+    let issuer = n
+        .identity
+        .as_ref()
+        .and_then(|i| i.get("issuer"))
+        .and_then(|v| v.as_str());
+    let prov = |k: &str| {
+        n.provenance
+            .as_ref()
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO attestations (artifact_id, kind, media_type, line, content_sha256, document,
+             verified, failed_check, reason, signer_san, signer_issuer, identity, trusted_by,
+             rekor_log_index, rekor_integrated_time, predicate_type, provenance, builder_id,
+             source_repository, source_commit, expected_identity, expected_issuer, uploaded_by)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+         RETURNING id",
+    )
+    .bind(n.artifact_id)
+    .bind(n.kind)
+    .bind(n.media_type)
+    .bind(n.line)
+    .bind(n.content_sha256)
+    .bind(n.document)
+    .bind(n.verified)
+    .bind(n.failed_check)
+    .bind(n.reason)
+    .bind(san)
+    .bind(issuer)
+    .bind(&n.identity)
+    .bind(n.trusted_by)
+    .bind(n.rekor_log_index)
+    .bind(n.rekor_integrated_time)
+    .bind(n.predicate_type)
+    .bind(&n.provenance)
+    .bind(prov("builder_id"))
+    .bind(prov("source_repository"))
+    .bind(prov("source_commit"))
+    .bind(n.expected_identity)
+    .bind(n.expected_issuer)
+    .bind(n.uploaded_by)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (names, digests): (Vec<Option<String>>, Vec<String>) = n.subjects.iter().cloned().unzip();
+    sqlx::query(
+        "INSERT INTO attestation_subjects (attestation_id, ordinal, name, digest)
+         SELECT $1, s.ord::int - 1, s.name, s.digest
+           FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(name, digest, ord)",
+    )
+    .bind(id)
+    .bind(&names)
+    .bind(&digests)
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<AttestationRecord>> {
+    sqlx::query_as(&format!("{RECORD} WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!("{RECORD} WHERE t.id = ANY($1) ORDER BY t.id"))
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+/// Attestations, newest first, optionally only verified/failed ones or
+/// only those with a pending subject.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    verified: Option<bool>,
+    pending: Option<bool>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!(
+        "{RECORD}
+         WHERE ($1::boolean IS NULL OR t.verified = $1)
+           AND ($2::boolean IS NULL OR $2 = EXISTS (
+                 SELECT 1 FROM attestation_subjects s WHERE s.attestation_id = t.id
+                    AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = s.digest)))
+           AND ($3::bigint IS NULL OR t.id < $3)
+         ORDER BY t.id DESC LIMIT $4"
+    ))
+    .bind(verified)
+    .bind(pending)
+    .bind(before_id)
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await
+}
+
+/// Everything about some artifacts: attestations naming one of them, or
+/// whose subject is one of these digests. Newest first.
+pub async fn for_artifacts(
+    db: impl PgExecutor<'_>,
+    artifact_ids: &[i64],
+    digests: &[String],
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!(
+        "{RECORD}
+         WHERE t.artifact_id = ANY($1)
+            OR EXISTS (SELECT 1 FROM attestation_subjects s
+                        WHERE s.attestation_id = t.id AND s.digest = ANY($2))
+         ORDER BY t.id DESC LIMIT 500"
+    ))
+    .bind(artifact_ids)
+    .bind(digests)
+    .fetch_all(db)
+    .await
+}
+
+/// The artifacts recorded with this digest.
+pub async fn artifacts_with_digest(
+    db: impl PgExecutor<'_>,
+    digest: &str,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM artifacts WHERE digest = $1 ORDER BY id")
+        .bind(digest)
+        .fetch_all(db)
+        .await
+}
+
+/// Is any attestation about this digest?
+pub async fn digest_known(db: impl PgExecutor<'_>, digest: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM attestation_subjects WHERE digest = $1)")
+        .bind(digest)
+        .fetch_one(db)
+        .await
+}
+
+/// The digest recorded for an artifact, if the artifact exists.
+pub async fn artifact_digest(
+    db: impl PgExecutor<'_>,
+    project: &str,
+    name: &str,
+    version: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT a.digest FROM artifacts a JOIN projects p ON p.id = a.project_id
+          WHERE p.name = $1 AND a.name = $2 AND a.version = $3",
+    )
+    .bind(project)
+    .bind(name)
+    .bind(version)
+    .fetch_optional(db)
+    .await
+    .map(Option::flatten)
+}
+
+// --- trust roots -------------------------------------------------------------
+
+/// A trust root or key an admin added.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TrustRootSummary {
+    /// Absent for the built-in Sigstore public-good root.
+    pub id: Option<i64>,
+    /// `sigstore-root` or `public-key`.
+    pub kind: String,
+    pub name: String,
+    /// Hex SHA-256 of the document (roots) or of the DER key (keys).
+    pub fingerprint: String,
+    pub builtin: bool,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TrustRootRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub document: String,
+}
+
+/// Inserts unless the same fingerprint exists; `(summary, created)`.
+pub async fn insert_trust_root(
+    tx: &mut PgConnection,
+    kind: &str,
+    name: &str,
+    document: &str,
+    fingerprint: &[u8],
+    created_by: i64,
+) -> sqlx::Result<(TrustRootSummary, bool)> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO trust_roots (kind, name, document, fingerprint, created_by)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
+    )
+    .bind(kind)
+    .bind(name)
+    .bind(document)
+    .bind(fingerprint)
+    .bind(created_by)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let summary = sqlx::query_as(
+        "SELECT id, kind, name, encode(fingerprint, 'hex') AS fingerprint, false AS builtin,
+                created_at
+           FROM trust_roots WHERE fingerprint = $1",
+    )
+    .bind(fingerprint)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok((summary, inserted.is_some()))
+}
+
+pub async fn list_trust_roots(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TrustRootSummary>> {
+    sqlx::query_as(
+        "SELECT id, kind, name, encode(fingerprint, 'hex') AS fingerprint, false AS builtin,
+                created_at
+           FROM trust_roots ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn trust_documents(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TrustRootRow>> {
+    sqlx::query_as("SELECT id, kind, name, document FROM trust_roots ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+/// CI runs (from webhook records) that built this commit or are this run.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CiRunLink {
+    pub id: i64,
+    pub provider: String,
+    pub provider_run_id: i64,
+    pub run_attempt: i32,
+    pub repository: String,
+    pub workflow_name: Option<String>,
+    pub event: Option<String>,
+    pub head_sha: Option<String>,
+    pub status: Option<String>,
+    pub conclusion: Option<String>,
+    pub url: Option<String>,
+}
+
+/// CI runs with one of these commits or run ids. Empty when the CI-run
+/// table (webhooks, migration 0002) is not there.
+pub async fn ci_runs(
+    tx: &mut PgConnection,
+    commits: &[String],
+    run_ids: &[i64],
+) -> sqlx::Result<Vec<CiRunLink>> {
+    let present: bool = sqlx::query_scalar("SELECT to_regclass('ci_runs') IS NOT NULL")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !present || (commits.is_empty() && run_ids.is_empty()) {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT id, provider, provider_run_id, run_attempt, repository, workflow_name, event,
+                head_sha, status, conclusion, url
+           FROM ci_runs
+          WHERE head_sha = ANY($1) OR provider_run_id = ANY($2)
+          ORDER BY id DESC LIMIT 50",
+    )
+    .bind(commits)
+    .bind(run_ids)
+    .fetch_all(&mut *tx)
+    .await
+}
