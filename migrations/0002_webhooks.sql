@@ -55,8 +55,16 @@ CREATE TABLE webhook_audit (
     source_id   bigint      REFERENCES webhook_sources (id) ON DELETE SET NULL,
     remote_addr text,
     reason      text        NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- Anyone can send failing deliveries: identical failures (same source,
+    -- address and reason) within a minute are one row with a count, so the
+    -- audit cannot be used to fill the database.
+    minute      timestamptz NOT NULL DEFAULT date_trunc('minute', now()),
+    occurrences integer     NOT NULL DEFAULT 1,
+    last_seen   timestamptz NOT NULL DEFAULT now()
 );
+CREATE UNIQUE INDEX webhook_audit_minute
+    ON webhook_audit (provider, source_name, coalesce(remote_addr, ''), reason, minute);
 
 -- A CI pipeline run (GitHub workflow run, GitLab pipeline), one row per attempt.
 CREATE TABLE ci_runs (

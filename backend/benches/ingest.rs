@@ -36,8 +36,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -50,7 +48,9 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+mod common;
+use common::{loadavg, BenchDb, Server};
+
 const SEED: u64 = 0xCA1B_2025;
 
 /// Component keys: `key % PACKAGES` is the package, `key / PACKAGES` its
@@ -188,32 +188,10 @@ fn main() {
 
 async fn run() -> Result<()> {
     let started = Instant::now();
-    let admin_url =
-        std::env::var("CAIRN_BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let admin_opts: PgConnectOptions = admin_url
-        .parse()
-        .context("CAIRN_BENCH_DATABASE_URL is not a PostgreSQL URL")?;
-    let db_name = format!("cairn_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect_with(&admin_opts)
-        .await
-        .with_context(|| {
-            format!(
-                "connecting to {} (CAIRN_BENCH_DATABASE_URL)",
-                redact(&admin_url)
-            )
-        })?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {db_name}"))
-        .execute(&mut admin)
-        .await
-        .context("creating the bench database")?;
-    let db_url = with_database(&admin_url, &db_name);
-    let db_opts = admin_opts.clone().database(&db_name);
-    println!("bench database {db_name} on {}", redact(&admin_url));
+    let db = BenchDb::create("cairn_bench").await?;
+    println!("bench database {} on {}", db.name, db.server);
 
-    let result = match Server::start(&db_url) {
+    let result = match Server::start(&db.url, &[]) {
         Err(e) => Err(e),
         Ok(mut server) => {
             let result = match server.wait_ready().await {
@@ -223,7 +201,7 @@ async fn run() -> Result<()> {
                         base: server.base.clone(),
                         token: server.token.clone(),
                         pid: server.child.id(),
-                        db_opts,
+                        db_opts: db.options.clone(),
                         plan: Plan::from_env(),
                         started,
                         load_before: loadavg(),
@@ -244,131 +222,9 @@ async fn run() -> Result<()> {
             result
         }
     };
-
-    if std::env::var("CAIRN_BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
-        println!("kept database {db_name}: {}", redact(&db_url));
-    } else {
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .context("dropping the bench database")?;
-        println!("dropped database {db_name}");
-    }
+    db.drop_unless_kept().await?;
     println!("total bench time {:.0} s", started.elapsed().as_secs_f64());
     result
-}
-
-/// `url` with its database (path) replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = head.find("://").map_or(0, |i| i + 3);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-/// A URL without its password, for printing.
-fn redact(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else {
-        return url.into();
-    };
-    let rest = &url[start..];
-    match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!("{}{}:***{}", &url[..start], &rest[..colon], &rest[at..])
-        }
-        _ => url.into(),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The server process
-
-struct Server {
-    child: Child,
-    base: String,
-    token: String,
-}
-
-impl Server {
-    fn start(db_url: &str) -> Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let token = format!("cairn_bench_{}", hex::encode(rand::random::<[u8; 16]>()));
-        let log = std::env::var("CAIRN_LOG").unwrap_or_else(|_| "warn".into());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
-        cmd.arg("serve")
-            .env("CAIRN_DATABASE_URL", db_url)
-            .env("CAIRN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CAIRN_BOOTSTRAP_TOKEN", &token)
-            .env("CAIRN_LOG", log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        // SAFETY: prctl is async-signal-safe; the server dies with the bench.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().context("starting cairn serve")?;
-        Ok(Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            token,
-        })
-    }
-
-    async fn wait_ready(&mut self) -> Result<()> {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Ok(res) = client.get(format!("{}/readyz", self.base)).send().await {
-                if res.status() == 200 {
-                    return Ok(());
-                }
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("cairn exited before it was ready: {status}");
-            }
-            ensure!(Instant::now() < deadline, "cairn not ready within 90 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn stop(mut self) -> Result<ExitStatus> {
-        // SAFETY: signalling our own child by its pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() > deadline {
-                self.child.kill()?;
-                bail!("no exit within 60 s of SIGTERM: killed");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// The 1, 5 and 15 minute load averages: other work on the machine
-/// skews the results.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// `VmRSS` and `VmHWM` of a process, in bytes.

@@ -21,19 +21,19 @@
 //! `CAIRN_BENCH_QUICK=1` (a short run to check the bench itself);
 //! `CAIRN_LOG` (server log filter, default `warn`).
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Result};
 use cairn::webhooks::verify::github_signature;
 use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+mod common;
+use common::{BenchDb, Server};
+
 const SECRET: &str = "bench webhook secret 0123456789";
 const JOB: &[u8] = include_bytes!(
     "../../tests/fixtures/webhooks/github/octokit__workflow_job_completed.success.with-organization.payload.json"
@@ -61,107 +61,24 @@ fn env_num(name: &str, default: f64) -> f64 {
 }
 
 async fn run() -> Result<()> {
-    let admin_url =
-        std::env::var("CAIRN_BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let admin_opts: PgConnectOptions = admin_url
-        .parse()
-        .context("CAIRN_BENCH_DATABASE_URL is not a PostgreSQL URL")?;
-    let db_name = format!("cairn_whbench_{}", std::process::id());
-    let mut admin = PgConnection::connect_with(&admin_opts)
-        .await
-        .context("connecting to the bench PostgreSQL (CAIRN_BENCH_DATABASE_URL)")?;
-    sqlx::query(&format!("CREATE DATABASE {db_name}"))
-        .execute(&mut admin)
-        .await?;
-    let db_opts = admin_opts.clone().database(&db_name);
-    let db_url = format!(
-        "postgres://{}@{}:{}/{db_name}",
-        db_opts.get_username(),
-        db_opts.get_host(),
-        db_opts.get_port()
-    );
-    let result = match Server::start(&db_url) {
+    let db = BenchDb::create("cairn_whbench").await?;
+    let env = [(
+        "CAIRN_SECRET_KEY",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    )];
+    let result = match Server::start(&db.url, &env) {
         Err(e) => Err(e),
         Ok(mut server) => {
             let r = match server.wait_ready().await {
-                Ok(()) => bench(&server, db_opts).await,
+                Ok(()) => bench(&server, db.options.clone()).await,
                 Err(e) => Err(e),
             };
-            server.stop();
+            let _ = server.stop();
             r
         }
     };
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    db.drop_unless_kept().await?;
     result
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    token: String,
-}
-
-impl Server {
-    fn start(db_url: &str) -> Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let token = format!("cairn_bench_{}", hex::encode(rand::random::<[u8; 16]>()));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
-        cmd.arg("serve")
-            .env("CAIRN_DATABASE_URL", db_url)
-            .env("CAIRN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CAIRN_BOOTSTRAP_TOKEN", &token)
-            .env(
-                "CAIRN_SECRET_KEY",
-                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-            )
-            .env(
-                "CAIRN_LOG",
-                std::env::var("CAIRN_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        // SAFETY: prctl is async-signal-safe; the server dies with the bench.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().context("starting cairn serve")?;
-        Ok(Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            token,
-        })
-    }
-
-    async fn wait_ready(&mut self) -> Result<()> {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Ok(res) = client.get(format!("{}/readyz", self.base)).send().await {
-                if res.status() == 200 {
-                    return Ok(());
-                }
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("cairn exited before it was ready: {status}");
-            }
-            ensure!(Instant::now() < deadline, "cairn not ready within 90 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn stop(mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
 }
 
 /// The n-th delivery: the real example with its own job id and run.

@@ -317,7 +317,11 @@ pub struct AuditEntry {
     pub source_id: Option<i64>,
     pub remote_addr: Option<String>,
     pub reason: String,
+    /// First time this failure was seen in its minute.
     pub created_at: DateTime<Utc>,
+    /// Identical failures (source, address, reason) within the minute.
+    pub occurrences: i32,
+    pub last_seen: DateTime<Utc>,
 }
 
 pub async fn audit(
@@ -330,7 +334,9 @@ pub async fn audit(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO webhook_audit (provider, source_name, source_id, remote_addr, reason)
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (provider, source_name, coalesce(remote_addr, ''), reason, minute)
+         DO UPDATE SET occurrences = webhook_audit.occurrences + 1, last_seen = now()",
     )
     .bind(provider)
     .bind(source_name)
@@ -348,7 +354,8 @@ pub async fn list_audit(
     limit: i64,
 ) -> sqlx::Result<Vec<AuditEntry>> {
     sqlx::query_as(
-        "SELECT id, provider, source_name, source_id, remote_addr, reason, created_at
+        "SELECT id, provider, source_name, source_id, remote_addr, reason, created_at,
+                occurrences, last_seen
          FROM webhook_audit WHERE ($1::bigint IS NULL OR id < $1)
          ORDER BY id DESC LIMIT $2",
     )
