@@ -7,6 +7,11 @@ use utoipa::ToSchema;
 
 pub const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
 pub const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+/// The in-toto statement `_type`s Cairn reads (same layout in both).
+pub const STATEMENT_TYPES: [&str; 2] = [
+    "https://in-toto.io/Statement/v0.1",
+    "https://in-toto.io/Statement/v1",
+];
 
 /// A subject of an in-toto statement (or the digest a plain signature
 /// covers).
@@ -66,10 +71,15 @@ pub fn parse(payload: &[u8]) -> Result<Statement, String> {
     let doc: Value = serde_json::from_slice(payload)
         .map_err(|e| format!("the DSSE payload is not a JSON in-toto statement: {e}"))?;
     let kind = doc.get("_type").and_then(Value::as_str).unwrap_or("");
-    if !kind.starts_with("https://in-toto.io/Statement/") {
-        return Err(format!(
-            "the DSSE payload is not an in-toto statement (_type {kind:?})"
-        ));
+    if !STATEMENT_TYPES.contains(&kind) {
+        // An unknown version may mean something else: never read it as v1
+        // (sigstore-conformance dsse-statement-unknown-type_fail).
+        let what = if kind.starts_with("https://in-toto.io/Statement/") {
+            "an in-toto statement of a version Cairn does not know (v0.1 and v1 are read)"
+        } else {
+            "an in-toto statement"
+        };
+        return Err(format!("the DSSE payload is not {what} (_type {kind:?})"));
     }
     let predicate_type = doc
         .get("predicateType")
@@ -259,5 +269,34 @@ mod tests {
         let no_subjects =
             br#"{"_type":"https://in-toto.io/Statement/v1","predicateType":"x","subject":[]}"#;
         assert!(parse(no_subjects).unwrap_err().contains("no subjects"));
+    }
+
+    #[test]
+    fn only_known_statement_types() {
+        let st = |t: &str| {
+            format!(
+                r#"{{{t}"predicateType":"x","subject":[{{"name":"a","digest":{{"sha256":"{}"}}}}]}}"#,
+                "a".repeat(64)
+            )
+        };
+        for known in STATEMENT_TYPES {
+            let doc = st(&format!(r#""_type":"{known}","#));
+            assert!(parse(doc.as_bytes()).is_ok(), "{known}");
+        }
+        // A future or made-up version is not read as v1; nor is a missing
+        // or foreign _type.
+        for t in [
+            r#""_type":"https://in-toto.io/Statement/v2","#,
+            r#""_type":"https://in-toto.io/Statement/v1/","#,
+            r#""_type":"https://in-toto.io/Statement/v1.1","#,
+            r#""_type":"https://example.com/Statement/v1","#,
+            "",
+        ] {
+            let err = parse(st(t).as_bytes()).unwrap_err();
+            assert!(err.contains("not an in-toto statement"), "{t}: {err}");
+        }
+        let err =
+            parse(st(r#""_type":"https://in-toto.io/Statement/v2","#).as_bytes()).unwrap_err();
+        assert!(err.contains("version"), "{err}");
     }
 }
