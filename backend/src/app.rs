@@ -29,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(web::router())
         .merge(crate::web_builds::router())
+        .merge(crate::web_goci::router())
+        .merge(crate::web_policy::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
         .merge(docs)

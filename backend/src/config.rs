@@ -37,6 +37,15 @@ pub struct Config {
     /// `CAIRN_WEBHOOK_MAX_ATTEMPTS`: processing attempts before a delivery
     /// is dead-lettered. Default 8.
     pub webhook_max_attempts: i32,
+    /// `CAIRN_REGO_TIMEOUT_MS`: evaluation time limit of one custom Rego
+    /// rule, in milliseconds (1 to 60000). Default 250.
+    pub rego_timeout_ms: u64,
+    /// `CAIRN_POLICY_WORKERS`: policy evaluation worker tasks per instance
+    /// (0 disables them). Default 1.
+    pub policy_workers: usize,
+    /// `CAIRN_GATE_REQUIRE_TOKEN`: the gate (`GET /api/v1/gate`) requires a
+    /// viewer token. Default false (a token, when sent, is always checked).
+    pub gate_require_token: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -98,6 +107,14 @@ impl Config {
                 reason: "expected 1 to 100".into(),
             });
         }
+        let rego_timeout_ms: u64 = parse_num(&get, "CAIRN_REGO_TIMEOUT_MS", 250)?;
+        if !(1..=60_000).contains(&rego_timeout_ms) {
+            return Err(ConfigError {
+                var: "CAIRN_REGO_TIMEOUT_MS",
+                value: rego_timeout_ms.to_string(),
+                reason: "expected 1 to 60000".into(),
+            });
+        }
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
             if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -123,6 +140,9 @@ impl Config {
             webhook_max_body,
             webhook_workers: parse_num(&get, "CAIRN_WEBHOOK_WORKERS", 2)?,
             webhook_max_attempts,
+            rego_timeout_ms,
+            policy_workers: parse_num(&get, "CAIRN_POLICY_WORKERS", 1)?,
+            gate_require_token: parse_bool(&get, "CAIRN_GATE_REQUIRE_TOKEN")?,
         })
     }
 }
@@ -211,6 +231,14 @@ mod tests {
         let c = Config::from_lookup(|_| None).unwrap();
         assert_eq!(c.webhook_max_body, 25 << 20);
         assert_eq!((c.webhook_workers, c.webhook_max_attempts), (2, 8));
+        assert_eq!((c.rego_timeout_ms, c.policy_workers), (250, 1));
+        assert!(!c.gate_require_token);
+        for bad in ["0", "60001", "x"] {
+            let e =
+                Config::from_lookup(|k| (k == "CAIRN_REGO_TIMEOUT_MS").then(|| bad.to_string()))
+                    .unwrap_err();
+            assert!(e.to_string().contains("CAIRN_REGO_TIMEOUT_MS"), "{e}");
+        }
         assert!(c.secret_key.is_none());
         let set = |var: &'static str, value: &'static str| {
             Config::from_lookup(move |k| (k == var).then(|| value.to_string()))

@@ -150,6 +150,15 @@ impl ApiError {
             detail,
         )
     }
+    /// A policy set, rule, waiver or dry-run that cannot be accepted.
+    pub fn invalid_policy(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-policy",
+            "Invalid policy",
+            detail,
+        )
+    }
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -193,6 +202,31 @@ impl From<crate::sbom::SbomError> for ApiError {
             ),
         };
         ApiError::new(status, slug, title, e.detail).with_pointer(e.pointer)
+    }
+}
+
+impl From<crate::goevidence::buildinfo::BuildInfoError> for ApiError {
+    fn from(e: crate::goevidence::buildinfo::BuildInfoError) -> Self {
+        use crate::goevidence::buildinfo::BuildInfoError as E;
+        let (slug, title) = match &e {
+            E::NotExecutable(_) | E::NotGo(_) => ("not-a-go-binary", "Not a Go binary"),
+            E::Truncated(_) => ("truncated-binary", "Truncated binary"),
+            E::Unsupported(_) => ("unsupported-go-version", "Unsupported Go version"),
+            E::Malformed(_) => ("invalid-build-info", "Invalid Go build info"),
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title, e.to_string())
+    }
+}
+
+impl ApiError {
+    /// A go.mod / go.sum / CI definition that cannot be read.
+    pub fn invalid_definition(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-definition",
+            "Invalid go.mod, go.sum or CI definition",
+            detail,
+        )
     }
 }
 

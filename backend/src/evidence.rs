@@ -166,6 +166,16 @@ pub async fn upload(
         };
         ids.push(store::insert(&mut tx, &new).await?);
     }
+    // Verified evidence: its artifacts are (re-)judged by the policy worker.
+    if outcomes.iter().any(|o| o.verified) {
+        let digests: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.verified)
+            .flat_map(|o| o.subjects.iter().map(|s| s.digest.clone()))
+            .collect();
+        crate::store::policies::enqueue(&mut tx, artifact_id.as_slice(), "attestation").await?;
+        crate::store::policies::enqueue_digests(&mut tx, &digests, "attestation").await?;
+    }
     tx.commit().await?;
     for (id, out) in ids.iter().zip(&outcomes) {
         tracing::info!(

@@ -119,6 +119,8 @@ pub async fn ingest_sbom(
             .map(Ingested::Existing)
             .ok_or_else(ApiError::internal);
     };
+    // New evidence: the artifact is (re-)judged by the policy worker.
+    store::policies::enqueue(&mut tx, &[artifact_id], "sbom").await?;
     tx.commit().await?;
     if parsed.nodes.len() >= LARGE_SBOM {
         refresh_statistics(pool);

@@ -155,6 +155,10 @@ async fn serve() -> anyhow::Result<()> {
             pool.clone(),
             cairn::webhooks::worker::WorkerOptions::from_config(&state.config),
         );
+        let policy_workers = cairn::compliance::worker::spawn(
+            pool.clone(),
+            cairn::compliance::worker::WorkerOptions::from_config(&state.config),
+        );
         let served = cairn::app::serve(
             listener,
             cairn::app::router(state),
@@ -163,6 +167,7 @@ async fn serve() -> anyhow::Result<()> {
         .await;
         // Each worker finishes (commits) its current batch, then stops.
         workers.shutdown().await;
+        policy_workers.shutdown().await;
         served?;
         anyhow::Ok(())
     }

@@ -310,6 +310,8 @@ struct ArtifactPage<'a> {
     kind: &'a str,
     components: Option<Page<SbomComponent>>,
     evidence: crate::evidence::Evidence,
+    /// The latest Go build info with its cross-check.
+    go: Option<crate::go_ci::GoBuild>,
 }
 
 async fn artifact(
@@ -343,6 +345,7 @@ async fn artifact(
         kind: filter.kind.as_deref().unwrap_or(""),
         components,
         evidence: crate::evidence::evidence_for_artifact(&state.pool, id).await?,
+        go: crate::go_ci::latest_go_build(&state.pool, id).await?,
     })
 }
 

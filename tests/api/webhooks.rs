@@ -570,7 +570,10 @@ async fn refused_deliveries_are_audited_and_store_nothing() {
     let first_seen = |audit: &Value| {
         let mut seen: Vec<(String, String)> = Vec::new();
         for a in audit["items"].as_array().unwrap().iter().rev() {
-            let key = (a["source_name"].to_string(), a["reason"].as_str().unwrap().to_owned());
+            let key = (
+                a["source_name"].to_string(),
+                a["reason"].as_str().unwrap().to_owned(),
+            );
             if !seen.contains(&key) {
                 seen.push(key);
             }

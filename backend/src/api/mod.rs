@@ -1,17 +1,20 @@
 //! The REST API under `/api/v1`, its OpenAPI description and docs UI.
 
 pub mod attestations;
+pub mod ci;
 pub mod components;
 pub mod extract;
+pub mod go;
 pub mod health;
 pub mod inventory;
+pub mod policies;
 pub mod runs;
 pub mod sboms;
 pub mod tokens;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -40,6 +43,14 @@ use crate::state::AppState;
         webhooks::delete_source, webhooks::list_deliveries, webhooks::get_delivery,
         webhooks::dead_letters, webhooks::replay, webhooks::audit_log,
         runs::list, runs::get,
+        policies::rules, policies::rego_input_schema,
+        policies::create_set, policies::list_sets, policies::get_set, policies::versions,
+        policies::update_set, policies::delete_set, policies::dry_run,
+        policies::artifact_policy, policies::history, policies::project_policy, policies::set_tags,
+        policies::create_waiver, policies::list_waivers, policies::revoke_waiver,
+        policies::compliance_overview, policies::gate, policies::admission,
+        go::upload_binary, go::artifact_go_build, go::upload_module_file,
+        ci::upload, ci::list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -50,6 +61,9 @@ use crate::state::AppState;
         (name = "tokens", description = "API tokens (admin)"),
         (name = "webhooks", description = "CI webhook receiving, sources, deliveries and audit"),
         (name = "builds", description = "CI build records: runs and jobs"),
+        (name = "go", description = "Go evidence: build info from binaries, go.mod and go.sum"),
+        (name = "ci", description = "CI definitions (workflows, .gitlab-ci.yml, Dockerfiles) and their hardening findings"),
+        (name = "policies", description = "Policy engine: rule catalogue, policy sets, waivers, results, dry-runs, the deploy gate and Kubernetes admission"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -151,6 +165,63 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/webhook-dead-letters", get(webhooks::dead_letters))
         .route("/api/v1/webhook-audit", get(webhooks::audit_log))
+        .route(
+            "/api/v1/go-binaries",
+            // The upload streams to a temporary file within CAIRN_MAX_UPLOAD.
+            post(go::upload_binary).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/artifacts/{id}/go-build",
+            get(go::artifact_go_build),
+        )
+        .route(
+            "/api/v1/go-modules",
+            post(go::upload_module_file).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/ci-definitions",
+            post(ci::upload)
+                .get(ci::list)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/policy-rules", get(policies::rules))
+        .route(
+            "/api/v1/policy-rules/rego-input",
+            get(policies::rego_input_schema),
+        )
+        .route(
+            "/api/v1/policy-sets",
+            post(policies::create_set).get(policies::list_sets),
+        )
+        .route(
+            "/api/v1/policy-sets/{id}",
+            get(policies::get_set)
+                .put(policies::update_set)
+                .delete(policies::delete_set),
+        )
+        .route("/api/v1/policy-sets/{id}/versions", get(policies::versions))
+        .route("/api/v1/policy-dry-run", post(policies::dry_run))
+        .route(
+            "/api/v1/artifacts/{id}/policy",
+            get(policies::artifact_policy),
+        )
+        .route(
+            "/api/v1/artifacts/{id}/policy/history",
+            get(policies::history),
+        )
+        .route(
+            "/api/v1/projects/{project}/policy",
+            get(policies::project_policy),
+        )
+        .route("/api/v1/projects/{project}/tags", put(policies::set_tags))
+        .route(
+            "/api/v1/waivers",
+            post(policies::create_waiver).get(policies::list_waivers),
+        )
+        .route("/api/v1/waivers/{id}", delete(policies::revoke_waiver))
+        .route("/api/v1/compliance", get(policies::compliance_overview))
+        .route("/api/v1/gate", get(policies::gate))
+        .route("/k8s/admission", post(policies::admission))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::get))
         .route(

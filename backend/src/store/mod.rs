@@ -4,7 +4,9 @@
 pub mod attestations;
 pub mod builds;
 pub mod components;
+pub mod goci;
 pub mod inventory;
+pub mod policies;
 pub mod sboms;
 pub mod tokens;
 pub mod webhooks;

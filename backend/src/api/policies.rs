@@ -1,0 +1,548 @@
+//! Policy engine API: the rule catalogue, policy sets (versioned), waivers,
+//! results and history, dry-runs, the deploy gate and Kubernetes admission.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::auth::{Caller, Role};
+use crate::compliance::{self, DryRun, DryRunResult, GateDecision, NewWaiverRequest};
+use crate::domain::Sha256Digest;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::policy::engine::PolicyDefinition;
+use crate::policy::CATALOGUE;
+use crate::state::AppState;
+use crate::store::policies::{
+    self as store, EvaluationRecord, MatrixCell, PolicySet, PolicyVersion, TrendPoint, WaiverRecord,
+};
+
+fn rego_limit(state: &AppState) -> Duration {
+    Duration::from_millis(state.config.rego_timeout_ms)
+}
+
+/// A built-in rule of the catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+    /// JSON Schema of the rule's `params`.
+    #[schema(value_type = Object)]
+    pub params_schema: Value,
+}
+
+/// The built-in rule catalogue.
+#[utoipa::path(
+    get, path = "/api/v1/policy-rules", tag = "policies",
+    responses((status = 200, body = Vec<RuleInfo>), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn rules(caller: Caller) -> ApiResult<Json<Vec<RuleInfo>>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(
+        CATALOGUE
+            .iter()
+            .map(|r| RuleInfo {
+                id: r.id().into(),
+                description: r.description().into(),
+                params_schema: r.params_schema(),
+            })
+            .collect(),
+    ))
+}
+
+/// The `input` custom Rego rules receive (JSON Schema).
+#[utoipa::path(
+    get, path = "/api/v1/policy-rules/rego-input", tag = "policies",
+    responses((status = 200, body = crate::policy::RuleInput, description = "An example shape; the schema is `RuleInput` in this document's components")),
+    security(("bearer" = []))
+)]
+pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Viewer)?;
+    use utoipa::OpenApi;
+    let doc = super::ApiDoc::openapi();
+    let schemas = doc
+        .components
+        .map(|c| serde_json::to_value(c.schemas).unwrap_or_default())
+        .unwrap_or_default();
+    Ok(Json(serde_json::json!({
+        "root": "RuleInput",
+        "schemas": schemas,
+    })))
+}
+
+/// Create a policy set (version 1). Queues every artifact it applies to.
+#[utoipa::path(
+    post, path = "/api/v1/policy-sets", tag = "policies",
+    request_body = PolicyDefinition,
+    responses(
+        (status = 201, body = PolicySet),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "Unknown rule, bad params, invalid Rego (with a JSON pointer)"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(def): ApiJson<PolicyDefinition>,
+) -> ApiResult<(StatusCode, Json<PolicySet>)> {
+    caller.require(Role::Admin)?;
+    let set = compliance::create_set(&state.pool, &def, caller.token_id).await?;
+    tracing::info!(
+        policy_set = set.id,
+        by = caller.token_id,
+        "policy set created"
+    );
+    Ok((StatusCode::CREATED, Json(set)))
+}
+
+/// Live policy sets (current versions).
+#[utoipa::path(
+    get, path = "/api/v1/policy-sets", tag = "policies",
+    responses((status = 200, body = Vec<PolicySet>)),
+    security(("bearer" = []))
+)]
+pub async fn list_sets(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<PolicySet>>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(store::list_sets(&state.pool).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PolicySet), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn get_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<PolicySet>> {
+    caller.require(Role::Viewer)?;
+    store::get_set(&state.pool, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no policy set {id}")))
+}
+
+/// Every version of a set, newest first (immutable).
+#[utoipa::path(
+    get, path = "/api/v1/policy-sets/{id}/versions", tag = "policies",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<PolicyVersion>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<PolicyVersion>>> {
+    caller.require(Role::Viewer)?;
+    let v = store::versions(&state.pool, id).await?;
+    if v.is_empty() {
+        return Err(ApiError::not_found(format!("no policy set {id}")));
+    }
+    Ok(Json(v))
+}
+
+/// Replace a set's definition: a new version (none if nothing changed).
+/// Queues the artifacts of the old and the new scope.
+#[utoipa::path(
+    put, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    params(("id" = i64, Path)),
+    request_body = PolicyDefinition,
+    responses(
+        (status = 200, body = PolicySet),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(def): ApiJson<PolicyDefinition>,
+) -> ApiResult<Json<PolicySet>> {
+    caller.require(Role::Admin)?;
+    let set = compliance::update_set(&state.pool, id, &def, caller.token_id).await?;
+    tracing::info!(
+        policy_set = id,
+        version = set.version,
+        by = caller.token_id,
+        "policy set changed"
+    );
+    Ok(Json(set))
+}
+
+/// Delete a set: it stops applying (its history is kept).
+#[utoipa::path(
+    delete, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn delete_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    compliance::delete_set(&state.pool, id).await?;
+    tracing::info!(policy_set = id, by = caller.token_id, "policy set deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Evaluate a stored set or unsaved rules (built-in or Rego) against an
+/// artifact. Nothing is stored.
+#[utoipa::path(
+    post, path = "/api/v1/policy-dry-run", tag = "policies",
+    request_body = DryRun,
+    responses(
+        (status = 200, body = DryRunResult),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn dry_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<DryRun>,
+) -> ApiResult<Json<DryRunResult>> {
+    caller.require(Role::Uploader)?;
+    Ok(Json(
+        compliance::dry_run(&state.pool, &req, rego_limit(&state)).await?,
+    ))
+}
+
+/// An artifact's policy status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactPolicy {
+    pub artifact_id: i64,
+    /// `allow`, `deny`, or `pending` (never evaluated).
+    pub decision: String,
+    /// New evidence or a change waits for evaluation.
+    pub queued: bool,
+    /// Latest evaluation per live set.
+    pub evaluations: Vec<EvaluationRecord>,
+    /// Waivers of the artifact or its project in force.
+    pub waivers: Vec<WaiverRecord>,
+}
+
+/// The latest evaluation of each set for an artifact, and its waivers.
+#[utoipa::path(
+    get, path = "/api/v1/artifacts/{id}/policy", tag = "policies",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ArtifactPolicy), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn artifact_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ArtifactPolicy>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(artifact_status(&state, id).await?))
+}
+
+pub async fn artifact_status(state: &AppState, id: i64) -> ApiResult<ArtifactPolicy> {
+    if !store::artifact_exists(&state.pool, id).await? {
+        return Err(ApiError::not_found(format!("no artifact {id}")));
+    }
+    let evaluations = store::latest(&state.pool, &[id]).await?;
+    let decision = if evaluations.is_empty() {
+        "pending"
+    } else if evaluations.iter().any(|e| e.decision == "deny") {
+        "deny"
+    } else {
+        "allow"
+    };
+    Ok(ArtifactPolicy {
+        artifact_id: id,
+        decision: decision.into(),
+        queued: store::queued(&state.pool, id).await?,
+        evaluations,
+        waivers: store::list_waivers(&state.pool, true, Some(id)).await?,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Evaluations with a smaller id (paging).
+    pub before: Option<i64>,
+    /// At most this many (1-200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// Every evaluation of an artifact, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/artifacts/{id}/policy/history", tag = "policies",
+    params(("id" = i64, Path), HistoryQuery),
+    responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Vec<EvaluationRecord>>> {
+    caller.require(Role::Viewer)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 200"));
+    }
+    if !store::artifact_exists(&state.pool, id).await? {
+        return Err(ApiError::not_found(format!("no artifact {id}")));
+    }
+    Ok(Json(
+        store::history(&state.pool, id, q.before, limit).await?,
+    ))
+}
+
+/// Latest results for every artifact of a project.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{project}/policy", tag = "policies",
+    params(("project" = String, Path, description = "Project name, percent-encoded")),
+    responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn project_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(project): ApiPath<String>,
+) -> ApiResult<Json<Vec<EvaluationRecord>>> {
+    caller.require(Role::Viewer)?;
+    let pid = store::project_id(&state.pool, &project)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no project named {project:?}")))?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM artifacts WHERE project_id = $1")
+        .bind(pid)
+        .fetch_all(&state.pool)
+        .await?;
+    Ok(Json(store::latest(&state.pool, &ids).await?))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectTags {
+    pub tags: Vec<String>,
+}
+
+/// Replace a project's tags (policy scopes select projects by tag).
+#[utoipa::path(
+    put, path = "/api/v1/projects/{project}/tags", tag = "policies",
+    params(("project" = String, Path, description = "Project name, percent-encoded")),
+    request_body = ProjectTags,
+    responses((status = 200, body = ProjectTags), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn set_tags(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(project): ApiPath<String>,
+    ApiJson(body): ApiJson<ProjectTags>,
+) -> ApiResult<Json<ProjectTags>> {
+    caller.require(Role::Admin)?;
+    if body.tags.len() > 50
+        || body.tags.iter().any(|t| {
+            t.is_empty()
+                || t.len() > 64
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        })
+    {
+        return Err(ApiError::invalid_policy(
+            "tags: at most 50, each 1-64 characters of letters, digits, '-', '_', '.', ':'",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let pid = store::project_id(&mut *tx, &project)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no project named {project:?}")))?;
+    store::set_project_tags(&mut tx, pid, &body.tags).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM artifacts WHERE project_id = $1")
+        .bind(pid)
+        .fetch_all(&mut *tx)
+        .await?;
+    store::enqueue(&mut tx, &ids, "project-tags").await?;
+    tx.commit().await?;
+    Ok(Json(body))
+}
+
+/// Waive a rule (or one violation) for an artifact or a project until an
+/// expiry. Queues the affected artifacts.
+#[utoipa::path(
+    post, path = "/api/v1/waivers", tag = "policies",
+    request_body = NewWaiverRequest,
+    responses(
+        (status = 201, body = WaiverRecord),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_waiver(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(w): ApiJson<NewWaiverRequest>,
+) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
+    caller.require(Role::Admin)?;
+    let rec = compliance::create_waiver(&state.pool, &w, caller.token_id).await?;
+    tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
+    Ok((StatusCode::CREATED, Json(rec)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaiverFilter {
+    /// Only those in force (default false: all, newest first).
+    pub active: Option<bool>,
+    /// Waivers of this artifact and of its project.
+    pub artifact_id: Option<i64>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/waivers", tag = "policies",
+    params(WaiverFilter),
+    responses((status = 200, body = Vec<WaiverRecord>)),
+    security(("bearer" = []))
+)]
+pub async fn list_waivers(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(f): ApiQuery<WaiverFilter>,
+) -> ApiResult<Json<Vec<WaiverRecord>>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(
+        store::list_waivers(&state.pool, f.active.unwrap_or(false), f.artifact_id).await?,
+    ))
+}
+
+/// Revoke a waiver (it stops applying; the artifacts are re-evaluated).
+#[utoipa::path(
+    delete, path = "/api/v1/waivers/{id}", tag = "policies",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn revoke_waiver(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    compliance::revoke_waiver(&state.pool, id).await?;
+    tracing::info!(waiver = id, by = caller.token_id, "waiver revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The compliance overview.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Compliance {
+    /// Projects × rules, counting artifacts by effective outcome.
+    pub matrix: Vec<MatrixCell>,
+    /// Last 30 days: evaluations (artifact × set) allowing, per day.
+    pub trend: Vec<TrendPoint>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/compliance", tag = "policies",
+    responses((status = 200, body = Compliance)),
+    security(("bearer" = []))
+)]
+pub async fn compliance_overview(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Compliance>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(Compliance {
+        matrix: store::matrix(&state.pool).await?,
+        trend: store::trend(&state.pool, 30).await?,
+    }))
+}
+
+/// A bearer token if one is sent (then it must be valid).
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            Caller::from_request_parts(parts, state)
+                .await
+                .map(|c| MaybeCaller(Some(c)))
+        } else {
+            Ok(MaybeCaller(None))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GateQuery {
+    /// `sha256:<64 hex>`.
+    pub digest: String,
+}
+
+/// The deploy gate for CI: `allow` or `deny` an artifact digest, with the
+/// failing rules. An unknown digest is denied with reason "no evidence".
+/// A token is optional unless `CAIRN_GATE_REQUIRE_TOKEN` is set.
+#[utoipa::path(
+    get, path = "/api/v1/gate", tag = "policies",
+    params(GateQuery),
+    responses(
+        (status = 200, body = GateDecision),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn gate(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    ApiQuery(q): ApiQuery<GateQuery>,
+) -> ApiResult<Json<GateDecision>> {
+    match caller {
+        Some(c) => c.require(Role::Viewer)?,
+        None if state.config.gate_require_token => {
+            return Err(ApiError::unauthorized(
+                "missing Authorization: Bearer <token> header",
+            ))
+        }
+        None => {}
+    }
+    let digest = Sha256Digest::parse(&q.digest).map_err(ApiError::bad_request)?;
+    Ok(Json(
+        compliance::gate(&state.pool, digest.as_str(), rego_limit(&state)).await?,
+    ))
+}
+
+/// Kubernetes validating admission webhook (`admission.k8s.io/v1`
+/// AdmissionReview). Always answers 200 with a review response carrying the
+/// request uid; malformed reviews are denied with the reason.
+#[utoipa::path(
+    post, path = "/k8s/admission", tag = "policies",
+    request_body(content = Object, description = "AdmissionReview (admission.k8s.io/v1)", content_type = "application/json"),
+    responses((status = 200, description = "AdmissionReview with `response`", body = Object)),
+)]
+pub async fn admission(State(state): State<AppState>, body: Bytes) -> Json<Value> {
+    Json(compliance::admit(&state.pool, &body, rego_limit(&state)).await)
+}

@@ -1,0 +1,623 @@
+//! Use cases of the policy engine: evaluate an artifact (and store the
+//! result), the deploy gate, Kubernetes admission, dry-runs, and the policy
+//! set / waiver changes that queue re-evaluations.
+
+pub mod worker;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+use crate::policy::admission::{self, Review};
+use crate::policy::engine::{
+    self, compile_rules, denies, DefinitionError, EvalContext, Mode, PolicyDefinition, RuleResult,
+    RuleSpec, Waiver,
+};
+use crate::policy::RuleInput;
+use crate::store::policies::{self as store, EvaluationRecord, NewEvaluation, PolicySet};
+
+/// A definition error as a 422 with its pointer.
+pub fn definition_error(e: DefinitionError) -> ApiError {
+    ApiError::invalid_policy(e.detail).with_pointer(Some(e.pointer))
+}
+
+// --- evaluation ------------------------------------------------------------------
+
+/// One set's verdict on an artifact.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SetVerdict {
+    pub policy_set_id: i64,
+    pub policy_set: String,
+    pub version: i32,
+    pub mode: Mode,
+    /// `allow` or `deny`.
+    pub decision: String,
+    pub results: Vec<RuleResult>,
+}
+
+/// Evaluates `input` against every set that applies (blocking: Rego runs).
+pub fn judge_input(
+    input: &RuleInput,
+    sets: &[PolicySet],
+    waivers: &[Waiver],
+    rego_limit: Duration,
+) -> Vec<SetVerdict> {
+    let ctx = EvalContext::new(input, rego_limit);
+    sets.iter()
+        .filter(|s| {
+            s.definition
+                .scope
+                .matches(&input.project.name, &input.project.tags)
+        })
+        .map(|s| {
+            let results = match s.definition.compile() {
+                Ok(compiled) => {
+                    engine::evaluate(&compiled, s.definition.mode, &ctx, Some(s.id), waivers)
+                }
+                // A stored version no longer compiles (a built-in rule was
+                // removed): every rule errors, nothing passes silently.
+                Err(e) => vec![RuleResult {
+                    rule: "policy-set".into(),
+                    kind: "builtin".into(),
+                    status: crate::policy::Status::Error,
+                    effective: "error".into(),
+                    message: format!(
+                        "the policy set no longer compiles: {} ({})",
+                        e.detail, e.pointer
+                    ),
+                    violations: Vec::new(),
+                    waived_violations: Vec::new(),
+                    evidence: Vec::new(),
+                    waivers: Vec::new(),
+                }],
+            };
+            let deny = denies(s.definition.mode, &results);
+            SetVerdict {
+                policy_set_id: s.id,
+                policy_set: s.name.clone(),
+                version: s.version,
+                mode: s.definition.mode,
+                decision: if deny { "deny" } else { "allow" }.into(),
+                results,
+            }
+        })
+        .collect()
+}
+
+/// Evaluates an artifact against the live sets and stores the results (in
+/// the caller's transaction). Returns how many sets applied; `None` if the
+/// artifact does not exist.
+pub async fn evaluate_and_store(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+    trigger: &str,
+    rego_limit: Duration,
+) -> sqlx::Result<Option<usize>> {
+    let now = Utc::now();
+    let Some(input) = store::load_input(conn, artifact_id, now).await? else {
+        return Ok(None);
+    };
+    let sets = store::list_sets(&mut *conn).await?;
+    let waivers = store::waivers_for(&mut *conn, artifact_id, input.project.id, now).await?;
+    let (verdicts, digest) = tokio::task::block_in_place(|| {
+        let v = judge_input(&input, &sets, &waivers, rego_limit);
+        let d = if v.is_empty() {
+            String::new()
+        } else {
+            engine::input_digest(&input)
+        };
+        (v, d)
+    });
+    for v in &verdicts {
+        store::insert_evaluation(
+            conn,
+            &NewEvaluation {
+                artifact_id,
+                policy_set_id: v.policy_set_id,
+                version: v.version,
+                mode: v.mode.as_str(),
+                decision: &v.decision,
+                results: &v.results,
+                input_digest: &digest,
+                trigger,
+                evaluated_at: now,
+            },
+        )
+        .await?;
+    }
+    Ok(Some(verdicts.len()))
+}
+
+// --- gate ------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GateReason {
+    /// The artifact concerned (absent for "no evidence").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_set: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GateArtifact {
+    pub id: i64,
+    pub project: String,
+    pub name: String,
+    pub version: String,
+    pub decision: String,
+}
+
+/// The gate's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GateDecision {
+    pub digest: String,
+    /// `allow` or `deny`.
+    #[schema(example = "deny")]
+    pub decision: String,
+    /// Why it is denied: failing rules of enforce-mode sets, or "no evidence".
+    pub reasons: Vec<GateReason>,
+    /// Failures of warn-mode sets (they do not deny).
+    pub warnings: Vec<GateReason>,
+    pub artifacts: Vec<GateArtifact>,
+    /// The evaluations the decision rests on, `{set: version}`.
+    pub policy_sets: HashMap<String, i32>,
+}
+
+/// The deploy decision for a digest. Uses the stored latest evaluations;
+/// evaluates on the spot when one is missing, stale (set changed, evidence
+/// queued) or rests on a waiver that has expired since.
+pub async fn gate(pool: &PgPool, digest: &str, rego_limit: Duration) -> ApiResult<GateDecision> {
+    let arts = store::artifacts_by_digest(pool, digest).await?;
+    if arts.is_empty() {
+        return Ok(GateDecision {
+            digest: digest.to_owned(),
+            decision: "deny".into(),
+            reasons: vec![GateReason {
+                artifact_id: None,
+                policy_set: None,
+                rule: None,
+                reason: "no evidence".into(),
+            }],
+            warnings: Vec::new(),
+            artifacts: Vec::new(),
+            policy_sets: HashMap::new(),
+        });
+    }
+    let sets = store::list_sets(pool).await?;
+    let ids: Vec<i64> = arts.iter().map(|a| a.0).collect();
+    let briefs = store::latest_briefs(pool, &ids).await?;
+    let now = Utc::now();
+    for (id, project, _, _, tags, queued) in &arts {
+        let fresh = sets
+            .iter()
+            .filter(|s| s.definition.scope.matches(project, tags))
+            .all(|s| {
+                briefs.iter().any(|b| {
+                    b.artifact_id == *id
+                        && b.policy_set_id == s.id
+                        && b.version == s.version
+                        && b.waivers_expire_at.is_none_or(|t| t > now)
+                })
+            });
+        if *queued || !fresh {
+            let mut tx = pool.begin().await?;
+            // Takes the queue entry unless a worker is on it right now.
+            let claimed = store::claim_one(&mut tx, *id).await?;
+            evaluate_and_store(&mut tx, *id, "gate", rego_limit).await?;
+            if claimed {
+                store::dequeue(&mut tx, &[*id]).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+    let latest = store::latest(pool, &ids).await?;
+    Ok(decide(digest, &arts, &sets, &latest))
+}
+
+#[allow(clippy::type_complexity)]
+fn decide(
+    digest: &str,
+    arts: &[(i64, String, String, String, Vec<String>, bool)],
+    sets: &[PolicySet],
+    latest: &[EvaluationRecord],
+) -> GateDecision {
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    let mut artifacts = Vec::new();
+    let mut used = HashMap::new();
+    for (id, project, name, version, tags, _) in arts {
+        let mut deny = false;
+        for s in sets
+            .iter()
+            .filter(|s| s.definition.scope.matches(project, tags))
+        {
+            let Some(e) = latest
+                .iter()
+                .find(|e| e.artifact_id == *id && e.policy_set_id == s.id)
+            else {
+                continue;
+            };
+            used.insert(e.policy_set.clone(), e.version);
+            for r in &e.results {
+                let item = || GateReason {
+                    artifact_id: Some(*id),
+                    policy_set: Some(e.policy_set.clone()),
+                    rule: Some(r.rule.clone()),
+                    reason: r.message.clone(),
+                };
+                match (e.mode.as_str(), r.effective.as_str()) {
+                    ("enforce", "fail" | "error") => {
+                        deny = true;
+                        reasons.push(item());
+                    }
+                    (_, "warn" | "fail" | "error") => warnings.push(item()),
+                    _ => {}
+                }
+            }
+        }
+        artifacts.push(GateArtifact {
+            id: *id,
+            project: project.clone(),
+            name: name.clone(),
+            version: version.clone(),
+            decision: if deny { "deny" } else { "allow" }.into(),
+        });
+    }
+    let deny = artifacts.iter().any(|a| a.decision == "deny");
+    GateDecision {
+        digest: digest.to_owned(),
+        decision: if deny { "deny" } else { "allow" }.into(),
+        reasons,
+        warnings,
+        artifacts,
+        policy_sets: used,
+    }
+}
+
+// --- admission --------------------------------------------------------------------
+
+/// Answers an AdmissionReview body; never fails (a malformed review is a
+/// denial naming the problem, with the request uid when there is one).
+pub async fn admit(pool: &PgPool, body: &[u8], rego_limit: Duration) -> serde_json::Value {
+    let review = match admission::read(body) {
+        Ok(r) => r,
+        Err(m) => {
+            return admission::response(
+                &m.uid,
+                false,
+                &format!("Cairn cannot read this AdmissionReview: {}", m.reason),
+                &[],
+            )
+        }
+    };
+    let (uid, kind, name, images) = match review {
+        Review::Skip { uid, why } => return admission::response(&uid, true, &why, &[]),
+        Review::Images {
+            uid,
+            kind,
+            name,
+            images,
+        } => (uid, kind, name, images),
+    };
+    let mut denials = Vec::new();
+    let mut warnings = Vec::new();
+    let mut decided: HashMap<String, GateDecision> = HashMap::new();
+    for img in &images {
+        let Some(digest) = &img.digest else {
+            denials.push(format!(
+                "{}: image {} is not referenced by digest (use name@sha256:...)",
+                img.location, img.image
+            ));
+            continue;
+        };
+        if !decided.contains_key(digest) {
+            match gate(pool, digest, rego_limit).await {
+                Ok(d) => {
+                    decided.insert(digest.clone(), d);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "admission: gate failed");
+                    denials.push(format!(
+                        "{}: image {} could not be checked (internal error)",
+                        img.location, img.image
+                    ));
+                    continue;
+                }
+            }
+        }
+        let d = &decided[digest];
+        if d.decision == "deny" {
+            let why: Vec<String> = d
+                .reasons
+                .iter()
+                .map(|r| match &r.rule {
+                    Some(rule) => format!("{rule}: {}", r.reason),
+                    None => r.reason.clone(),
+                })
+                .collect();
+            denials.push(format!(
+                "{}: image {} denied: {}",
+                img.location,
+                img.image,
+                why.join("; ")
+            ));
+        }
+        for w in &d.warnings {
+            warnings.push(format!(
+                "{}: {}: {}",
+                img.image,
+                w.rule.as_deref().unwrap_or(""),
+                w.reason
+            ));
+        }
+    }
+    warnings.dedup();
+    if denials.is_empty() {
+        admission::response(&uid, true, "", &warnings)
+    } else {
+        let message = format!("Cairn denies {kind} {name:?}: {}", denials.join(" | "));
+        admission::response(&uid, false, &message, &warnings)
+    }
+}
+
+// --- dry-run --------------------------------------------------------------------
+
+/// `POST /api/v1/policy-dry-run`: a stored set, or unsaved rules, against an
+/// artifact. Nothing is stored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    pub artifact_id: i64,
+    /// A stored set, by name ...
+    #[serde(default)]
+    pub policy_set: Option<String>,
+    /// ... or unsaved rules (built-in or Rego).
+    #[serde(default)]
+    pub rules: Option<Vec<RuleSpec>>,
+    #[serde(default)]
+    pub mode: Option<Mode>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunResult {
+    pub artifact_id: i64,
+    pub decision: String,
+    pub results: Vec<RuleResult>,
+    /// SHA-256 of the evidence evaluated.
+    pub input_digest: String,
+    /// The input rules (and Rego's `input`) saw.
+    pub input: RuleInput,
+}
+
+pub async fn dry_run(pool: &PgPool, req: &DryRun, rego_limit: Duration) -> ApiResult<DryRunResult> {
+    let (mode, rules, set_id) = match (&req.policy_set, &req.rules) {
+        (Some(name), None) => {
+            let id = store::set_id_by_name(pool, name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no policy set named {name:?}")))?;
+            let set = store::get_set(pool, id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no policy set named {name:?}")))?;
+            (
+                req.mode.unwrap_or(set.definition.mode),
+                set.definition.rules,
+                Some(id),
+            )
+        }
+        (None, Some(rules)) if !rules.is_empty() => {
+            (req.mode.unwrap_or(Mode::Enforce), rules.clone(), None)
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either \"policy_set\" (a name) or a non-empty \"rules\" list",
+            ))
+        }
+    };
+    let compiled = compile_rules(&rules, "/rules").map_err(definition_error)?;
+    let mut conn = pool.acquire().await?;
+    let now = Utc::now();
+    let input = store::load_input(&mut conn, req.artifact_id, now)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no artifact {}", req.artifact_id)))?;
+    let waivers = store::waivers_for(&mut *conn, req.artifact_id, input.project.id, now).await?;
+    drop(conn);
+    let (results, digest) = tokio::task::block_in_place(|| {
+        let ctx = EvalContext::new(&input, rego_limit);
+        (
+            engine::evaluate(&compiled, mode, &ctx, set_id, &waivers),
+            engine::input_digest(&input),
+        )
+    });
+    Ok(DryRunResult {
+        artifact_id: req.artifact_id,
+        decision: if denies(mode, &results) {
+            "deny"
+        } else {
+            "allow"
+        }
+        .into(),
+        results,
+        input_digest: digest,
+        input,
+    })
+}
+
+// --- policy sets -------------------------------------------------------------------
+
+pub async fn create_set(pool: &PgPool, def: &PolicyDefinition, by: i64) -> ApiResult<PolicySet> {
+    def.compile().map_err(definition_error)?;
+    let mut tx = pool.begin().await?;
+    let id = store::insert_set(&mut tx, def, by)
+        .await?
+        .ok_or_else(|| ApiError::conflict(format!("a policy set named {:?} exists", def.name)))?;
+    store::enqueue_for_set(&mut tx, id, &def.scope, "policy-set").await?;
+    tx.commit().await?;
+    store::get_set(pool, id)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// A new version (unless nothing changed: then the current one).
+pub async fn update_set(
+    pool: &PgPool,
+    id: i64,
+    def: &PolicyDefinition,
+    by: i64,
+) -> ApiResult<PolicySet> {
+    def.compile().map_err(definition_error)?;
+    let mut tx = pool.begin().await?;
+    let (version, digest) = store::lock_set(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no policy set {id}")))?;
+    if digest != def.digest() {
+        if store::name_taken(&mut *tx, &def.name, id).await? {
+            return Err(ApiError::conflict(format!(
+                "a policy set named {:?} exists",
+                def.name
+            )));
+        }
+        let old = store::get_set(&mut *tx, id)
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        store::new_version(&mut tx, id, version + 1, def, by).await?;
+        store::enqueue_for_set(&mut tx, id, &old.definition.scope, "policy-set").await?;
+        store::enqueue_for_set(&mut tx, id, &def.scope, "policy-set").await?;
+    }
+    tx.commit().await?;
+    store::get_set(pool, id)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+pub async fn delete_set(pool: &PgPool, id: i64) -> ApiResult<()> {
+    let mut tx = pool.begin().await?;
+    if !store::delete_set(&mut tx, id).await? {
+        return Err(ApiError::not_found(format!("no policy set {id}")));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+// --- waivers ------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWaiverRequest {
+    /// The rule id (as in results), e.g. `licenses` or `rego:acme.nogpl`.
+    pub rule: String,
+    /// Only this violation key (from `violations[].key`).
+    #[serde(default)]
+    pub violation: Option<String>,
+    /// Limit to one policy set (by name); default: the rule in any set.
+    #[serde(default)]
+    pub policy_set: Option<String>,
+    /// Either an artifact ...
+    #[serde(default)]
+    pub artifact_id: Option<i64>,
+    /// ... or a project (by name).
+    #[serde(default)]
+    pub project: Option<String>,
+    pub justification: String,
+    /// Who approved it.
+    pub approver: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn create_waiver(
+    pool: &PgPool,
+    w: &NewWaiverRequest,
+    by: i64,
+) -> ApiResult<store::WaiverRecord> {
+    let text = |what: &str, v: &str, max: usize| -> ApiResult<()> {
+        if v.trim().is_empty() || v.len() > max {
+            Err(
+                ApiError::invalid_policy(format!("{what} must be 1-{max} characters"))
+                    .with_pointer(Some(format!("/{what}"))),
+            )
+        } else {
+            Ok(())
+        }
+    };
+    text("rule", &w.rule, 200)?;
+    text("justification", &w.justification, 4000)?;
+    text("approver", &w.approver, 200)?;
+    if let Some(v) = &w.violation {
+        text("violation", v, 2000)?;
+    }
+    if w.expires_at <= Utc::now() {
+        return Err(ApiError::invalid_policy("expires_at must be in the future")
+            .with_pointer(Some("/expires_at".into())));
+    }
+    if w.expires_at > Utc::now() + chrono::Duration::days(366 * 3) {
+        return Err(ApiError::invalid_policy("a waiver lasts at most 3 years")
+            .with_pointer(Some("/expires_at".into())));
+    }
+    let mut tx = pool.begin().await?;
+    let (artifact_id, project_id) = match (w.artifact_id, &w.project) {
+        (Some(a), None) => {
+            if !store::artifact_exists(&mut *tx, a).await? {
+                return Err(ApiError::not_found(format!("no artifact {a}")));
+            }
+            (Some(a), None)
+        }
+        (None, Some(p)) => {
+            let id = store::project_id(&mut *tx, p)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no project named {p:?}")))?;
+            (None, Some(id))
+        }
+        _ => {
+            return Err(ApiError::invalid_policy(
+                "a waiver is for exactly one of artifact_id or project",
+            ))
+        }
+    };
+    let policy_set_id = match &w.policy_set {
+        None => None,
+        Some(name) => Some(
+            store::set_id_by_name(&mut *tx, name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no policy set named {name:?}")))?,
+        ),
+    };
+    let id = store::insert_waiver(
+        &mut tx,
+        &store::NewWaiver {
+            policy_set_id,
+            rule: w.rule.trim(),
+            violation: w.violation.as_deref(),
+            artifact_id,
+            project_id,
+            justification: w.justification.trim(),
+            approver: w.approver.trim(),
+            expires_at: w.expires_at,
+            created_by: by,
+        },
+    )
+    .await?;
+    let affected = store::waiver_artifacts(&mut tx, artifact_id, project_id).await?;
+    store::enqueue(&mut tx, &affected, "waiver").await?;
+    tx.commit().await?;
+    store::get_waiver(pool, id)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+pub async fn revoke_waiver(pool: &PgPool, id: i64) -> ApiResult<()> {
+    let mut tx = pool.begin().await?;
+    let affected = store::revoke_waiver(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no active waiver {id}")))?;
+    store::enqueue(&mut tx, &affected, "waiver").await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! Policy sets: their definition (what the API accepts and versions store),
+//! compilation (validation), evaluation against a `RuleInput`, waivers, and
+//! the decision.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::rego::{self, RegoRule};
+use super::rules::glob_match;
+use super::{find_rule, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status, Violation};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Failures deny.
+    Enforce,
+    /// Failures are reported as warnings; the artifact is allowed.
+    Warn,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Warn => "warn",
+        }
+    }
+}
+
+/// Which projects a set applies to: all when both lists are empty,
+/// otherwise projects whose name matches a glob (`*`) or that carry a tag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl Scope {
+    pub fn matches(&self, project: &str, tags: &[String]) -> bool {
+        (self.projects.is_empty() && self.tags.is_empty())
+            || self.projects.iter().any(|g| glob_match(g, project))
+            || self.tags.iter().any(|t| tags.contains(t))
+    }
+}
+
+/// One rule of a set: a built-in (`rule` + `params`) or a Rego module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Id in results; defaults to the built-in id or `rego:<package>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A built-in rule id (see `GET /api/v1/policy-rules`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<Value>,
+    /// A Rego module defining `violations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rego: Option<String>,
+}
+
+/// The body of `POST /api/v1/policy-sets` and of an update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDefinition {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub mode: Mode,
+    #[serde(default)]
+    pub scope: Scope,
+    pub rules: Vec<RuleSpec>,
+}
+
+pub enum CompiledRule {
+    Builtin(&'static dyn BuiltinRule, Value),
+    Rego(RegoRule),
+}
+
+pub struct CompiledSet {
+    pub rules: Vec<(String, CompiledRule)>,
+}
+
+/// A definition error and where (RFC 6901 pointer).
+#[derive(Debug)]
+pub struct DefinitionError {
+    pub pointer: String,
+    pub detail: String,
+}
+
+fn err(pointer: impl Into<String>, detail: impl Into<String>) -> DefinitionError {
+    DefinitionError {
+        pointer: pointer.into(),
+        detail: detail.into(),
+    }
+}
+
+impl PolicyDefinition {
+    /// Checks everything a saved set must satisfy.
+    pub fn compile(&self) -> Result<CompiledSet, DefinitionError> {
+        let name = self.name.trim();
+        if name.is_empty()
+            || name.len() > 100
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(err(
+                "/name",
+                "name must be 1-100 characters of letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if self.description.as_deref().is_some_and(|d| d.len() > 2000) {
+            return Err(err(
+                "/description",
+                "description is longer than 2000 characters",
+            ));
+        }
+        if self.rules.is_empty() {
+            return Err(err("/rules", "a policy set needs at least one rule"));
+        }
+        if self.rules.len() > 100 {
+            return Err(err("/rules", "a policy set has at most 100 rules"));
+        }
+        compile_rules(&self.rules, "/rules")
+    }
+
+    /// SHA-256 of the canonical JSON: what a version is.
+    pub fn digest(&self) -> String {
+        let bytes = serde_json::to_vec(self).expect("definition serialises");
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    }
+}
+
+/// Compiles rules (of a set, or of a dry-run).
+pub fn compile_rules(rules: &[RuleSpec], at: &str) -> Result<CompiledSet, DefinitionError> {
+    let mut out: Vec<(String, CompiledRule)> = Vec::with_capacity(rules.len());
+    for (i, spec) in rules.iter().enumerate() {
+        let here = format!("{at}/{i}");
+        let (id, rule) = match (&spec.rule, &spec.rego) {
+            (Some(r), None) => {
+                let b = find_rule(r).ok_or_else(|| {
+                    err(
+                        format!("{here}/rule"),
+                        format!("unknown built-in rule `{r}` (see GET /api/v1/policy-rules)"),
+                    )
+                })?;
+                let params = spec.params.clone().unwrap_or(Value::Null);
+                b.validate(&params)
+                    .map_err(|e| err(format!("{here}/params"), format!("{r}: {e}")))?;
+                (r.clone(), CompiledRule::Builtin(b, params))
+            }
+            (None, Some(module)) => {
+                if spec.params.is_some() {
+                    return Err(err(
+                        format!("{here}/params"),
+                        "a Rego rule takes no params (read input instead)",
+                    ));
+                }
+                let r = RegoRule::compile(module).map_err(|e| err(format!("{here}/rego"), e))?;
+                (r.default_id(), CompiledRule::Rego(r))
+            }
+            _ => {
+                return Err(err(
+                    here,
+                    "a rule is either {\"rule\": <built-in id>, \"params\": {...}} or {\"rego\": <module>}",
+                ))
+            }
+        };
+        let id = match &spec.id {
+            Some(given) => {
+                if given.is_empty()
+                    || given.len() > 100
+                    || given.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(err(
+                        format!("{here}/id"),
+                        "id must be 1-100 characters without spaces",
+                    ));
+                }
+                given.clone()
+            }
+            None => id,
+        };
+        if out.iter().any(|(other, _)| *other == id) {
+            return Err(err(
+                format!("{here}/id"),
+                format!("two rules have the id `{id}`; give one an explicit \"id\""),
+            ));
+        }
+        out.push((id, rule));
+    }
+    Ok(CompiledSet { rules: out })
+}
+
+/// A waiver in force for the artifact being evaluated.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppliedWaiver {
+    pub id: i64,
+    /// Only this violation key is waived (else the whole rule).
+    pub violation: Option<String>,
+    pub justification: String,
+    pub approver: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A waiver that may apply: the store picks those of the artifact or its
+/// project that have not expired.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub policy_set_id: Option<i64>,
+    pub rule: String,
+    pub applied: AppliedWaiver,
+}
+
+/// One rule's result in an evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RuleResult {
+    /// The rule's id in its set.
+    pub rule: String,
+    /// `builtin` or `rego`.
+    pub kind: String,
+    /// What the rule said.
+    pub status: Status,
+    /// What counts: `pass`, `fail`, `warn`, `not-applicable`, `error`, or
+    /// `waived` (every failure covered by waivers).
+    pub effective: String,
+    pub message: String,
+    pub violations: Vec<Violation>,
+    /// Violations covered by a single-violation waiver.
+    #[serde(default)]
+    pub waived_violations: Vec<Violation>,
+    pub evidence: Vec<EvidenceRef>,
+    /// Waivers that applied.
+    #[serde(default)]
+    pub waivers: Vec<AppliedWaiver>,
+}
+
+/// Everything a set's rules read, converted once per artifact.
+pub struct EvalContext<'a> {
+    pub input: &'a RuleInput,
+    rego_input: std::sync::OnceLock<regorus::Value>,
+    pub rego_limit: Duration,
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(input: &'a RuleInput, rego_limit: Duration) -> Self {
+        EvalContext {
+            input,
+            rego_input: std::sync::OnceLock::new(),
+            rego_limit,
+        }
+    }
+    fn rego_input(&self) -> &regorus::Value {
+        self.rego_input
+            .get_or_init(|| rego::input_value(self.input))
+    }
+}
+
+/// SHA-256 of the evidence evaluated (the input without its clock).
+///
+/// A stored SBOM never changes (its row and component list are written once,
+/// and its id names them), so the SBOM enters by its id and header, not its
+/// thousands of components: the digest stays cheap on large SBOMs.
+pub fn input_digest(input: &RuleInput) -> String {
+    let mut doc =
+        super::input::without_components(|| serde_json::to_value(input)).expect("input serialises");
+    doc["now"] = Value::Null;
+    let mut h = Sha256::new();
+    serde_json::to_writer(HashWriter(&mut h), &doc).expect("input serialises");
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs every rule (blocking: Rego rules run here).
+pub fn evaluate(
+    set: &CompiledSet,
+    mode: Mode,
+    ctx: &EvalContext<'_>,
+    policy_set_id: Option<i64>,
+    waivers: &[Waiver],
+) -> Vec<RuleResult> {
+    set.rules
+        .iter()
+        .map(|(id, rule)| {
+            let (kind, outcome) = match rule {
+                CompiledRule::Builtin(b, params) => {
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        b.evaluate(ctx.input, params)
+                    }))
+                    .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"));
+                    ("builtin", out)
+                }
+                CompiledRule::Rego(r) => ("rego", r.evaluate(ctx.rego_input(), ctx.rego_limit)),
+            };
+            let mine: Vec<&Waiver> = waivers
+                .iter()
+                .filter(|w| {
+                    w.rule == *id && w.policy_set_id.is_none_or(|s| Some(s) == policy_set_id)
+                })
+                .collect();
+            judge(id, kind, outcome, mode, &mine)
+        })
+        .collect()
+}
+
+fn judge(id: &str, kind: &str, o: RuleOutcome, mode: Mode, waivers: &[&Waiver]) -> RuleResult {
+    let mut applied = Vec::new();
+    let mut violations = o.violations;
+    let mut waived_violations = Vec::new();
+    let failing = matches!(o.status, Status::Fail | Status::Error | Status::Warn);
+    let whole = failing
+        .then(|| waivers.iter().find(|w| w.applied.violation.is_none()))
+        .flatten();
+    if let Some(w) = whole {
+        applied.push(w.applied.clone());
+    } else if o.status == Status::Fail {
+        for w in waivers {
+            let Some(key) = &w.applied.violation else {
+                continue;
+            };
+            let before = violations.len();
+            let (hit, keep): (Vec<Violation>, Vec<Violation>) =
+                violations.into_iter().partition(|v| &v.key == key);
+            violations = keep;
+            if violations.len() != before {
+                applied.push(w.applied.clone());
+                waived_violations.extend(hit);
+            }
+        }
+    }
+    let all_waived = whole.is_some() || (o.status == Status::Fail && violations.is_empty());
+    let effective = match o.status {
+        _ if all_waived => "waived",
+        Status::Fail if mode == Mode::Warn => "warn",
+        s => s.as_str(),
+    };
+    let message = if !waived_violations.is_empty() && !violations.is_empty() {
+        format!(
+            "{} ({} waived)",
+            violations[0].message,
+            waived_violations.len()
+        )
+    } else {
+        o.message
+    };
+    RuleResult {
+        rule: id.to_owned(),
+        kind: kind.to_owned(),
+        status: o.status,
+        effective: effective.to_owned(),
+        message,
+        violations,
+        waived_violations,
+        evidence: o.evidence,
+        waivers: applied,
+    }
+}
+
+/// `deny` if an enforce-mode result fails or errors.
+pub fn denies(mode: Mode, results: &[RuleResult]) -> bool {
+    mode == Mode::Enforce
+        && results
+            .iter()
+            .any(|r| matches!(r.effective.as_str(), "fail" | "error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn def(rules: Value) -> PolicyDefinition {
+        serde_json::from_value(json!({"name": "base", "mode": "enforce", "rules": rules})).unwrap()
+    }
+
+    #[test]
+    fn definitions_are_checked_with_pointers() {
+        let e = def(json!([{"rule": "nope"}])).compile().err().unwrap();
+        assert_eq!(e.pointer, "/rules/0/rule");
+        let e = def(json!([{"rule": "licenses", "params": {"allow": ["MIT OR X"]}}]))
+            .compile()
+            .err()
+            .unwrap();
+        assert_eq!(e.pointer, "/rules/0/params");
+        let e = def(json!([{"rule": "signed"}, {"rule": "signed"}]))
+            .compile()
+            .err()
+            .unwrap();
+        assert!(e.detail.contains("two rules"), "{}", e.detail);
+        let e = def(json!([{"rule": "signed", "rego": "package x"}]))
+            .compile()
+            .err()
+            .unwrap();
+        assert_eq!(e.pointer, "/rules/0");
+        let e = def(json!([{"rule": "signed", "params": {"min": 1, "extra": 2}}]))
+            .compile()
+            .err()
+            .unwrap();
+        assert!(e.detail.contains("extra"), "{}", e.detail);
+        assert!(def(json!([{"rule": "signed"}, {"rule": "signed", "id": "signed-twice", "params": {"min": 2}}]))
+            .compile()
+            .is_ok());
+    }
+
+    #[test]
+    fn scope_matching() {
+        let all = Scope::default();
+        assert!(all.matches("x", &[]));
+        let s = Scope {
+            projects: vec!["team-*".into()],
+            tags: vec!["prod".into()],
+        };
+        assert!(s.matches("team-a", &[]));
+        assert!(s.matches("other", &["prod".into()]));
+        assert!(!s.matches("other", &[]));
+    }
+
+    fn waiver(id: i64, rule: &str, violation: Option<&str>) -> Waiver {
+        Waiver {
+            policy_set_id: None,
+            rule: rule.into(),
+            applied: AppliedWaiver {
+                id,
+                violation: violation.map(str::to_owned),
+                justification: "accepted risk".into(),
+                approver: "sec".into(),
+                expires_at: Utc::now(),
+            },
+        }
+    }
+
+    #[test]
+    fn waivers_cover_rules_or_single_violations() {
+        let fail = || {
+            RuleOutcome::from_violations(
+                vec![
+                    super::super::violation("a", "A bad"),
+                    super::super::violation("b", "B bad"),
+                ],
+                "",
+                vec![],
+            )
+        };
+        let w = waiver(1, "components", Some("a"));
+        let r = judge("components", "builtin", fail(), Mode::Enforce, &[&w]);
+        assert_eq!(r.effective, "fail");
+        assert_eq!(r.violations.len(), 1);
+        assert_eq!(r.waived_violations[0].key, "a");
+        let w2 = waiver(2, "components", Some("b"));
+        let r = judge("components", "builtin", fail(), Mode::Enforce, &[&w, &w2]);
+        assert_eq!(r.effective, "waived");
+        assert_eq!(r.waivers.len(), 2);
+        let whole = waiver(3, "components", None);
+        let r = judge("components", "builtin", fail(), Mode::Enforce, &[&whole]);
+        assert_eq!(r.effective, "waived");
+        assert!(!denies(Mode::Enforce, &[r]));
+        let r = judge("components", "builtin", fail(), Mode::Warn, &[]);
+        assert_eq!(r.effective, "warn");
+        assert!(!denies(Mode::Warn, &[r]));
+        let r = judge("components", "builtin", fail(), Mode::Enforce, &[]);
+        assert!(denies(Mode::Enforce, &[r]));
+    }
+}

@@ -1,0 +1,306 @@
+//! Custom rules in Rego (regorus). A module declares a package and a
+//! `violations` set (or array) of messages; an empty set passes.
+//!
+//! Sandbox: regorus is built without its `http`, `net`, `opa-runtime` and
+//! `time` features (no network, no environment, no clock, no filesystem
+//! builtins exist); evaluation runs with regorus' cooperative execution
+//! timer, so a non-terminating rule stops with an `error` result; the
+//! builtins that materialise arbitrarily large values in one step
+//! (`numbers.range`, `numbers.range_step`) are refused when the rule is
+//! saved, so memory grows only as fast as evaluation steps, which the timer
+//! bounds. Module size is capped too.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{Engine, Value};
+
+use super::{violation, RuleInput, RuleOutcome, Status};
+
+/// Largest accepted module.
+pub const MAX_MODULE_BYTES: usize = 64 * 1024;
+
+/// Builtins refused in custom rules: each can allocate an unbounded value
+/// in a single step the execution timer cannot interrupt.
+const REFUSED_BUILTINS: &[&str] = &["numbers.range", "numbers.range_step"];
+
+/// A checked Rego module.
+#[derive(Debug, Clone)]
+pub struct RegoRule {
+    pub module: String,
+    /// `data.<package>`.
+    pub package: String,
+}
+
+impl RegoRule {
+    /// Parses the module; `Err` says what is wrong (for a 422).
+    pub fn compile(module: &str) -> Result<Self, String> {
+        if module.len() > MAX_MODULE_BYTES {
+            return Err(format!(
+                "the Rego module is {} bytes, more than the {MAX_MODULE_BYTES} allowed",
+                module.len()
+            ));
+        }
+        let compact: String = module.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(b) = REFUSED_BUILTINS.iter().find(|b| compact.contains(*b)) {
+            return Err(format!(
+                "builtin {b} is not allowed in custom rules (it can allocate without bound)"
+            ));
+        }
+        let mut engine = Engine::new();
+        let package = engine
+            .add_policy("rule.rego".into(), module.to_owned())
+            .map_err(|e| format!("invalid Rego: {e}"))?;
+        if package == "data" || package.is_empty() {
+            return Err("the Rego module must declare a package".into());
+        }
+        if !module.contains("violations") {
+            return Err(format!(
+                "the Rego module must define `violations` (a set of messages) in {package}"
+            ));
+        }
+        Ok(RegoRule {
+            module: module.to_owned(),
+            package,
+        })
+    }
+
+    /// The rule's id in results: `rego:<package without data.>`.
+    pub fn default_id(&self) -> String {
+        format!(
+            "rego:{}",
+            self.package.strip_prefix("data.").unwrap_or(&self.package)
+        )
+    }
+
+    /// Evaluates against `input` (the serialised `RuleInput`, converted
+    /// once per artifact). Blocking: call it on a blocking thread.
+    pub fn evaluate(&self, input: &Value, limit: Duration) -> RuleOutcome {
+        let mut engine = Engine::new();
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit,
+            check_interval: NonZeroU32::new(32).expect("non-zero"),
+        });
+        if let Err(e) = engine.add_policy("rule.rego".into(), self.module.clone()) {
+            return RuleOutcome::error(format!("invalid Rego: {e}"));
+        }
+        engine.set_input(input.clone());
+        let started = std::time::Instant::now();
+        let value = match engine.eval_rule(format!("{}.violations", self.package)) {
+            Ok(v) => v,
+            Err(e) => {
+                let text = e.to_string();
+                let timed_out = started.elapsed() >= limit || text.contains("time limit");
+                return RuleOutcome::error(if timed_out {
+                    format!(
+                        "the Rego rule exceeded its {} ms evaluation limit",
+                        limit.as_millis()
+                    )
+                } else {
+                    format!("Rego evaluation failed: {}", first_line(&text))
+                });
+            }
+        };
+        let items: Vec<Value> = match &value {
+            Value::Undefined => Vec::new(),
+            Value::Set(s) => s.iter().cloned().collect(),
+            Value::Array(a) => a.iter().cloned().collect(),
+            other => {
+                return RuleOutcome::error(format!(
+                    "`violations` must be a set of messages, got {}",
+                    first_line(&other.to_string())
+                ))
+            }
+        };
+        let violations = items
+            .into_iter()
+            .map(|m| {
+                let text = match &m {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_json_str().unwrap_or_else(|_| other.to_string()),
+                };
+                violation(text.clone(), text)
+            })
+            .collect();
+        let out = RuleOutcome::from_violations(violations, "no violations", Vec::new());
+        debug_assert!(matches!(out.status, Status::Pass | Status::Fail));
+        out
+    }
+}
+
+/// The error text on one line, bounded.
+fn first_line(s: &str) -> String {
+    let flat: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    flat.join(" ").chars().take(300).collect()
+}
+
+/// Converts the input once for every Rego rule of an evaluation. The
+/// SBOM's components (the bulk: thousands of small objects) are built
+/// directly, sharing their key strings; the rest goes through JSON text.
+/// Same shape as the serialised `RuleInput`.
+pub fn input_value(input: &RuleInput) -> Value {
+    let text = super::input::without_components(|| serde_json::to_string(input));
+    let mut root = match text.ok().and_then(|s| Value::from_json_str(&s).ok()) {
+        Some(v) => v,
+        None => return Value::Undefined,
+    };
+    if let Some(sbom) = &input.sbom {
+        let placed = root
+            .as_object_mut()
+            .ok()
+            .and_then(|o| o.get_mut(&Value::from("sbom")))
+            .and_then(|v| v.as_object_mut().ok())
+            .map(|o| o.extend([(Value::from("components"), components_value(sbom))]));
+        if placed.is_none() {
+            return Value::Undefined;
+        }
+    }
+    root
+}
+
+fn opt(v: &Option<String>) -> Value {
+    match v {
+        Some(s) => Value::from(s.as_str()),
+        None => Value::Null,
+    }
+}
+
+fn components_value(s: &super::input::SbomFacts) -> Value {
+    use std::collections::BTreeMap;
+    let k = |name: &str| Value::from(name);
+    let (kn, kv, kp, ks, kl, kh, kr) = (
+        k("name"),
+        k("version"),
+        k("purl"),
+        k("supplier"),
+        k("licenses"),
+        k("hashed"),
+        k("is_root"),
+    );
+    let components: Vec<Value> = s
+        .components
+        .iter()
+        .map(|c| {
+            Value::from(BTreeMap::from([
+                (kn.clone(), Value::from(c.name.as_str())),
+                (kv.clone(), opt(&c.version)),
+                (kp.clone(), opt(&c.purl)),
+                (ks.clone(), opt(&c.supplier)),
+                (kl.clone(), opt(&c.licenses)),
+                (kh.clone(), Value::from(c.hashed)),
+                (kr.clone(), Value::from(c.is_root)),
+            ]))
+        })
+        .collect();
+    Value::from(components)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> Value {
+        use crate::policy::input::{ComponentFacts, SbomFacts};
+        let c = |name: &str, l: &str| ComponentFacts {
+            name: name.into(),
+            licenses: Some(l.into()),
+            ..ComponentFacts::default()
+        };
+        input_value(&RuleInput {
+            sbom: Some(SbomFacts {
+                components: vec![c("a", "GPL-3.0-only"), c("b", "MIT")],
+                ..SbomFacts::default()
+            }),
+            ..RuleInput::default()
+        })
+    }
+
+    #[test]
+    fn the_input_has_the_shape_of_the_serialised_rule_input() {
+        let input = RuleInput {
+            sbom: Some(crate::policy::rules::tests::sbom_facts(
+                "sbom/guac__alpine-cyclonedx.json",
+            )),
+            ..RuleInput::default()
+        };
+        let direct = input_value(&input);
+        let via_json = Value::from_json_str(&serde_json::to_string(&input).unwrap()).unwrap();
+        assert_eq!(direct, via_json);
+    }
+
+    #[test]
+    fn violations_become_a_failure() {
+        let r = RegoRule::compile(
+            r#"package cairn.nogpl
+violations contains msg if {
+    some c in input.sbom.components
+    startswith(c.licenses, "GPL")
+    msg := sprintf("%s is GPL", [c.name])
+}"#,
+        )
+        .unwrap();
+        assert_eq!(r.default_id(), "rego:cairn.nogpl");
+        let out = r.evaluate(&input(), Duration::from_secs(1));
+        assert_eq!(out.status, Status::Fail, "{out:?}");
+        assert_eq!(out.violations[0].message, "a is GPL");
+    }
+
+    #[test]
+    fn empty_violations_pass() {
+        let r =
+            RegoRule::compile("package ok\nviolations contains m if { m := \"x\"; input.nothing }")
+                .unwrap();
+        assert_eq!(
+            r.evaluate(&input(), Duration::from_secs(1)).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn refused_and_invalid_modules() {
+        assert!(RegoRule::compile("package x\nviolations contains m if {")
+            .unwrap_err()
+            .starts_with("invalid Rego"));
+        assert!(RegoRule::compile(
+            "package x\nviolations contains n if { some n in numbers.range(1, 1e12) }"
+        )
+        .unwrap_err()
+        .contains("numbers.range"));
+        assert!(RegoRule::compile("package x\nallow := true")
+            .unwrap_err()
+            .contains("violations"));
+        // No network builtin exists in this build.
+        let r = RegoRule::compile(
+            "package x\nviolations contains m if { r := http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1/\"}); m := \"x\" }",
+        );
+        match r {
+            Err(e) => assert!(e.contains("http.send") || e.contains("invalid"), "{e}"),
+            Ok(r) => assert_eq!(
+                r.evaluate(&input(), Duration::from_secs(1)).status,
+                Status::Error
+            ),
+        }
+    }
+
+    #[test]
+    fn a_non_terminating_rule_is_stopped() {
+        // Walks a cartesian product far too large to finish.
+        let r = RegoRule::compile(
+            r#"package spin
+xs := [x | some x in ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p"]]
+violations contains m if {
+    some a in xs; some b in xs; some c in xs; some d in xs; some e in xs
+    some f in xs; some g in xs; some h in xs; some i in xs; some j in xs
+    m := concat("", [a, b, c, d, e, f, g, h, i, j])
+    m == "never"
+}"#,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let out = r.evaluate(&input(), Duration::from_millis(200));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert_eq!(out.status, Status::Error, "{out:?}");
+        assert!(out.message.contains("evaluation limit"), "{}", out.message);
+    }
+}

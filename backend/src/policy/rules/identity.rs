@@ -1,0 +1,511 @@
+//! `signed`, `provenance`, `ephemeral-runner`: who signed, who built, where.
+
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::attest::Identity;
+use crate::policy::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+
+// --- signed ------------------------------------------------------------------
+
+pub struct Signed;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IdentityMatch {
+    /// OIDC issuer, exact.
+    #[serde(default)]
+    issuer: Option<String>,
+    /// Certificate SAN, exact.
+    #[serde(default)]
+    san: Option<String>,
+    /// Certificate SAN, regular expression (anchored: must match all of it).
+    #[serde(default)]
+    san_regex: Option<String>,
+    /// GitHub workflow repository (`owner/name`), exact.
+    #[serde(default)]
+    workflow_repository: Option<String>,
+    /// GitHub workflow ref (`refs/heads/main`), exact.
+    #[serde(default)]
+    workflow_ref: Option<String>,
+    /// A trusted public key: its SHA-256 fingerprint (`sha256:<hex>`) or name.
+    #[serde(default)]
+    key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedParams {
+    #[serde(default = "one")]
+    min: usize,
+    /// A signature counts if it matches any entry; empty = any verified one.
+    #[serde(default)]
+    identities: Vec<IdentityMatch>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for SignedParams {
+    fn default() -> Self {
+        SignedParams {
+            min: 1,
+            identities: Vec::new(),
+        }
+    }
+}
+
+fn anchored(re: &str) -> Result<Regex, String> {
+    Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("san_regex: {e}"))
+}
+
+impl IdentityMatch {
+    fn matches(&self, id: &Identity, re: Option<&Regex>) -> bool {
+        let eq = |want: &Option<String>, got: &Option<String>| {
+            want.as_ref()
+                .is_none_or(|w| got.as_deref() == Some(w.as_str()))
+        };
+        eq(&self.issuer, &id.issuer)
+            && eq(&self.san, &id.san)
+            && re.is_none_or(|r| id.san.as_deref().is_some_and(|s| r.is_match(s)))
+            && eq(&self.workflow_repository, &id.workflow_repository)
+            && eq(&self.workflow_ref, &id.workflow_ref)
+            && self.key.as_ref().is_none_or(|k| {
+                id.key_fingerprint.as_deref() == Some(k.as_str())
+                    || id.key_name.as_deref() == Some(k.as_str())
+            })
+    }
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("issuer", &self.issuer),
+            ("san", &self.san),
+            ("san~", &self.san_regex),
+            ("repository", &self.workflow_repository),
+            ("ref", &self.workflow_ref),
+            ("key", &self.key),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        parts.join(" ")
+    }
+}
+
+impl BuiltinRule for Signed {
+    fn id(&self) -> &'static str {
+        "signed"
+    }
+    fn description(&self) -> &'static str {
+        "At least N verified signatures or attestations whose signer identity matches (issuer and SAN exact or regex, GitHub workflow repository/ref, or a trusted public key)."
+    }
+    fn params_schema(&self) -> Value {
+        json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "min": {"type": "integer", "minimum": 1, "default": 1},
+                "identities": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "issuer": {"type": "string"}, "san": {"type": "string"},
+                        "san_regex": {"type": "string", "description": "Anchored regular expression."},
+                        "workflow_repository": {"type": "string"}, "workflow_ref": {"type": "string"},
+                        "key": {"type": "string", "description": "Trusted key fingerprint (sha256:<hex>) or name."}
+                    }}}
+            }
+        })
+    }
+    fn validate(&self, params: &Value) -> Result<(), String> {
+        let p: SignedParams = parse_params(params)?;
+        if p.min == 0 {
+            return Err("min must be at least 1".into());
+        }
+        for m in &p.identities {
+            if let Some(r) = &m.san_regex {
+                anchored(r)?;
+            }
+        }
+        Ok(())
+    }
+    fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
+        let p: SignedParams = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(format!("invalid params: {e}")),
+        };
+        let mut regexes = Vec::new();
+        for m in &p.identities {
+            match m.san_regex.as_deref().map(anchored).transpose() {
+                Ok(r) => regexes.push(r),
+                Err(e) => return RuleOutcome::error(e),
+            }
+        }
+        let matching: Vec<EvidenceRef> = input
+            .signatures
+            .iter()
+            .filter(|s| {
+                p.identities.is_empty()
+                    || s.identity.as_ref().is_some_and(|id| {
+                        p.identities
+                            .iter()
+                            .zip(&regexes)
+                            .any(|(m, r)| m.matches(id, r.as_ref()))
+                    })
+            })
+            .map(|s| EvidenceRef {
+                kind: "attestation".into(),
+                id: s.id,
+            })
+            .collect();
+        if matching.len() >= p.min {
+            return RuleOutcome::pass(
+                format!("{} matching verified signature(s)", matching.len()),
+                matching,
+            );
+        }
+        let wanted = if p.identities.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " matching {}",
+                p.identities
+                    .iter()
+                    .map(IdentityMatch::describe)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )
+        };
+        let seen: Vec<String> = input
+            .signatures
+            .iter()
+            .filter_map(|s| s.identity.as_ref())
+            .map(|i| {
+                i.san
+                    .clone()
+                    .or_else(|| i.key_name.clone())
+                    .unwrap_or_else(|| i.kind.clone())
+            })
+            .collect();
+        let found = if seen.is_empty() {
+            "none verified".to_owned()
+        } else {
+            format!("verified signers: {}", seen.join(", "))
+        };
+        RuleOutcome::from_violations(
+            vec![violation(
+                "signature",
+                format!(
+                    "{} verified signature(s){wanted} required, {} found ({found})",
+                    p.min,
+                    matching.len()
+                ),
+            )],
+            "",
+            matching,
+        )
+    }
+}
+
+// --- provenance ----------------------------------------------------------------
+
+pub struct ProvenanceRule;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvenanceParams {
+    /// Allowed `builder.id`s (exact, or prefix when ending in `*`); empty = any.
+    #[serde(default)]
+    builder_ids: Vec<String>,
+    /// The source repository must be the project's repository.
+    #[serde(default = "yes")]
+    require_source_match: bool,
+    /// 1: provenance exists; 2: signed by the build platform's identity;
+    /// 3: produced by an isolated builder (slsa-github-generator).
+    #[serde(default)]
+    min_slsa_level: u8,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ProvenanceParams {
+    fn default() -> Self {
+        ProvenanceParams {
+            builder_ids: Vec::new(),
+            require_source_match: true,
+            min_slsa_level: 0,
+        }
+    }
+}
+
+/// Builders whose provenance reaches SLSA Build L3 (non-forgeable,
+/// isolated from the user's build steps).
+const L3_BUILDERS: &[&str] = &["https://github.com/slsa-framework/slsa-github-generator/"];
+
+/// `github.com/owner/name` from the URL forms provenance and webhooks use.
+pub(crate) fn normalise_repo(s: &str) -> String {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_prefix("git+").unwrap_or(&s);
+    let s = s
+        .split_once("://")
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or_else(|| s.to_owned());
+    let s = s.split('@').next().unwrap_or(&s).to_owned();
+    s.trim_end_matches('/').trim_end_matches(".git").to_owned()
+}
+
+fn slsa_level(p: &crate::policy::input::ProvenanceFacts) -> u8 {
+    let builder = p.provenance.builder_id.as_deref().unwrap_or("");
+    if L3_BUILDERS.iter().any(|b| builder.starts_with(b)) {
+        3
+    } else if p
+        .signer
+        .as_ref()
+        .is_some_and(|s| s.kind == "certificate" && s.workflow_repository.is_some())
+    {
+        2
+    } else {
+        1
+    }
+}
+
+impl BuiltinRule for ProvenanceRule {
+    fn id(&self) -> &'static str {
+        "provenance"
+    }
+    fn description(&self) -> &'static str {
+        "Verified SLSA provenance: from an allowed builder, built from the project's own repository, at a minimum SLSA build level."
+    }
+    fn params_schema(&self) -> Value {
+        json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "builder_ids": {"type": "array", "items": {"type": "string"}, "description": "Exact ids, or prefixes ending in *."},
+                "require_source_match": {"type": "boolean", "default": true},
+                "min_slsa_level": {"type": "integer", "minimum": 0, "maximum": 3}
+            }
+        })
+    }
+    fn validate(&self, params: &Value) -> Result<(), String> {
+        let p: ProvenanceParams = parse_params(params)?;
+        if p.min_slsa_level > 3 {
+            return Err("min_slsa_level must be 0 to 3".into());
+        }
+        Ok(())
+    }
+    fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
+        let p: ProvenanceParams = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(format!("invalid params: {e}")),
+        };
+        if input.provenance.is_empty() {
+            return RuleOutcome::from_violations(
+                vec![violation(
+                    "provenance",
+                    "the artifact has no verified SLSA provenance",
+                )],
+                "",
+                Vec::new(),
+            );
+        }
+        let project_repo = input.project.repository_url.as_deref().map(normalise_repo);
+        // Pass if one provenance statement meets every requirement; else report
+        // the problems of each.
+        let mut problems = Vec::new();
+        for prov in &input.provenance {
+            let mut mine = Vec::new();
+            let builder = prov.provenance.builder_id.as_deref().unwrap_or("");
+            if !p.builder_ids.is_empty()
+                && !p.builder_ids.iter().any(|b| match b.strip_suffix('*') {
+                    Some(prefix) => builder.starts_with(prefix),
+                    None => builder == b,
+                })
+            {
+                mine.push(violation(
+                    format!("builder:{builder}"),
+                    format!("provenance {}: builder `{builder}` is not allowed", prov.id),
+                ));
+            }
+            if p.require_source_match {
+                let source = prov
+                    .provenance
+                    .source_repository
+                    .as_deref()
+                    .map(normalise_repo);
+                match (&project_repo, &source) {
+                    (None, _) => mine.push(violation(
+                        "source",
+                        format!(
+                            "project {} has no repository URL to compare the provenance source with",
+                            input.project.name
+                        ),
+                    )),
+                    (Some(_), None) => mine.push(violation(
+                        "source",
+                        format!("provenance {} names no source repository", prov.id),
+                    )),
+                    (Some(want), Some(got)) if want != got => mine.push(violation(
+                        format!("source:{got}"),
+                        format!(
+                            "provenance {}: built from {got}, not the project's repository {want}",
+                            prov.id
+                        ),
+                    )),
+                    _ => {}
+                }
+            }
+            let level = slsa_level(prov);
+            if level < p.min_slsa_level {
+                mine.push(violation(
+                    "slsa-level",
+                    format!(
+                        "provenance {} reaches SLSA build level {level}, below the required {}",
+                        prov.id, p.min_slsa_level
+                    ),
+                ));
+            }
+            if mine.is_empty() {
+                return RuleOutcome::pass(
+                    format!("verified provenance from {builder} (SLSA build level {level})"),
+                    vec![EvidenceRef {
+                        kind: "attestation".into(),
+                        id: prov.id,
+                    }],
+                );
+            }
+            problems.extend(mine);
+        }
+        let evidence = input
+            .provenance
+            .iter()
+            .map(|p| EvidenceRef {
+                kind: "attestation".into(),
+                id: p.id,
+            })
+            .collect();
+        RuleOutcome::from_violations(problems, "", evidence)
+    }
+}
+
+// --- ephemeral-runner -----------------------------------------------------------
+
+pub struct EphemeralRunner;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunnerParams {
+    /// Self-hosted runner groups that are acceptable (ephemeral by design).
+    #[serde(default)]
+    allowed_runner_groups: Vec<String>,
+    /// Without any build record or signer runner information: fail (true)
+    /// or not-applicable (false).
+    #[serde(default = "yes")]
+    require_build_record: bool,
+}
+
+impl Default for RunnerParams {
+    fn default() -> Self {
+        RunnerParams {
+            allowed_runner_groups: Vec::new(),
+            require_build_record: true,
+        }
+    }
+}
+
+impl BuiltinRule for EphemeralRunner {
+    fn id(&self) -> &'static str {
+        "ephemeral-runner"
+    }
+    fn description(&self) -> &'static str {
+        "Built only on hosted (ephemeral) runners, or on listed self-hosted runner groups, per the CI build records and the signing certificate."
+    }
+    fn params_schema(&self) -> Value {
+        json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "allowed_runner_groups": {"type": "array", "items": {"type": "string"}},
+                "require_build_record": {"type": "boolean", "default": true}
+            }
+        })
+    }
+    fn validate(&self, params: &Value) -> Result<(), String> {
+        parse_params::<RunnerParams>(params).map(|_| ())
+    }
+    fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
+        let p: RunnerParams = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(format!("invalid params: {e}")),
+        };
+        let mut evidence = Vec::new();
+        let mut v = Vec::new();
+        let mut known = 0;
+        for b in &input.builds {
+            evidence.push(EvidenceRef {
+                kind: "ci-run".into(),
+                id: b.id,
+            });
+            for j in &b.jobs {
+                match j.runner_kind.as_deref() {
+                    Some("hosted") => known += 1,
+                    Some(_) => {
+                        known += 1;
+                        let group = j.runner_group.as_deref().unwrap_or("");
+                        if !p.allowed_runner_groups.iter().any(|g| g == group) {
+                            let runner = j.runner_name.as_deref().unwrap_or("?");
+                            v.push(violation(
+                                format!("runner:{runner}"),
+                                format!(
+                                    "job `{}` of run {} ran on self-hosted runner {runner}{}",
+                                    j.name.as_deref().unwrap_or("?"),
+                                    b.id,
+                                    if group.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" (group {group}, not allowed)")
+                                    }
+                                ),
+                            ));
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        for s in &input.signatures {
+            if let Some(env) = s
+                .identity
+                .as_ref()
+                .and_then(|i| i.runner_environment.as_deref())
+            {
+                known += 1;
+                evidence.push(EvidenceRef {
+                    kind: "attestation".into(),
+                    id: s.id,
+                });
+                if env != "github-hosted" && p.allowed_runner_groups.is_empty() {
+                    v.push(violation(
+                        format!("signer-runner:{env}"),
+                        format!("attestation {} was signed on a {env} runner", s.id),
+                    ));
+                }
+            }
+        }
+        if known == 0 {
+            let msg =
+                "no CI build record or signing certificate says which runner built the artifact";
+            return if p.require_build_record {
+                RuleOutcome::from_violations(vec![violation("build-record", msg)], "", evidence)
+            } else {
+                RuleOutcome::not_applicable(msg)
+            };
+        }
+        RuleOutcome::from_violations(
+            v,
+            format!("built on hosted runners ({known} records)"),
+            evidence,
+        )
+    }
+}

@@ -1,0 +1,131 @@
+//! `licenses`: every component's licence expression is satisfiable with
+//! allowed and not denied licences.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::policy::licenses::{judge, parse};
+use crate::policy::{
+    parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status,
+};
+
+pub struct Licenses;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    /// SPDX ids; when non-empty, only these.
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
+    /// Components without a (parsable) licence: `ignore` (default), `warn`, `fail`.
+    #[serde(default)]
+    unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Unknown {
+    #[default]
+    Ignore,
+    Warn,
+    Fail,
+}
+
+pub(crate) fn component_key(c: &crate::policy::input::ComponentFacts) -> String {
+    c.purl.clone().unwrap_or_else(|| match &c.version {
+        Some(v) => format!("{}@{v}", c.name),
+        None => c.name.clone(),
+    })
+}
+
+impl BuiltinRule for Licenses {
+    fn id(&self) -> &'static str {
+        "licenses"
+    }
+    fn description(&self) -> &'static str {
+        "Every component's SPDX licence expression can be satisfied with allowed, non-denied licences (OR picks, AND requires all)."
+    }
+    fn params_schema(&self) -> Value {
+        json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "allow": {"type": "array", "items": {"type": "string"}, "description": "SPDX ids; when non-empty only these are allowed."},
+                "deny": {"type": "array", "items": {"type": "string"}},
+                "unknown": {"enum": ["ignore", "warn", "fail"], "default": "ignore",
+                    "description": "Components without a parsable licence expression."}
+            }
+        })
+    }
+    fn validate(&self, params: &Value) -> Result<(), String> {
+        let p: Params = parse_params(params)?;
+        if p.allow.is_empty() && p.deny.is_empty() {
+            return Err("give `allow` or `deny` (SPDX licence ids)".into());
+        }
+        for id in p.allow.iter().chain(&p.deny) {
+            match parse(id) {
+                Ok(crate::policy::licenses::Expr::License { .. }) => {}
+                _ => return Err(format!("`{id}` is not a single SPDX licence id")),
+            }
+        }
+        Ok(())
+    }
+    fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
+        let p: Params = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(format!("invalid params: {e}")),
+        };
+        let Some(s) = &input.sbom else {
+            return RuleOutcome::not_applicable("the artifact has no SBOM to read licences from");
+        };
+        let evidence = vec![EvidenceRef {
+            kind: "sbom".into(),
+            id: s.id,
+        }];
+        let mut verdicts: HashMap<&str, Result<(), String>> = HashMap::new();
+        let mut v = Vec::new();
+        let mut unknown = Vec::new();
+        for c in &s.components {
+            if c.is_root {
+                continue;
+            }
+            let Some(expr) = c.licenses.as_deref() else {
+                unknown.push(violation(
+                    component_key(c),
+                    format!("{} has no licence", component_key(c)),
+                ));
+                continue;
+            };
+            let verdict = verdicts.entry(expr).or_insert_with(|| match parse(expr) {
+                Err(e) => Err(format!("unparsable licence expression `{expr}`: {e}")),
+                Ok(e) => judge(&e, &p.allow, &p.deny)
+                    .map_err(|bad| format!("licence `{expr}` is not allowed ({})", bad.join(", "))),
+            });
+            if let Err(msg) = verdict {
+                let item = violation(component_key(c), format!("{}: {msg}", component_key(c)));
+                if msg.starts_with("unparsable") {
+                    unknown.push(item);
+                } else {
+                    v.push(item);
+                }
+            }
+        }
+        match p.unknown {
+            Unknown::Fail => v.extend(unknown),
+            Unknown::Warn if v.is_empty() && !unknown.is_empty() => {
+                let mut out = RuleOutcome::from_violations(unknown, "", evidence);
+                out.status = Status::Warn;
+                return out;
+            }
+            _ => {}
+        }
+        RuleOutcome::from_violations(
+            v,
+            format!("licences of {} components allowed", s.components.len()),
+            evidence,
+        )
+    }
+}

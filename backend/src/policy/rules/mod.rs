@@ -1,0 +1,81 @@
+//! The built-in rule catalogue. Add a rule: implement `BuiltinRule` in a
+//! file of this folder and list it in `CATALOGUE` below.
+
+mod components;
+mod fresh;
+mod go_ci;
+mod identity;
+mod licenses;
+mod sbom;
+
+use super::BuiltinRule;
+
+/// Every built-in rule, in catalogue order.
+pub static CATALOGUE: &[&dyn BuiltinRule] = &[
+    &sbom::SbomPresent,
+    &identity::Signed,
+    &identity::ProvenanceRule,
+    &identity::EphemeralRunner,
+    &licenses::Licenses,
+    &components::Components,
+    &fresh::EvidenceFresh,
+    &go_ci::GoModulesVerified,
+    &go_ci::GoReproducibleBuild,
+    &go_ci::SbomMatchesBinary,
+    &go_ci::WorkflowHardening,
+    &go_ci::BaseImagePinned,
+];
+
+pub fn find_rule(id: &str) -> Option<&'static dyn BuiltinRule> {
+    CATALOGUE.iter().copied().find(|r| r.id() == id)
+}
+
+/// Compares dotted versions numerically segment by segment (`1.10 > 1.9`);
+/// a leading `v` is ignored; non-numeric segments compare as text.
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let norm = |s: &str| -> Vec<String> {
+        s.trim_start_matches(['v', 'V'])
+            .split(['.', '-', '+'])
+            .map(str::to_owned)
+            .collect()
+    };
+    let (x, y) = (norm(a), norm(b));
+    for i in 0..x.len().max(y.len()) {
+        let (p, q) = (
+            x.get(i).map(String::as_str).unwrap_or("0"),
+            y.get(i).map(String::as_str).unwrap_or("0"),
+        );
+        let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+            (Ok(m), Ok(n)) => m.cmp(&n),
+            _ => p.cmp(q),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// `*` matches any run of characters (including `/`); everything else is
+/// literal. Case-sensitive.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,375 @@
+//! Each built-in rule against real documents (tests/fixtures/).
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::attest::{Identity, Provenance};
+use crate::policy::input::{BuildFacts, JobFacts, ProvenanceFacts, SbomFacts, SignatureFacts};
+use crate::policy::{find_rule, RuleInput, RuleOutcome, Status, CATALOGUE};
+
+pub(crate) fn fixture(rel: &str) -> Vec<u8> {
+    let path = format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub(crate) fn sbom_facts(rel: &str) -> SbomFacts {
+    let doc = fixture(rel);
+    let input = crate::sbom::Input::new(&doc).unwrap();
+    let parsed = input.parse().unwrap();
+    SbomFacts::from_parsed(7, &parsed, Utc::now() - Duration::days(3))
+}
+
+fn input_with(sbom: Option<SbomFacts>) -> RuleInput {
+    RuleInput {
+        sbom,
+        now: Utc::now(),
+        ..RuleInput::default()
+    }
+}
+
+fn eval(rule: &str, input: &RuleInput, params: Value) -> RuleOutcome {
+    let r = find_rule(rule).unwrap();
+    r.validate(&params)
+        .unwrap_or_else(|e| panic!("{rule} {params}: {e}"));
+    r.evaluate(input, &params)
+}
+
+#[test]
+fn catalogue_ids_are_unique_and_schemas_are_objects() {
+    let mut ids: Vec<&str> = CATALOGUE.iter().map(|r| r.id()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), CATALOGUE.len());
+    for r in CATALOGUE {
+        assert_eq!(r.params_schema()["type"], "object", "{}", r.id());
+        assert!(!r.description().is_empty());
+    }
+}
+
+#[test]
+fn sbom_present_and_ntia_completeness() {
+    let none = input_with(None);
+    let out = eval("sbom-present", &none, Value::Null);
+    assert_eq!(out.status, Status::Fail);
+    assert_eq!(out.message, "the artifact has no SBOM");
+
+    // Syft's alpine SBOM: CycloneDX 1.4, no suppliers, no dependency edges.
+    let alpine = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    let out = eval("sbom-present", &alpine, Value::Null);
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    assert_eq!(out.evidence[0].kind, "sbom");
+    let out = eval("sbom-present", &alpine, json!({"min_spec_version": "1.5"}));
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message
+            .contains("cyclonedx 1.4, older than the required 1.5"),
+        "{}",
+        out.message
+    );
+    let out = eval("sbom-present", &alpine, json!({"min_completeness": 0.9}));
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.message.contains("NTIA"), "{}", out.message);
+    assert!(out.message.contains("supplier 0%"), "{}", out.message);
+    assert!(out.message.contains("dependencies 0%"), "{}", out.message);
+    let out = eval("sbom-present", &alpine, json!({"formats": ["spdx"]}));
+    assert_eq!(out.status, Status::Fail);
+
+    // Trivy's CycloneDX 1.7 npm SBOM has dependency edges.
+    let npm = input_with(Some(sbom_facts("sbom/trivy__npm-cyclonedx.json.golden")));
+    let out = eval(
+        "sbom-present",
+        &npm,
+        json!({"min_spec_version": "1.5", "min_completeness": 0.5}),
+    );
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    assert!(find_rule("sbom-present")
+        .unwrap()
+        .validate(&json!({"min_completeness": 2}))
+        .is_err());
+}
+
+#[test]
+fn licenses_evaluate_expressions() {
+    let alpine = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    let out = eval("licenses", &alpine, json!({"deny": ["GPL-2.0-only"]}));
+    assert_eq!(out.status, Status::Fail);
+    assert!(out
+        .violations
+        .iter()
+        .any(|v| v.key.starts_with("pkg:alpine/busybox@1.35.0-r17")));
+    assert!(out.message.contains("GPL-2.0-ONLY"), "{}", out.message);
+    // MPL-2.0 AND MIT (two licences listed) needs both allowed.
+    let permissive = json!({"allow": ["MIT", "BSD-2-Clause", "BSD-3-Clause", "OpenSSL", "Zlib", "GPL-2.0-only", "MPL-2.0"]});
+    assert_eq!(eval("licenses", &alpine, permissive).status, Status::Pass);
+    let out = eval(
+        "licenses",
+        &alpine,
+        json!({"allow": ["MIT", "BSD-2-Clause", "BSD-3-Clause", "OpenSSL", "Zlib", "GPL-2.0-only"]}),
+    );
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.message.contains("MPL-2.0"), "{}", out.message);
+    // Components without licence: warn when asked.
+    let npm = input_with(Some(sbom_facts("sbom/trivy__npm-cyclonedx.json.golden")));
+    let out = eval(
+        "licenses",
+        &npm,
+        json!({"deny": ["GPL-3.0-only"], "unknown": "warn"}),
+    );
+    assert_eq!(out.status, Status::Warn, "{out:?}");
+    assert_eq!(
+        eval("licenses", &input_with(None), json!({"deny": ["MIT"]})).status,
+        Status::NotApplicable
+    );
+    assert!(find_rule("licenses").unwrap().validate(&json!({})).is_err());
+}
+
+#[test]
+fn components_deny_purl_patterns() {
+    let alpine = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    let out = eval(
+        "components",
+        &alpine,
+        json!({"deny": ["pkg:alpine/busybox@<1.36"]}),
+    );
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message.contains("pkg:alpine/busybox@1.35.0-r17"),
+        "{}",
+        out.message
+    );
+    assert_eq!(
+        eval(
+            "components",
+            &alpine,
+            json!({"deny": ["pkg:alpine/busybox@<1.35"]})
+        )
+        .status,
+        Status::Pass
+    );
+    let out = eval(
+        "components",
+        &alpine,
+        json!({"deny": ["pkg:alpine/libssl*", "pkg:alpine/zlib@1.2.12-*"]}),
+    );
+    assert_eq!(out.violations.len(), 2, "{out:?}");
+    let gomod = input_with(Some(sbom_facts(
+        "sbom/bom-shelter__kawipiko.cyclonedx-gomod.cdx.json",
+    )));
+    let out = eval(
+        "components",
+        &gomod,
+        json!({"deny": ["pkg:golang/github.com/andybalholm/brotli@<=v1.0.4"]}),
+    );
+    assert_eq!(out.status, Status::Fail, "{out:?}");
+    assert!(find_rule("components")
+        .unwrap()
+        .validate(&json!({"deny": ["busybox"]}))
+        .is_err());
+}
+
+#[test]
+fn evidence_fresh() {
+    let mut i = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    assert_eq!(
+        eval(
+            "evidence-fresh",
+            &i,
+            json!({"max_age_days": 7, "kinds": ["sbom"]})
+        )
+        .status,
+        Status::Pass
+    );
+    let out = eval(
+        "evidence-fresh",
+        &i,
+        json!({"max_age_days": 1, "kinds": ["sbom"]}),
+    );
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.message.contains("older than 1 days"), "{}", out.message);
+    let out = eval("evidence-fresh", &i, json!({"max_age_days": 7}));
+    assert_eq!(out.message, "the artifact has no signature");
+    i.signatures
+        .push(signature(1, github_identity("https://github.com/acme/app")));
+    assert_eq!(
+        eval("evidence-fresh", &i, json!({"max_age_days": 7})).status,
+        Status::Pass
+    );
+}
+
+fn github_identity(repo: &str) -> Identity {
+    Identity {
+        kind: "certificate".into(),
+        san: Some(format!("{repo}/.github/workflows/release.yml@refs/tags/v1")),
+        issuer: Some("https://token.actions.githubusercontent.com".into()),
+        workflow_repository: Some(repo.trim_start_matches("https://github.com/").into()),
+        workflow_ref: Some("refs/tags/v1".into()),
+        runner_environment: Some("github-hosted".into()),
+        ..Identity::default()
+    }
+}
+
+fn signature(id: i64, identity: Identity) -> SignatureFacts {
+    SignatureFacts {
+        id,
+        kind: "sigstore-bundle".into(),
+        identity: Some(identity),
+        predicate_type: None,
+        trusted_by: Some("sigstore public-good".into()),
+        uploaded_at: Utc::now() - Duration::hours(1),
+    }
+}
+
+#[test]
+fn signed_matches_identities() {
+    let mut i = input_with(None);
+    let out = eval("signed", &i, Value::Null);
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message
+            .contains("1 verified signature(s) required, 0 found"),
+        "{}",
+        out.message
+    );
+    i.signatures
+        .push(signature(3, github_identity("https://github.com/acme/app")));
+    assert_eq!(eval("signed", &i, Value::Null).status, Status::Pass);
+    let exact = json!({"identities": [{"issuer": "https://token.actions.githubusercontent.com", "workflow_repository": "acme/app"}]});
+    assert_eq!(eval("signed", &i, exact).status, Status::Pass);
+    let re = json!({"identities": [{"san_regex": "https://github\\.com/acme/.*@refs/tags/v.*"}]});
+    assert_eq!(eval("signed", &i, re).status, Status::Pass);
+    // Anchored: a prefix is not a match.
+    let partial = json!({"identities": [{"san_regex": "https://github\\.com/acme"}]});
+    let out = eval("signed", &i, partial);
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message
+            .contains("verified signers: https://github.com/acme/app/"),
+        "{}",
+        out.message
+    );
+    assert_eq!(eval("signed", &i, json!({"min": 2})).status, Status::Fail);
+    assert!(find_rule("signed")
+        .unwrap()
+        .validate(&json!({"identities": [{"san_regex": "("}]}))
+        .is_err());
+}
+
+fn provenance(id: i64, builder: &str, source: &str) -> ProvenanceFacts {
+    ProvenanceFacts {
+        id,
+        signer: Some(github_identity("https://github.com/acme/app")),
+        provenance: Provenance {
+            slsa_version: "https://slsa.dev/provenance/v1".into(),
+            builder_id: Some(builder.into()),
+            source_repository: Some(source.into()),
+            ..Provenance::default()
+        },
+    }
+}
+
+#[test]
+fn provenance_builder_source_and_level() {
+    let mut i = input_with(None);
+    i.project.name = "acme/app".into();
+    i.project.repository_url = Some("https://github.com/acme/app".into());
+    assert_eq!(
+        eval("provenance", &i, Value::Null).message,
+        "the artifact has no verified SLSA provenance"
+    );
+    let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0";
+    i.provenance.push(provenance(
+        5,
+        generator,
+        "git+https://github.com/acme/app@refs/tags/v1",
+    ));
+    let out = eval(
+        "provenance",
+        &i,
+        json!({"min_slsa_level": 3, "builder_ids": ["https://github.com/slsa-framework/slsa-github-generator/*"]}),
+    );
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    let out = eval(
+        "provenance",
+        &i,
+        json!({"builder_ids": ["https://example.com/builder"]}),
+    );
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.message.contains("is not allowed"), "{}", out.message);
+    i.project.repository_url = Some("https://github.com/other/app".into());
+    let out = eval("provenance", &i, Value::Null);
+    assert!(
+        out.message
+            .contains("not the project's repository github.com/other/app"),
+        "{}",
+        out.message
+    );
+    assert_eq!(
+        eval("provenance", &i, json!({"require_source_match": false})).status,
+        Status::Pass
+    );
+    i.provenance[0].provenance.builder_id = Some("https://github.com/actions/runner".into());
+    let out = eval(
+        "provenance",
+        &i,
+        json!({"require_source_match": false, "min_slsa_level": 3}),
+    );
+    assert!(
+        out.message
+            .contains("SLSA build level 2, below the required 3"),
+        "{}",
+        out.message
+    );
+}
+
+#[test]
+fn ephemeral_runner() {
+    let mut i = input_with(None);
+    let out = eval("ephemeral-runner", &i, Value::Null);
+    assert_eq!(out.status, Status::Fail);
+    assert_eq!(
+        eval(
+            "ephemeral-runner",
+            &i,
+            json!({"require_build_record": false})
+        )
+        .status,
+        Status::NotApplicable
+    );
+    i.builds.push(BuildFacts {
+        id: 9,
+        provider: "github".into(),
+        repository: "acme/app".into(),
+        jobs: vec![
+            JobFacts {
+                name: Some("build".into()),
+                runner_kind: Some("hosted".into()),
+                ..JobFacts::default()
+            },
+            JobFacts {
+                name: Some("package".into()),
+                runner_kind: Some("self-hosted".into()),
+                runner_group: Some("builders".into()),
+                runner_name: Some("box-1".into()),
+                ..JobFacts::default()
+            },
+        ],
+        ..BuildFacts::default()
+    });
+    let out = eval("ephemeral-runner", &i, Value::Null);
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message
+            .contains("self-hosted runner box-1 (group builders, not allowed)"),
+        "{}",
+        out.message
+    );
+    assert_eq!(
+        eval(
+            "ephemeral-runner",
+            &i,
+            json!({"allowed_runner_groups": ["builders"]})
+        )
+        .status,
+        Status::Pass
+    );
+}

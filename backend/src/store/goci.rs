@@ -1,0 +1,276 @@
+//! Go build info, go.mod / go.sum and CI definitions.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use utoipa::ToSchema;
+
+use crate::cidef::Finding;
+use crate::goevidence::buildinfo::BuildInfo;
+use crate::goevidence::crosscheck::SbomGoComponent;
+
+pub struct NewGoBuild<'a> {
+    pub artifact_id: i64,
+    pub source: &'a str,
+    pub binary_digest: Option<&'a str>,
+    pub binary_size: Option<i64>,
+    pub info: &'a BuildInfo,
+    pub uploaded_by: Option<i64>,
+}
+
+/// A stored build-info record.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GoBuildRow {
+    pub id: i64,
+    pub artifact_id: i64,
+    pub source: String,
+    pub binary_digest: Option<String>,
+    pub binary_size: Option<i64>,
+    pub build_info: Json<BuildInfo>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+pub async fn insert_build(tx: &mut PgConnection, new: &NewGoBuild<'_>) -> sqlx::Result<GoBuildRow> {
+    sqlx::query_as(
+        "INSERT INTO go_builds (artifact_id, source, binary_digest, binary_size, go_version,
+                                main_path, main_version, build_info, module_count, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         RETURNING id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at",
+    )
+    .bind(new.artifact_id)
+    .bind(new.source)
+    .bind(new.binary_digest)
+    .bind(new.binary_size)
+    .bind(&new.info.go_version)
+    .bind(new.info.main_module.as_ref().map(|m| m.path.as_str()))
+    .bind(new.info.main_module.as_ref().map(|m| m.version.as_str()))
+    .bind(Json(new.info))
+    .bind(new.info.modules.len() as i32)
+    .bind(new.uploaded_by)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// The artifact's latest build info.
+pub async fn latest_build(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+) -> sqlx::Result<Option<GoBuildRow>> {
+    sqlx::query_as(
+        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at
+         FROM go_builds WHERE artifact_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(artifact_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The Go components (`pkg:golang/...`) of the artifact's latest SBOM;
+/// `None` when the artifact has no SBOM.
+pub async fn sbom_go_components(
+    db: &mut PgConnection,
+    artifact_id: i64,
+) -> sqlx::Result<Option<Vec<SbomGoComponent>>> {
+    let sbom: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM sboms WHERE artifact_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(artifact_id)
+            .fetch_optional(&mut *db)
+            .await?;
+    let Some(sbom) = sbom else { return Ok(None) };
+    type Row = (String, Json<Vec<(String, String)>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.purl, c.hashes FROM sbom_components sc JOIN components c ON c.id = sc.component_id
+         WHERE sc.sbom_id = $1 AND c.purl LIKE 'pkg:golang/%'",
+    )
+    .bind(sbom)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|(purl, hashes)| SbomGoComponent::from_purl(&purl, hashes.0))
+            .collect(),
+    ))
+}
+
+pub async fn insert_module_file(
+    tx: &mut PgConnection,
+    artifact_id: i64,
+    kind: &str,
+    content_sha256: &[u8],
+    parsed: &serde_json::Value,
+    uploaded_by: Option<i64>,
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    sqlx::query_as(
+        "INSERT INTO go_module_files (artifact_id, kind, content_sha256, parsed, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, uploaded_at",
+    )
+    .bind(artifact_id)
+    .bind(kind)
+    .bind(content_sha256)
+    .bind(Json(parsed))
+    .bind(uploaded_by)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// The artifact's latest go.mod or go.sum, parsed.
+pub async fn latest_module_file(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+    kind: &str,
+) -> sqlx::Result<Option<(i64, serde_json::Value)>> {
+    let row: Option<(i64, Json<serde_json::Value>)> = sqlx::query_as(
+        "SELECT id, parsed FROM go_module_files WHERE artifact_id = $1 AND kind = $2
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(artifact_id)
+    .bind(kind)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, p)| (id, p.0)))
+}
+
+pub struct NewCiDefinition<'a> {
+    pub project: &'a str,
+    pub kind: &'a str,
+    pub file: &'a str,
+    pub content: &'a str,
+    pub content_sha256: &'a [u8],
+    pub findings: &'a [Finding],
+    pub uploaded_by: Option<i64>,
+}
+
+/// A stored CI definition with its findings (default parameters).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CiDefinition {
+    pub id: i64,
+    pub project: String,
+    /// `github-workflow`, `gitlab-ci` or `dockerfile`.
+    pub kind: String,
+    pub file: String,
+    #[schema(value_type = Vec<Finding>)]
+    pub findings: Json<Vec<Finding>>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+pub async fn insert_ci_definition(
+    tx: &mut PgConnection,
+    new: &NewCiDefinition<'_>,
+) -> sqlx::Result<CiDefinition> {
+    let project_id: i64 = sqlx::query_scalar(
+        "INSERT INTO projects (name) VALUES ($1)
+         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+    )
+    .bind(new.project)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query_as(
+        "INSERT INTO ci_definitions (project_id, kind, file, content, content_sha256, findings,
+                                     finding_count, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id, $9::text AS project, kind, file, findings, uploaded_at",
+    )
+    .bind(project_id)
+    .bind(new.kind)
+    .bind(new.file)
+    .bind(new.content)
+    .bind(new.content_sha256)
+    .bind(Json(new.findings))
+    .bind(new.findings.len() as i32)
+    .bind(new.uploaded_by)
+    .bind(new.project)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// The latest definition of each file of a project, by file name.
+pub async fn latest_ci_definitions(
+    db: impl PgExecutor<'_>,
+    project_id: i64,
+) -> sqlx::Result<Vec<CiDefinition>> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (d.file) d.id, p.name AS project, d.kind, d.file, d.findings, d.uploaded_at
+         FROM ci_definitions d JOIN projects p ON p.id = d.project_id
+         WHERE d.project_id = $1 ORDER BY d.file, d.id DESC",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The latest definitions' texts, for rules that re-check them:
+/// `(id, kind, file, content)`.
+pub async fn latest_ci_contents(
+    db: impl PgExecutor<'_>,
+    project_id: i64,
+) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (file) id, kind, file, content FROM ci_definitions
+         WHERE project_id = $1 ORDER BY file, id DESC",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The artifact's Go evidence for policy rules; `None` without build info.
+pub async fn go_facts(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+) -> sqlx::Result<Option<crate::goevidence::GoFacts>> {
+    let Some(row) = latest_build(&mut *conn, artifact_id).await? else {
+        return Ok(None);
+    };
+    let build = row.build_info.0;
+    let sbom = sbom_go_components(&mut *conn, artifact_id).await?;
+    let sbom_check =
+        sbom.map(|c| crate::goevidence::crosscheck::check(&build, Some(&c), &[]).mismatches);
+    let go_mod = latest_module_file(&mut *conn, artifact_id, "go.mod")
+        .await?
+        .and_then(|(_, v)| serde_json::from_value(v).ok());
+    let go_sum = latest_module_file(&mut *conn, artifact_id, "go.sum")
+        .await?
+        .and_then(|(_, v)| serde_json::from_value(v).ok());
+    Ok(Some(crate::goevidence::GoFacts {
+        build_id: row.id,
+        build,
+        sbom_check,
+        go_mod,
+        go_sum,
+    }))
+}
+
+/// The project's CI definitions (latest of each file) for policy rules;
+/// `None` when the project has none.
+pub async fn ci_facts(
+    conn: &mut PgConnection,
+    project_id: i64,
+) -> sqlx::Result<Option<Vec<crate::cidef::CiDefinitionFacts>>> {
+    let rows = latest_ci_contents(&mut *conn, project_id).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|(id, kind, file, content)| {
+                Some(crate::cidef::CiDefinitionFacts {
+                    id,
+                    kind: crate::cidef::Kind::parse(&kind)?,
+                    file,
+                    content,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Ids of a project's artifacts.
+pub async fn project_artifacts(db: impl PgExecutor<'_>, project: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT a.id FROM artifacts a JOIN projects p ON p.id = a.project_id WHERE p.name = $1",
+    )
+    .bind(project)
+    .fetch_all(db)
+    .await
+}

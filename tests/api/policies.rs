@@ -1,0 +1,953 @@
+//! Policy engine: policy sets (versions, validation), the evaluation queue,
+//! waivers and their expiry, re-evaluation when evidence arrives, Rego
+//! rules, the deploy gate and Kubernetes admission — against real documents.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::harness::{expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+
+const ALPINE: &str = "sbom/guac__alpine-cyclonedx.json";
+const BUSYBOX: &str =
+    "pkg:alpine/busybox@1.35.0-r17?arch=x86_64&upstream=busybox&distro=alpine-3.16.2";
+
+fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn fake_digest(n: u8) -> String {
+    format!("sha256:{}", hex::encode([n; 32]))
+}
+
+fn opts() -> cairn::compliance::worker::WorkerOptions {
+    cairn::compliance::worker::WorkerOptions {
+        workers: 1,
+        batch: 10,
+        rego_limit: Duration::from_millis(250),
+        idle_poll: Duration::from_millis(50),
+        base_backoff_secs: 1.0,
+    }
+}
+
+impl TestApp {
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn create_set(&self, body: Value) -> Value {
+        let res = self
+            .send_json(reqwest::Method::POST, "/api/v1/policy-sets", &body)
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    async fn drain(&self) -> usize {
+        cairn::compliance::worker::drain(&self.pool, &opts())
+            .await
+            .unwrap()
+    }
+
+    async fn gate(&self, digest: &str) -> Value {
+        let res = self
+            .client
+            .get(self.url(&format!("/api/v1/gate?digest={digest}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    async fn admit(&self, body: Vec<u8>) -> Value {
+        let res = self
+            .client
+            .post(self.url("/k8s/admission"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    async fn policy_rows(&self) -> (i64, i64, i64) {
+        let q = |t: &str| format!("SELECT count(*) FROM {t}");
+        let mut out = [0i64; 3];
+        for (i, t) in ["policy_sets", "policy_set_versions", "waivers"]
+            .iter()
+            .enumerate()
+        {
+            out[i] = sqlx::query_scalar(&q(t))
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        }
+        (out[0], out[1], out[2])
+    }
+
+    async fn queue_len(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM policy_queue")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Uploads the alpine SBOM for `project`/app@1 with this digest.
+    async fn alpine(&self, project: &str, digest: &str) -> i64 {
+        let res = self
+            .upload(
+                &format!("project={project}&artifact=app&version=1&digest={digest}"),
+                fixture(ALPINE),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let v: Value = res.json().await.unwrap();
+        v["artifact_id"].as_i64().unwrap()
+    }
+}
+
+fn result<'a>(eval: &'a Value, rule: &str) -> &'a Value {
+    eval["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no result for {rule} in {eval}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_sets_are_validated_and_versioned() {
+    let app = spawn_app().await;
+    let before = app.policy_rows().await;
+
+    // Bad definitions: precise 422s with pointers, nothing stored.
+    for (body, pointer, needle) in [
+        (
+            json!({"name": "base", "mode": "enforce", "rules": [{"rule": "nope"}]}),
+            "/rules/0/rule",
+            "unknown built-in rule `nope`",
+        ),
+        (
+            json!({"name": "base", "mode": "enforce", "rules": [{"rule": "licenses", "params": {"deny": ["MIT OR X"]}}]}),
+            "/rules/0/params",
+            "not a single SPDX licence id",
+        ),
+        (
+            json!({"name": "base", "mode": "enforce", "rules": [{"rego": "package x\nviolations contains m if {"}]}),
+            "/rules/0/rego",
+            "invalid Rego",
+        ),
+        (
+            json!({"name": "base", "mode": "enforce", "rules": [{"rego": "package x\nviolations contains n if { some n in numbers.range(1, 1e12) }"}]}),
+            "/rules/0/rego",
+            "numbers.range",
+        ),
+        (
+            json!({"name": "base", "mode": "enforce", "rules": []}),
+            "/rules",
+            "at least one rule",
+        ),
+        (
+            json!({"name": "a b", "mode": "enforce", "rules": [{"rule": "signed"}]}),
+            "/name",
+            "name must be",
+        ),
+    ] {
+        let res = app
+            .send_json(reqwest::Method::POST, "/api/v1/policy-sets", &body)
+            .await;
+        let p = expect_problem(res, 422).await;
+        assert_eq!(p["type"], "urn:cairn:problem:invalid-policy");
+        assert_eq!(p["pointer"], pointer, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains(needle), "{p}");
+    }
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/policy-sets",
+            &json!({"name": "x", "mode": "block", "rules": []}),
+        )
+        .await;
+    expect_problem(res, 422).await;
+    assert_eq!(app.policy_rows().await, before, "nothing stored");
+
+    // Only admins.
+    let viewer = app.token("uploader").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/policy-sets"))
+        .bearer_auth(&viewer)
+        .json(&json!({"name": "base", "mode": "enforce", "rules": [{"rule": "signed"}]}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403).await;
+
+    let def = json!({"name": "base", "description": "baseline", "mode": "enforce",
+                     "scope": {"projects": ["acme/*"]},
+                     "rules": [{"rule": "sbom-present", "params": {"min_spec_version": "1.4"}}]});
+    let set = app.create_set(def.clone()).await;
+    assert_eq!(set["version"], 1);
+    let id = set["id"].as_i64().unwrap();
+    let res = app
+        .send_json(reqwest::Method::POST, "/api/v1/policy-sets", &def)
+        .await;
+    expect_problem(res, 409).await;
+
+    // A change is a new version; the same definition again is not.
+    let mut changed = def.clone();
+    changed["rules"][0]["params"]["min_spec_version"] = json!("1.5");
+    let path = format!("/api/v1/policy-sets/{id}");
+    let v2: Value = app
+        .send_json(reqwest::Method::PUT, &path, &changed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v2["version"], 2);
+    assert_ne!(v2["digest"], set["digest"]);
+    let same: Value = app
+        .send_json(reqwest::Method::PUT, &path, &changed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["version"], 2);
+    let versions = app.get_json(&format!("{path}/versions")).await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_eq!(
+        versions[1]["definition"]["rules"][0]["params"]["min_spec_version"], "1.4",
+        "old versions are immutable"
+    );
+
+    // The catalogue lists every built-in rule with its params schema.
+    let rules = app.get_json("/api/v1/policy-rules").await;
+    for id in [
+        "sbom-present",
+        "signed",
+        "provenance",
+        "ephemeral-runner",
+        "licenses",
+        "components",
+        "evidence-fresh",
+    ] {
+        assert!(
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == id && r["params_schema"]["type"] == "object"),
+            "{id}"
+        );
+    }
+
+    let res = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get_json("/api/v1/policy-sets").await, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_waivers_and_expiry() {
+    let app = spawn_app().await;
+
+    // Unknown digest: deny, "no evidence".
+    let g = app.gate(&fake_digest(1)).await;
+    assert_eq!(g["decision"], "deny");
+    assert_eq!(g["reasons"][0]["reason"], "no evidence");
+    let res = app
+        .client
+        .get(app.url("/api/v1/gate?digest=sha256:xyz"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/gate?digest={}", fake_digest(1))))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 401).await;
+
+    // An SBOM queues the artifact.
+    let digest = fake_digest(2);
+    let artifact = app.alpine("acme/web", &digest).await;
+    assert_eq!(app.queue_len().await, 1);
+
+    app.create_set(json!({"name": "baseline", "mode": "enforce", "rules": [
+        {"rule": "sbom-present", "params": {"min_spec_version": "1.4"}},
+        {"rule": "components", "params": {"deny": ["pkg:alpine/busybox@<1.36", "pkg:alpine/zlib@<1.2.12"]}},
+        {"rule": "licenses", "params": {"deny": ["AGPL-3.0-only"]}},
+    ]}))
+    .await;
+    assert_eq!(app.drain().await, 1);
+    assert_eq!(app.queue_len().await, 0);
+
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy"))
+        .await;
+    assert_eq!(status["decision"], "deny");
+    let eval = &status["evaluations"][0];
+    assert_eq!(eval["version"], 1);
+    assert!(eval["input_digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(result(eval, "sbom-present")["status"], "pass");
+    assert_eq!(result(eval, "licenses")["status"], "pass");
+    let comp = result(eval, "components");
+    assert_eq!(comp["status"], "fail");
+    assert_eq!(comp["violations"][0]["key"], BUSYBOX);
+    assert_eq!(comp["evidence"][0]["kind"], "sbom");
+
+    let g = app.gate(&digest).await;
+    assert_eq!(g["decision"], "deny");
+    assert_eq!(g["reasons"][0]["rule"], "components");
+    assert!(
+        g["reasons"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("busybox"),
+        "{g}"
+    );
+
+    // Waiver input is checked; nothing stored on error.
+    let rows = app.policy_rows().await;
+    for bad in [
+        json!({"rule": "components", "artifact_id": artifact, "justification": "x", "approver": "sec", "expires_at": "2001-01-01T00:00:00Z"}),
+        json!({"rule": "components", "artifact_id": artifact, "project": "acme/web", "justification": "x", "approver": "sec", "expires_at": "2999-01-01T00:00:00Z"}),
+        json!({"rule": "components", "artifact_id": artifact, "justification": " ", "approver": "sec", "expires_at": (Utc::now() + chrono::Duration::days(1)).to_rfc3339()}),
+    ] {
+        let res = app
+            .send_json(reqwest::Method::POST, "/api/v1/waivers", &bad)
+            .await;
+        expect_problem(res, 422).await;
+    }
+    assert_eq!(app.policy_rows().await, rows);
+
+    // Waive the one violation, briefly: allowed while it lasts.
+    let expires = Utc::now() + chrono::Duration::seconds(3);
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/waivers",
+            &json!({
+            "rule": "components", "violation": BUSYBOX, "artifact_id": artifact,
+            "justification": "patched busybox ships next sprint", "approver": "security@acme",
+            "expires_at": expires.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.queue_len().await, 1, "a waiver queues re-evaluation");
+    app.drain().await;
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy"))
+        .await;
+    assert_eq!(status["decision"], "allow", "{status}");
+    let comp = result(&status["evaluations"][0], "components");
+    assert_eq!(comp["effective"], "waived");
+    assert_eq!(comp["waivers"][0]["approver"], "security@acme");
+    assert_eq!(
+        status["waivers"][0]["justification"],
+        "patched busybox ships next sprint"
+    );
+    assert_eq!(app.gate(&digest).await["decision"], "allow");
+
+    // Expired: no longer applies — the gate re-evaluates at once, the
+    // worker queues the artifact too.
+    tokio::time::sleep(
+        (expires - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(300),
+    )
+    .await;
+    let g = app.gate(&digest).await;
+    assert_eq!(g["decision"], "deny", "{g}");
+    let history = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy/history"))
+        .await;
+    let triggers: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["gate", "waiver", "policy-set"]);
+    app.drain().await;
+    let waivers = app.get_json("/api/v1/waivers").await;
+    assert_eq!(waivers[0]["active"], false);
+
+    // A project-wide waiver of the whole rule.
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/waivers",
+            &json!({
+            "rule": "components", "project": "acme/web", "policy_set": "baseline",
+            "justification": "legacy image, replaced in Q3", "approver": "cto",
+            "expires_at": (Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.drain().await;
+    assert_eq!(app.gate(&digest).await["decision"], "allow");
+
+    // Changing the set re-evaluates the artifacts it applies to.
+    let set_id = app.get_json("/api/v1/policy-sets").await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let res = app
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/policy-sets/{set_id}"),
+            &json!({
+            "name": "baseline", "mode": "enforce",
+            "rules": [{"rule": "sbom-present", "params": {"min_spec_version": "1.5"}}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.queue_len().await, 1);
+    app.drain().await;
+    let g = app.gate(&digest).await;
+    assert_eq!(g["decision"], "deny");
+    assert_eq!(g["policy_sets"]["baseline"], 2);
+    assert!(
+        g["reasons"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("older than the required 1.5"),
+        "{g}"
+    );
+
+    // The overview counts it.
+    let overview = app.get_json("/api/v1/compliance").await;
+    assert!(
+        overview["matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["project"] == "acme/web" && c["rule"] == "sbom-present" && c["fail"] == 1),
+        "{overview}"
+    );
+    assert_eq!(overview["trend"].as_array().unwrap().len(), 30);
+}
+
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+const BCR_SIGNER: &str =
+    "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_after_the_sbom_triggers_reevaluation() {
+    let app = spawn_app().await;
+    let module = fixture("slsa/slsa-verifier__bcr__MODULE.bazel");
+    let digest = digest_of(&module);
+    app.create_set(json!({"name": "release", "mode": "enforce", "rules": [
+        {"rule": "sbom-present"},
+        {"rule": "signed", "params": {"identities": [{"issuer": GITHUB_ISSUER, "san_regex": "https://github\\.com/bazel-contrib/publish-to-bcr/.*"}]}},
+        {"rule": "provenance", "params": {"min_slsa_level": 2, "require_source_match": false}},
+    ]}))
+    .await;
+
+    let res = app
+        .upload(
+            &format!(
+                "project=aspect/rules_lint&artifact=MODULE.bazel&version=1.3.1&digest={digest}"
+            ),
+            fixture(ALPINE),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.drain().await;
+    let g = app.gate(&digest).await;
+    assert_eq!(g["decision"], "deny");
+    let failing: Vec<&str> = g["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["signed", "provenance"]);
+
+    // The real slsa-github-generator provenance arrives, verified.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/attestations?digest={digest}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(fixture(
+            "slsa/slsa-verifier__bcr__MODULE.bazel.intoto.jsonl",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(out["verified"], true, "{out}");
+    assert_eq!(
+        app.queue_len().await,
+        1,
+        "the attestation queued the artifact"
+    );
+    app.drain().await;
+
+    let g = app.gate(&digest).await;
+    assert_eq!(g["decision"], "allow", "{g}");
+    let artifact = g["artifacts"][0]["id"].as_i64().unwrap();
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy"))
+        .await;
+    let eval = &status["evaluations"][0];
+    let signed = result(eval, "signed");
+    assert_eq!(signed["status"], "pass");
+    assert_eq!(signed["evidence"][0]["kind"], "attestation");
+    let prov = result(eval, "provenance");
+    assert_eq!(prov["status"], "pass");
+    assert!(
+        prov["message"]
+            .as_str()
+            .unwrap()
+            .contains("SLSA build level 2"),
+        "{prov}"
+    );
+    let history = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy/history"))
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_ne!(history[0]["input_digest"], history[1]["input_digest"]);
+
+    // The same evidence against a stricter unsaved rule: requires a source match,
+    // and the project has no repository URL.
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/policy-dry-run",
+            &json!({
+            "artifact_id": artifact, "rules": [{"rule": "provenance"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let dry: Value = res.json().await.unwrap();
+    assert_eq!(dry["decision"], "deny");
+    assert!(
+        dry["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no repository URL"),
+        "{dry}"
+    );
+    assert_eq!(
+        dry["input"]["provenance"][0]["provenance"]["builder_id"],
+        BCR_SIGNER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rego_rules_dry_run_and_sandbox() {
+    let app = spawn_app_with(|k| (k == "CAIRN_REGO_TIMEOUT_MS").then(|| "150".into())).await;
+    let artifact = app.alpine("acme/rego", &fake_digest(3)).await;
+
+    let rego = r#"package acme.gpl
+violations contains msg if {
+    some c in input.sbom.components
+    c.licenses == "GPL-2.0-only"
+    msg := sprintf("%s is GPL-2.0-only", [c.name])
+}"#;
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/policy-dry-run",
+            &json!({"artifact_id": artifact, "rules": [{"rego": rego}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let dry: Value = res.json().await.unwrap();
+    let r = &dry["results"][0];
+    assert_eq!(r["rule"], "rego:acme.gpl");
+    assert_eq!(r["status"], "fail");
+    let msgs: Vec<&str> = r["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert!(msgs.contains(&"busybox is GPL-2.0-only"), "{msgs:?}");
+    assert_eq!(dry["input"]["artifact"]["id"], artifact);
+    assert_eq!(
+        dry["input"]["sbom"]["components"].as_array().unwrap().len(),
+        16
+    );
+
+    // Non-terminating: an error result, in bounded time; the server lives on.
+    let spin = r#"package spin
+xs := ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p"]
+violations contains m if {
+    some a in xs; some b in xs; some c in xs; some d in xs; some e in xs
+    some f in xs; some g in xs; some h in xs; some i in xs; some j in xs
+    m := concat("", [a, b, c, d, e, f, g, h, i, j])
+    m == "never"
+}"#;
+    // Memory-hungry: builds ever larger values until stopped.
+    let hungry = r#"package hungry
+big := [x | some a in input.sbom.components; some b in input.sbom.components; some c in input.sbom.components; some d in input.sbom.components; some e in input.sbom.components; x := concat("-", [a.name, b.name, c.name, d.name, e.name])]
+violations contains "too big" if { count(big) > 0 }"#;
+    for (module, id) in [(spin, "rego:spin"), (hungry, "rego:hungry")] {
+        let t = std::time::Instant::now();
+        let res = app
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/policy-dry-run",
+                &json!({"artifact_id": artifact, "rules": [{"rego": module}]}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let dry: Value = res.json().await.unwrap();
+        eprintln!("{id}: {:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(dry["results"][0]["rule"], id);
+        assert_eq!(dry["results"][0]["status"], "error", "{dry}");
+        assert!(
+            dry["results"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("150 ms evaluation limit"),
+            "{dry}"
+        );
+        assert_eq!(dry["decision"], "deny", "an error never passes");
+    }
+    let _ = app.get_json("/api/v1/policy-sets").await;
+
+    // Stored as a set rule, evaluated by the worker.
+    app.create_set(
+        json!({"name": "custom", "mode": "enforce", "rules": [{"rego": rego, "id": "no-gpl"}]}),
+    )
+    .await;
+    app.drain().await;
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy"))
+        .await;
+    assert_eq!(
+        result(&status["evaluations"][0], "no-gpl")["status"],
+        "fail"
+    );
+    // Bad dry-runs.
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/policy-dry-run",
+            &json!({"artifact_id": artifact}),
+        )
+        .await;
+    expect_problem(res, 400).await;
+    let res = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/policy-dry-run",
+            &json!({"artifact_id": 999999, "rules": [{"rule": "signed"}]}),
+        )
+        .await;
+    expect_problem(res, 404).await;
+}
+
+fn review(uid: &str, object: Value) -> Vec<u8> {
+    let kind = object["kind"].clone();
+    serde_json::to_vec(&json!({
+        "kind": "AdmissionReview",
+        "apiVersion": "admission.k8s.io/v1",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "apps", "version": "v1", "kind": kind},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "requestKind": {"group": "apps", "version": "v1", "kind": kind},
+            "name": object["metadata"]["name"],
+            "namespace": "default",
+            "operation": "CREATE",
+            "userInfo": {"username": "admin", "groups": ["system:authenticated"]},
+            "object": object,
+            "oldObject": null,
+            "dryRun": false,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
+        }
+    }))
+    .unwrap()
+}
+
+/// The Deployment of the Kubernetes documentation (concepts/workloads/controllers/deployment).
+fn deployment(image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "nginx-deployment", "labels": {"app": "nginx"}},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "nginx"}},
+            "template": {"metadata": {"labels": {"app": "nginx"}},
+                "spec": {"containers": [{"name": "nginx", "image": image, "ports": [{"containerPort": 80}]}]}}}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_reviews() {
+    let app = spawn_app().await;
+    let good = fake_digest(4);
+    let bad = fake_digest(5);
+    app.alpine("acme/good", &good).await;
+    app.alpine("acme/bad", &bad).await;
+    app.create_set(
+        json!({"name": "images", "mode": "enforce", "scope": {"projects": ["acme/bad"]}, "rules": [
+        {"rule": "components", "params": {"deny": ["pkg:alpine/busybox@<1.36"]}}]}),
+    )
+    .await;
+    app.create_set(
+        json!({"name": "advice", "mode": "warn", "scope": {"projects": ["acme/good"]}, "rules": [
+        {"rule": "signed"}]}),
+    )
+    .await;
+    app.drain().await;
+
+    // Tag-only image: denied, with the uid.
+    let out = app
+        .admit(review("uid-tag", deployment("nginx:1.14.2")))
+        .await;
+    assert_eq!(out["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(out["kind"], "AdmissionReview");
+    assert_eq!(out["response"]["uid"], "uid-tag");
+    assert_eq!(out["response"]["allowed"], false);
+    assert_eq!(out["response"]["status"]["code"], 403);
+    assert!(
+        out["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nginx:1.14.2 is not referenced by digest"),
+        "{out}"
+    );
+
+    // By digest, passing (the warn-mode set only warns).
+    let out = app
+        .admit(review(
+            "uid-good",
+            deployment(&format!("registry.example/acme/good@{good}")),
+        ))
+        .await;
+    assert_eq!(out["response"]["uid"], "uid-good");
+    assert_eq!(out["response"]["allowed"], true, "{out}");
+    let warnings = out["response"]["warnings"].as_array().unwrap();
+    assert!(warnings[0].as_str().unwrap().contains("signed"), "{out}");
+
+    // A CronJob whose init container runs a denied image.
+    let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hello"},
+        "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "initContainers": [{"name": "setup", "image": format!("registry.example/acme/bad:1@{bad}")}],
+            "containers": [{"name": "hello", "image": format!("registry.example/acme/good@{good}"), "command": ["/bin/sh", "-c", "date"]}],
+            "restartPolicy": "OnFailure"}}}}}});
+    let out = app.admit(review("uid-cron", cronjob)).await;
+    assert_eq!(out["response"]["allowed"], false, "{out}");
+    let msg = out["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("initContainers[0] (setup)") && msg.contains("components"),
+        "{msg}"
+    );
+
+    // Ephemeral container with an unknown digest: no evidence.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"},
+        "spec": {"containers": [{"name": "app", "image": format!("registry.example/acme/good@{good}")}],
+                 "ephemeralContainers": [{"name": "dbg", "image": format!("busybox@{}", fake_digest(9))}]}});
+    let out = app.admit(review("uid-pod", pod)).await;
+    assert_eq!(out["response"]["allowed"], false);
+    assert!(
+        out["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no evidence"),
+        "{out}"
+    );
+
+    // Malformed reviews: a clear denial, uid when present, never a 500.
+    let out = app.admit(b"{not json".to_vec()).await;
+    assert_eq!(out["response"]["allowed"], false);
+    assert_eq!(out["response"]["uid"], "");
+    let out = app
+        .admit(serde_json::to_vec(&json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
+            "request": {"uid": "uid-broken", "operation": "CREATE", "object": {"kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {}}}}})).unwrap())
+        .await;
+    assert_eq!(out["response"]["uid"], "uid-broken");
+    assert_eq!(out["response"]["allowed"], false);
+    assert!(
+        out["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.template.spec"),
+        "{out}"
+    );
+
+    // DELETE runs nothing.
+    let out = app
+        .admit(
+            serde_json::to_vec(
+                &json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
+            "request": {"uid": "uid-del", "operation": "DELETE", "object": null}}),
+            )
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(out["response"]["allowed"], true);
+}
+
+async fn sign_in(app: &TestApp) -> String {
+    let ok = app
+        .client
+        .post(app.url("/ui/login"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    ok.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn page(app: &TestApp, session: &str, path: &str) -> String {
+    let res = app
+        .client
+        .get(app.url(path))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
+    assert!(!html.contains("<script"), "{path}: no scripts");
+    html
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages() {
+    let app = spawn_app().await;
+    let artifact = app.alpine("acme/ui", &fake_digest(6)).await;
+    app.create_set(json!({"name": "ui-set", "mode": "enforce", "rules": [
+        {"rule": "sbom-present"},
+        {"rule": "components", "params": {"deny": ["pkg:alpine/busybox@<1.36"]}},
+        {"rule": "licenses", "params": {"deny": ["GPL-2.0-only"]}}]}))
+        .await;
+    let res = app
+        .send_json(reqwest::Method::POST, "/api/v1/waivers", &json!({
+            "rule": "licenses", "project": "acme/ui", "justification": "GPL base image accepted by legal",
+            "approver": "legal@acme", "expires_at": (Utc::now() + chrono::Duration::days(7)).to_rfc3339()}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.drain().await;
+    let session = sign_in(&app).await;
+
+    let html = page(&app, &session, "/ui/compliance").await;
+    assert!(html.contains("<svg class=\"trend-chart\""), "{html}");
+    assert!(
+        html.contains("<polyline class=\"trend-line\" points=\""),
+        "{html}"
+    );
+    assert!(html.contains("acme/ui"));
+    assert!(
+        html.contains("class=\"cell-fail\""),
+        "components fails: {html}"
+    );
+    assert!(
+        html.contains("class=\"cell-waived\""),
+        "licenses is waived: {html}"
+    );
+    assert!(
+        html.contains("class=\"cell-pass\""),
+        "sbom-present passes: {html}"
+    );
+
+    let html = page(&app, &session, &format!("/ui/artifacts/{artifact}/policy")).await;
+    assert!(html.contains("decision-deny"));
+    assert!(
+        html.contains("component pkg:alpine/busybox@1.35.0-r17"),
+        "{html}"
+    );
+    assert!(html.contains("GPL base image accepted by legal"));
+    assert!(html.contains("legal@acme"));
+    assert!(html.contains("/api/v1/sboms/"), "evidence link");
+    let html = page(&app, &session, &format!("/ui/artifacts/{artifact}")).await;
+    assert!(html.contains(&format!("/ui/artifacts/{artifact}/policy")));
+
+    let html = page(&app, &session, "/ui/policies").await;
+    assert!(html.contains("ui-set"));
+    for id in [
+        "sbom-present",
+        "signed",
+        "provenance",
+        "ephemeral-runner",
+        "licenses",
+        "components",
+        "evidence-fresh",
+    ] {
+        assert!(
+            html.contains(&format!("<span class=\"mono\">{id}</span>")),
+            "{id}"
+        );
+    }
+
+    // The Rego editor's dry-run.
+    let module = "package ui\nviolations contains m if { some c in input.sbom.components; c.name == \"busybox\"; m := \"no busybox\" }";
+    let res = app
+        .client
+        .post(app.url("/ui/policies/dry-run"))
+        .header("cookie", &session)
+        .form(&[
+            ("artifact_id", artifact.to_string().as_str()),
+            ("module", module),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("no busybox"), "{html}");
+    assert!(html.contains("decision-deny"));
+    let res = app
+        .client
+        .post(app.url("/ui/policies/dry-run"))
+        .header("cookie", &session)
+        .form(&[
+            ("artifact_id", artifact.to_string().as_str()),
+            ("module", "package ui\nviolations contains m if {"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("invalid Rego"));
+    let res = app
+        .client
+        .post(app.url("/ui/policies/dry-run"))
+        .header("cookie", &session)
+        .header("origin", "https://evil.example")
+        .form(&[("artifact_id", "1"), ("module", module)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
