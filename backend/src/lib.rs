@@ -31,6 +31,7 @@ pub mod web_builds;
 pub mod web_goci;
 pub mod web_policy;
 pub mod webhooks;
+pub mod workers;
 
 use std::sync::Arc;
 

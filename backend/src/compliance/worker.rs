@@ -7,8 +7,6 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::store::policies as store;
 
@@ -35,52 +33,14 @@ impl WorkerOptions {
     }
 }
 
-pub struct Workers {
-    stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl Workers {
-    /// Lets each task finish its current batch, then stops them.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for h in self.handles {
-            let _ = h.await;
-        }
-    }
-}
+pub use crate::workers::Workers;
 
 pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
-    let (stop, rx) = watch::channel(false);
-    let handles = (0..options.workers)
-        .map(|_| {
-            let pool = pool.clone();
-            let options = options.clone();
-            let mut rx = rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    if *rx.borrow() {
-                        return;
-                    }
-                    let idle = match run_once(&pool, &options).await {
-                        Ok(0) => true,
-                        Ok(_) => false,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "policy worker: batch failed; retrying");
-                            true
-                        }
-                    };
-                    if idle {
-                        tokio::select! {
-                            _ = tokio::time::sleep(options.idle_poll) => {}
-                            _ = rx.changed() => {}
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    Workers { stop, handles }
+    let (count, idle) = (options.workers, options.idle_poll);
+    crate::workers::spawn("policy", count, idle, move || {
+        let (pool, options) = (pool.clone(), options.clone());
+        async move { run_once(&pool, &options).await }
+    })
 }
 
 /// Queues expired waivers' artifacts, then evaluates one batch. Returns how

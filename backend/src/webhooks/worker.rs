@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{Acquire, PgConnection, PgPool};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::normalize::{merge_jobs, normalize, JobRecord, Normalized, RunRecord};
 use super::Provider;
@@ -79,59 +77,15 @@ impl WorkerOptions {
     }
 }
 
-/// Running worker tasks.
-pub struct Workers {
-    stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl Workers {
-    /// Lets each task finish its current batch, then stops them.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for h in self.handles {
-            let _ = h.await;
-        }
-    }
-
-    /// True once every task has ended (e.g. after an injected crash).
-    pub fn is_finished(&self) -> bool {
-        self.handles.iter().all(JoinHandle::is_finished)
-    }
-}
+pub use crate::workers::Workers;
 
 /// Starts `options.workers` tasks processing the queue.
 pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
-    let (stop, rx) = watch::channel(false);
-    let handles = (0..options.workers.max(1))
-        .map(|_| {
-            let pool = pool.clone();
-            let options = options.clone();
-            let mut rx = rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    if *rx.borrow() {
-                        return;
-                    }
-                    let idle = match run_batch(&pool, &options).await {
-                        Ok(0) => true,
-                        Ok(_) => false,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "webhook worker: batch failed; retrying");
-                            true
-                        }
-                    };
-                    if idle {
-                        tokio::select! {
-                            _ = tokio::time::sleep(options.idle_poll) => {}
-                            _ = rx.changed() => {}
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    Workers { stop, handles }
+    let (count, idle) = (options.workers, options.idle_poll);
+    crate::workers::spawn("webhook", count, idle, move || {
+        let (pool, options) = (pool.clone(), options.clone());
+        async move { run_batch(&pool, &options).await }
+    })
 }
 
 /// Claims and processes one batch; returns how many deliveries it claimed.
