@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{fixture, scratch_dir, spawn_app, ADMIN_TOKEN};
+use crate::harness::{fixture, free_port, scratch_dir, spawn_app, ADMIN_TOKEN};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -39,11 +39,7 @@ impl Driver {
             );
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let process = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -6,17 +6,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{fixture, scratch_dir};
+use crate::harness::{fixture, free_port, scratch_dir};
 
 const TOKEN: &str = "cairn_embedded_test_token_0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))

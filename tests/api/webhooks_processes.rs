@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::fresh_database;
+use crate::harness::{free_port, fresh_database};
 use crate::webhooks::{drained, send_github, webhook_fixture, GITHUB_SECRET};
 
 const TOKEN: &str = "cairn_webhook_procs_token_0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A URL for the `cairn` binary (trust authentication, as in the harness).
 pub fn database_url(o: &sqlx::postgres::PgConnectOptions) -> String {
