@@ -32,7 +32,7 @@ impl Workers {
     }
 }
 
-/// Starts `count` (at least one) tasks running `batch`, which returns how
+/// Starts `count` tasks running `batch`, which returns how
 /// many items it handled; after an empty or failed batch a task waits
 /// `idle_poll` (or until shutdown) before the next.
 pub fn spawn<F, Fut>(name: &'static str, count: usize, idle_poll: Duration, batch: F) -> Workers
@@ -41,7 +41,7 @@ where
     Fut: Future<Output = sqlx::Result<usize>> + Send,
 {
     let (stop, rx) = watch::channel(false);
-    let handles = (0..count.max(1))
+    let handles = (0..count)
         .map(|_| {
             let batch = batch.clone();
             let mut rx = rx.clone();

@@ -81,7 +81,7 @@ pub use crate::workers::Workers;
 
 /// Starts `options.workers` tasks processing the queue.
 pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
-    let (count, idle) = (options.workers, options.idle_poll);
+    let (count, idle) = (options.workers.max(1), options.idle_poll);
     crate::workers::spawn("webhook", count, idle, move || {
         let (pool, options) = (pool.clone(), options.clone());
         async move { run_batch(&pool, &options).await }
