@@ -109,23 +109,7 @@ pub async fn upload(
                 },
                 _ => None,
             });
-            let id = inventory::upsert_artifact(
-                &mut tx,
-                p.as_str(),
-                a.as_str(),
-                v.as_str(),
-                derived.as_deref(),
-            )
-            .await?
-            .map_err(|stored| {
-                ApiError::conflict(format!(
-                    "artifact {} {} of project {} is recorded with digest {stored}, not {}",
-                    a.as_str(),
-                    v.as_str(),
-                    p.as_str(),
-                    derived.as_deref().unwrap_or("")
-                ))
-            })?;
+            let id = crate::ingest::artifact_id(&mut tx, p, a, v, derived.as_deref()).await?;
             Some(id)
         }
         None => None,

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::cidef::{self, Finding, HardeningParams, Kind};
-use crate::domain::{Label, ProjectName, Sha256Digest};
+use crate::domain::{ProjectName, Sha256Digest};
 use crate::error::{ApiError, ApiResult};
 use crate::evidence;
 use crate::goevidence::buildinfo::{self, BuildInfo, Detected};
@@ -143,55 +143,7 @@ pub fn extract(spooled: &mut Spooled) -> ApiResult<Extracted> {
 }
 
 /// Where Go evidence belongs.
-pub struct Target {
-    pub project: ProjectName,
-    pub artifact: Label,
-    pub version: Label,
-    pub digest: Option<Sha256Digest>,
-}
-
-impl Target {
-    pub fn parse(
-        project: &str,
-        artifact: &str,
-        version: &str,
-        digest: Option<&str>,
-    ) -> ApiResult<Self> {
-        Ok(Target {
-            project: ProjectName::parse(project).map_err(ApiError::bad_request)?,
-            artifact: Label::parse("artifact", artifact).map_err(ApiError::bad_request)?,
-            version: Label::parse("version", version).map_err(ApiError::bad_request)?,
-            digest: digest
-                .map(Sha256Digest::parse)
-                .transpose()
-                .map_err(ApiError::bad_request)?,
-        })
-    }
-
-    async fn artifact_id(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        digest: Option<&str>,
-    ) -> ApiResult<i64> {
-        store::inventory::upsert_artifact(
-            tx,
-            self.project.as_str(),
-            self.artifact.as_str(),
-            self.version.as_str(),
-            digest,
-        )
-        .await?
-        .map_err(|stored| {
-            ApiError::conflict(format!(
-                "artifact {} {} of project {} is recorded with digest {stored}, not {}",
-                self.artifact.as_str(),
-                self.version.as_str(),
-                self.project.as_str(),
-                digest.unwrap_or_default()
-            ))
-        })
-    }
-}
+pub use crate::ingest::ArtifactTarget as Target;
 
 /// Build info as stored, with the cross-check.
 #[derive(Debug, Serialize, ToSchema)]

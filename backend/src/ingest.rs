@@ -39,12 +39,69 @@ fn refresh_statistics(pool: &PgPool) {
     });
 }
 
-/// Where an uploaded SBOM belongs.
-pub struct SbomTarget {
+/// The artifact an upload belongs to (SBOMs, Go build info, go.mod files).
+pub struct ArtifactTarget {
     pub project: ProjectName,
     pub artifact: Label,
     pub version: Label,
     pub digest: Option<Sha256Digest>,
+}
+
+impl ArtifactTarget {
+    /// Validates the upload's query parameters; each error names the one at fault.
+    pub fn parse(
+        project: &str,
+        artifact: &str,
+        version: &str,
+        digest: Option<&str>,
+    ) -> ApiResult<Self> {
+        Ok(ArtifactTarget {
+            project: ProjectName::parse(project).map_err(ApiError::bad_request)?,
+            artifact: Label::parse("artifact", artifact).map_err(ApiError::bad_request)?,
+            version: Label::parse("version", version).map_err(ApiError::bad_request)?,
+            digest: digest
+                .map(Sha256Digest::parse)
+                .transpose()
+                .map_err(ApiError::bad_request)?,
+        })
+    }
+
+    /// Finds or creates the artifact (and its project) inside `tx`.
+    pub async fn artifact_id(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        digest: Option<&str>,
+    ) -> ApiResult<i64> {
+        artifact_id(tx, &self.project, &self.artifact, &self.version, digest).await
+    }
+}
+
+/// The artifact's id, created with its project on first use; a digest that
+/// contradicts the recorded one is a 409.
+pub async fn artifact_id(
+    tx: &mut sqlx::PgConnection,
+    project: &ProjectName,
+    artifact: &Label,
+    version: &Label,
+    digest: Option<&str>,
+) -> ApiResult<i64> {
+    store::inventory::upsert_artifact(
+        tx,
+        project.as_str(),
+        artifact.as_str(),
+        version.as_str(),
+        digest,
+    )
+    .await?
+    .map_err(|stored| {
+        ApiError::conflict(format!(
+            "artifact {} {} of project {} is recorded with digest {stored}, not {}",
+            artifact.as_str(),
+            version.as_str(),
+            project.as_str(),
+            digest.unwrap_or_default()
+        ))
+    })
 }
 
 pub enum Ingested {
@@ -56,7 +113,7 @@ pub enum Ingested {
 
 pub async fn ingest_sbom(
     pool: &PgPool,
-    target: &SbomTarget,
+    target: &ArtifactTarget,
     upload: Upload,
     caller: &Caller,
 ) -> ApiResult<Ingested> {
@@ -66,7 +123,7 @@ pub async fn ingest_sbom(
         // Same document again: still, a digest given now must agree.
         if let Some(digest) = &target.digest {
             let mut tx = pool.begin().await?;
-            upsert_artifact(&mut tx, target, Some(digest)).await?;
+            target.artifact_id(&mut tx, Some(digest.as_str())).await?;
             tx.commit().await?;
         }
         return Ok(Ingested::Existing(existing));
@@ -102,7 +159,9 @@ pub async fn ingest_sbom(
     let digest = target.digest.as_ref().or(envelope_digest.as_ref());
 
     let mut tx = pool.begin().await?;
-    let artifact_id = upsert_artifact(&mut tx, target, digest).await?;
+    let artifact_id = target
+        .artifact_id(&mut tx, digest.map(Sha256Digest::as_str))
+        .await?;
     let new = store::sboms::NewSbom {
         artifact_id,
         content_sha256: &content_sha256,
@@ -137,34 +196,9 @@ pub async fn ingest_sbom(
         .ok_or_else(ApiError::internal)
 }
 
-/// The artifact's id; a digest that contradicts the recorded one is a 409.
-async fn upsert_artifact(
-    tx: &mut sqlx::PgConnection,
-    target: &SbomTarget,
-    digest: Option<&Sha256Digest>,
-) -> ApiResult<i64> {
-    store::inventory::upsert_artifact(
-        tx,
-        target.project.as_str(),
-        target.artifact.as_str(),
-        target.version.as_str(),
-        digest.map(Sha256Digest::as_str),
-    )
-    .await?
-    .map_err(|stored| {
-        ApiError::conflict(format!(
-            "artifact {} {} of project {} is recorded with digest {stored}, not {}",
-            target.artifact.as_str(),
-            target.version.as_str(),
-            target.project.as_str(),
-            digest.map_or("", Sha256Digest::as_str)
-        ))
-    })
-}
-
 async fn find_existing(
     pool: &PgPool,
-    target: &SbomTarget,
+    target: &ArtifactTarget,
     content_sha256: &[u8],
 ) -> ApiResult<Option<SbomSummary>> {
     Ok(store::sboms::find_by_content(

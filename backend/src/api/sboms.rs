@@ -10,9 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::auth::{Caller, Role};
-use crate::domain::{Label, ProjectName, Sha256Digest};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::ingest::{self, Ingested, SbomTarget};
+use crate::ingest::{self, ArtifactTarget, Ingested};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::store::sboms::{self, SbomComponent, SbomSummary, Tally};
@@ -32,18 +31,13 @@ pub struct UploadParams {
 }
 
 impl UploadParams {
-    fn target(&self) -> ApiResult<SbomTarget> {
-        Ok(SbomTarget {
-            project: ProjectName::parse(&self.project).map_err(ApiError::bad_request)?,
-            artifact: Label::parse("artifact", &self.artifact).map_err(ApiError::bad_request)?,
-            version: Label::parse("version", &self.version).map_err(ApiError::bad_request)?,
-            digest: self
-                .digest
-                .as_deref()
-                .map(Sha256Digest::parse)
-                .transpose()
-                .map_err(ApiError::bad_request)?,
-        })
+    fn target(&self) -> ApiResult<ArtifactTarget> {
+        ArtifactTarget::parse(
+            &self.project,
+            &self.artifact,
+            &self.version,
+            self.digest.as_deref(),
+        )
     }
 }
 
