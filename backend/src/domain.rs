@@ -18,6 +18,40 @@ fn check_text(what: &str, s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// `a/b/c` where every segment is letters, digits, `.`, `_` or `-` (and
+/// neither `.` nor `..`): project names and repository paths.
+pub fn is_path_of_segments(s: &str) -> bool {
+    s.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    })
+}
+
+/// `*` matches any run of characters (including `/`); everything else is
+/// literal. Case-sensitive.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 /// A project name such as `acme/payments-api`: segments of letters, digits,
 /// `.`, `_` and `-`, separated by `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,15 +60,7 @@ pub struct ProjectName(String);
 impl ProjectName {
     pub fn parse(s: &str) -> Result<Self, String> {
         check_text("project", s, 200)?;
-        let ok = s.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        });
-        if !ok {
+        if !is_path_of_segments(s) {
             return Err(format!(
                 "project {s:?} must be segments of letters, digits, '.', '_' or '-' separated by '/' (e.g. acme/payments-api)"
             ));

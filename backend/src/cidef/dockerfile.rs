@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{glob, has_digest, CiError, Finding, HardeningParams};
+use super::{has_digest, CiError, Finding, HardeningParams};
+use crate::domain::glob_match;
 
 pub const RULE: &str = "base-image-pinned";
 
@@ -205,7 +206,11 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
         .clone()
         .unwrap_or_else(|| format!("stage {last}"));
     let name = image_name(root);
-    if !params.allowed_final_bases.iter().any(|p| glob(p, name)) {
+    if !params
+        .allowed_final_bases
+        .iter()
+        .any(|p| glob_match(p, name))
+    {
         push(
             &mut out,
             "final-base-not-minimal",

@@ -56,16 +56,7 @@ pub fn parse_source_name(s: &str) -> Result<String, String> {
 /// A repository path as a source restriction: `owner/name` (GitLab:
 /// `group/subgroup/name`), compared case-insensitively.
 pub fn parse_repository(s: &str) -> Result<String, String> {
-    let ok = s.split('/').count() >= 2
-        && s.len() <= 300
-        && s.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        });
+    let ok = s.split('/').count() >= 2 && s.len() <= 300 && crate::domain::is_path_of_segments(s);
     if ok {
         Ok(s.to_ascii_lowercase())
     } else {
