@@ -162,12 +162,14 @@ pub struct GoBuild {
     pub uploaded_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Extracts and stores a build's info; `false` with the stored record when
+/// the artifact's latest build info is this one already (a re-upload).
 pub async fn ingest_go_binary(
     pool: &PgPool,
     target: &Target,
     mut spooled: Spooled,
     caller: &Caller,
-) -> ApiResult<GoBuild> {
+) -> ApiResult<(GoBuild, bool)> {
     let (spooled_back, extracted) = tokio::task::spawn_blocking(move || {
         let r = extract(&mut spooled);
         (spooled, r)
@@ -197,25 +199,26 @@ pub async fn ingest_go_binary(
 
     let mut tx = pool.begin().await?;
     let artifact_id = target.artifact_id(&mut tx, digest.as_deref()).await?;
-    let row = goci::insert_build(
-        &mut tx,
-        &goci::NewGoBuild {
-            artifact_id,
-            source: if extracted.binary {
-                "binary"
-            } else {
-                "version-m"
-            },
-            binary_digest: computed.as_deref(),
-            binary_size: extracted.binary.then_some(size),
-            info: &extracted.info,
-            uploaded_by: Some(caller.token_id),
+    let new = goci::NewGoBuild {
+        artifact_id,
+        source: if extracted.binary {
+            "binary"
+        } else {
+            "version-m"
         },
-    )
-    .await?;
+        binary_digest: computed.as_deref(),
+        binary_size: extracted.binary.then_some(size),
+        info: &extracted.info,
+        uploaded_by: Some(caller.token_id),
+    };
+    if let Some(row) = goci::latest_build_if_same(&mut tx, &new).await? {
+        tx.rollback().await?;
+        return Ok((with_cross_check(pool, row).await?, false));
+    }
+    let row = goci::insert_build(&mut tx, &new).await?;
     store::policies::enqueue(&mut tx, &[artifact_id], "go build info").await?;
     tx.commit().await?;
-    with_cross_check(pool, row).await
+    Ok((with_cross_check(pool, row).await?, true))
 }
 
 /// The cross-check of a stored build against the artifact's latest SBOM
@@ -277,7 +280,7 @@ pub async fn ingest_module_file(
     kind: &str,
     text: &[u8],
     caller: &Caller,
-) -> ApiResult<GoModuleFile> {
+) -> ApiResult<(GoModuleFile, bool)> {
     let text = std::str::from_utf8(text)
         .map_err(|_| ApiError::invalid_definition(format!("the {kind} file is not UTF-8 text")))?;
     let parsed = match kind {
@@ -301,26 +304,38 @@ pub async fn ingest_module_file(
     let artifact_id = target
         .artifact_id(&mut tx, target.digest.as_ref().map(Sha256Digest::as_str))
         .await?;
-    let (id, uploaded_at) = goci::insert_module_file(
-        &mut tx,
-        artifact_id,
-        kind,
-        &sha,
-        &parsed,
-        Some(caller.token_id),
-    )
-    .await?;
-    store::policies::enqueue(&mut tx, &[artifact_id], kind).await?;
-    tx.commit().await?;
+    let same = goci::latest_module_file_if_same(&mut tx, artifact_id, kind, &sha).await?;
+    let created = same.is_none();
+    let (id, uploaded_at) = match same {
+        Some(stored) => {
+            tx.rollback().await?;
+            stored
+        }
+        None => {
+            let new = goci::insert_module_file(
+                &mut tx,
+                artifact_id,
+                kind,
+                &sha,
+                &parsed,
+                Some(caller.token_id),
+            )
+            .await?;
+            store::policies::enqueue(&mut tx, &[artifact_id], kind).await?;
+            tx.commit().await?;
+            new
+        }
+    };
     let unsummed = module_coverage(pool, artifact_id).await?;
-    Ok(GoModuleFile {
+    let file = GoModuleFile {
         id,
         artifact_id,
         kind: kind.to_owned(),
         parsed,
         unsummed,
         uploaded_at,
-    })
+    };
+    Ok((file, created))
 }
 
 /// Requirements of the artifact's go.mod that its go.sum does not pin.
@@ -350,7 +365,7 @@ pub async fn ingest_ci_definition(
     file: Option<&str>,
     body: &[u8],
     caller: &Caller,
-) -> ApiResult<store::goci::CiDefinition> {
+) -> ApiResult<(store::goci::CiDefinition, bool)> {
     if body.len() > cidef::MAX_DEFINITION {
         return Err(ApiError::too_large(format!(
             "a CI definition may be at most {} bytes",
@@ -371,7 +386,7 @@ pub async fn ingest_ci_definition(
             .map_err(|e| ApiError::invalid_definition(format!("{file}: {e}")))?;
     let sha = Sha256::digest(body);
     let mut tx = pool.begin().await?;
-    let stored = goci::insert_ci_definition(
+    let (stored, created) = goci::insert_ci_definition(
         &mut tx,
         &goci::NewCiDefinition {
             project: project.as_str(),
@@ -384,9 +399,11 @@ pub async fn ingest_ci_definition(
         },
     )
     .await?;
-    // Every artifact of the project is judged on its CI definitions.
-    let artifacts = goci::project_artifacts(&mut *tx, project.as_str()).await?;
-    store::policies::enqueue(&mut tx, &artifacts, "ci definition").await?;
+    if created {
+        // Every artifact of the project is judged on its CI definitions.
+        let artifacts = goci::project_artifacts(&mut *tx, project.as_str()).await?;
+        store::policies::enqueue(&mut tx, &artifacts, "ci definition").await?;
+    }
     tx.commit().await?;
-    Ok(stored)
+    Ok((stored, created))
 }

@@ -96,6 +96,26 @@ async fn post(app: &TestApp, path: &str, body: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
+async fn post_release(app: &TestApp, q: &str, name: &str) -> reqwest::Response {
+    let path = format!("{q}&file=.github/workflows/release.yml");
+    post(app, &path, fixture(&format!("ci/{name}"))).await
+}
+
+/// A re-upload of what is already the latest: 200, the stored record.
+async fn unchanged(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status.as_u16(), 200, "{body}");
+    body
+}
+
+async fn queued(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM policy_queue")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 async fn created(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
@@ -169,6 +189,12 @@ async fn trimpath_stripped_binary_build_info() {
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     assert_eq!(body["digest"], digest);
     assert_eq!(body["size"], bytes.len());
+    // The same binary again: nothing new stored, the same record back.
+    let rows = counts(&app).await;
+    let again = unchanged(post(&app, &format!("{Q}&version=1.2.3"), bytes.clone()).await).await;
+    assert_eq!(again["id"], body["id"]);
+    assert_eq!(again["settings"], body["settings"]);
+    assert_eq!(counts(&app).await, rows);
     // The digest links the artifact; the binary itself is not kept.
     let artifact = app
         .get_json(&format!("/api/v1/artifacts/{}", body["artifact_id"]))
@@ -408,6 +434,17 @@ async fn go_mod_and_go_sum() {
         serde_json::json!(["github.com/pkg/errors v0.9.1", "golang.org/x/sync v0.7.0"])
     );
     let before = counts(&app).await;
+    // Re-uploading the latest go.mod stores nothing and queues nothing.
+    sqlx::query("DELETE FROM policy_queue")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let again =
+        unchanged(post(&app, &format!("{q}&kind=go.mod"), fixture("go/go.mod")).await).await;
+    assert_eq!(again["id"], m["id"]);
+    assert_eq!(again["parsed"], m["parsed"]);
+    assert_eq!(counts(&app).await, before);
+    assert_eq!(queued(&app).await, 0);
     for (kind, body) in [
         ("go.mod", b"this is not go.mod\n".to_vec()),
         ("go.sum", b"x\n".to_vec()),
@@ -444,15 +481,7 @@ fn findings(body: &Value) -> Vec<(String, u64, String)> {
 async fn workflow_findings_and_hardened_version() {
     let app = spawn_app().await;
     let q = "/api/v1/ci-definitions?project=acme/api";
-    let body = created(
-        post(
-            &app,
-            &format!("{q}&file=.github/workflows/release.yml"),
-            fixture("ci/release-unsafe.yml"),
-        )
-        .await,
-    )
-    .await;
+    let body = created(post_release(&app, q, "release-unsafe.yml").await).await;
     assert_eq!(body["kind"], "github-workflow");
     let f = findings(&body);
     let got: Vec<(&str, u64)> = f.iter().map(|(c, l, _)| (c.as_str(), *l)).collect();
@@ -492,16 +521,17 @@ async fn workflow_findings_and_hardened_version() {
         .unwrap()
         .contains("DOCKERHUB_TOKEN"));
 
-    let hardened = created(
-        post(
-            &app,
-            &format!("{q}&file=.github/workflows/release.yml"),
-            fixture("ci/release-hardened.yml"),
-        )
-        .await,
-    )
-    .await;
+    let hardened = created(post_release(&app, q, "release-hardened.yml").await).await;
     assert_eq!(hardened["findings"], serde_json::json!([]), "{hardened}");
+    // The same file again is the stored record; the earlier (unsafe)
+    // version sent again is new: it is the file's latest definition now.
+    let rows = counts(&app).await;
+    let again = unchanged(post_release(&app, q, "release-hardened.yml").await).await;
+    assert_eq!(again["id"], hardened["id"]);
+    assert_eq!(counts(&app).await, rows);
+    let reverted = created(post_release(&app, q, "release-unsafe.yml").await).await;
+    assert_ne!(reverted["id"], body["id"]);
+    let hardened = created(post_release(&app, q, "release-hardened.yml").await).await;
     // The project's list shows the latest definition of each file.
     let list = app
         .get_json("/api/v1/ci-definitions?project=acme/api")

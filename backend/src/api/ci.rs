@@ -41,6 +41,7 @@ pub struct CiUploadParams {
     request_body(content = String, description = "Workflow YAML, .gitlab-ci.yml or Dockerfile", content_type = "text/plain"),
     responses(
         (status = 201, body = CiDefinition),
+        (status = 200, description = "The file's latest definition has these bytes already: nothing new stored", body = CiDefinition),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -77,7 +78,7 @@ pub async fn upload(
         }
     }
     let up = upload::read_body(&headers, body, crate::cidef::MAX_DEFINITION).await?;
-    let stored = go_ci::ingest_ci_definition(
+    let (stored, created) = go_ci::ingest_ci_definition(
         &state.pool,
         &project,
         kind,
@@ -86,7 +87,7 @@ pub async fn upload(
         &caller,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok((super::created_or_ok(created), Json(stored)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

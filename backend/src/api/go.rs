@@ -43,6 +43,7 @@ pub struct GoBinaryParams {
     request_body(content = Vec<u8>, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Build info extracted and stored", body = GoBuild),
+        (status = 200, description = "The artifact's latest build info is this one already: nothing new stored", body = GoBuild),
         (status = 400, description = "Bad parameters, empty body, or digest mismatch", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -68,8 +69,8 @@ pub async fn upload_binary(
         params.digest.as_deref(),
     )?;
     let spooled = go_ci::spool(&headers, body, state.config.max_upload).await?;
-    let build = go_ci::ingest_go_binary(&state.pool, &target, spooled, &caller).await?;
-    Ok((StatusCode::CREATED, Json(build)))
+    let (build, created) = go_ci::ingest_go_binary(&state.pool, &target, spooled, &caller).await?;
+    Ok((super::created_or_ok(created), Json(build)))
 }
 
 /// The artifact's latest Go build info with its cross-check.
@@ -117,6 +118,7 @@ pub struct GoModuleParams {
     request_body(content = String, description = "go.mod or go.sum", content_type = "text/plain"),
     responses(
         (status = 201, body = GoModuleFile),
+        (status = 200, description = "The artifact's latest file of this kind has these bytes already: nothing new stored", body = GoModuleFile),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -149,7 +151,8 @@ pub async fn upload_module_file(
             .min(crate::cidef::MAX_DEFINITION * 16),
     )
     .await?;
-    let f = go_ci::ingest_module_file(&state.pool, &target, &params.kind, &up.document, &caller)
-        .await?;
-    Ok((StatusCode::CREATED, Json(f)))
+    let (f, created) =
+        go_ci::ingest_module_file(&state.pool, &target, &params.kind, &up.document, &caller)
+            .await?;
+    Ok((super::created_or_ok(created), Json(f)))
 }

@@ -89,6 +89,15 @@ impl Modify for BearerAuth {
 }
 
 /// The spec as committed in `openapi/openapi.json`.
+/// 201 for a record stored now, 200 for an identical re-upload.
+pub(crate) fn created_or_ok(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 pub fn openapi_json() -> String {
     let mut s = ApiDoc::openapi()
         .to_pretty_json()

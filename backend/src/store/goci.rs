@@ -52,6 +52,25 @@ pub async fn insert_build(tx: &mut PgConnection, new: &NewGoBuild<'_>) -> sqlx::
     .await
 }
 
+/// The artifact's latest build when it is this one again: the same source,
+/// binary digest and build info (a re-upload stores nothing new).
+pub async fn latest_build_if_same(
+    tx: &mut PgConnection,
+    new: &NewGoBuild<'_>,
+) -> sqlx::Result<Option<GoBuildRow>> {
+    sqlx::query_as(
+        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at
+           FROM (SELECT * FROM go_builds WHERE artifact_id = $1 ORDER BY id DESC LIMIT 1) b
+          WHERE source = $2 AND binary_digest IS NOT DISTINCT FROM $3 AND build_info = $4",
+    )
+    .bind(new.artifact_id)
+    .bind(new.source)
+    .bind(new.binary_digest)
+    .bind(Json(new.info))
+    .fetch_optional(&mut *tx)
+    .await
+}
+
 /// The artifact's latest build info.
 pub async fn latest_build(
     db: impl PgExecutor<'_>,
@@ -114,6 +133,27 @@ pub async fn insert_module_file(
     .await
 }
 
+/// The artifact's latest go.mod / go.sum when it has these bytes (a
+/// re-upload): its id and upload time.
+pub async fn latest_module_file_if_same(
+    tx: &mut PgConnection,
+    artifact_id: i64,
+    kind: &str,
+    content_sha256: &[u8],
+) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "SELECT id, uploaded_at
+           FROM (SELECT * FROM go_module_files WHERE artifact_id = $1 AND kind = $2
+                  ORDER BY id DESC LIMIT 1) f
+          WHERE content_sha256 = $3",
+    )
+    .bind(artifact_id)
+    .bind(kind)
+    .bind(content_sha256)
+    .fetch_optional(&mut *tx)
+    .await
+}
+
 /// The artifact's latest go.mod or go.sum, parsed.
 pub async fn latest_module_file(
     db: impl PgExecutor<'_>,
@@ -154,10 +194,14 @@ pub struct CiDefinition {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// Stores a definition unless the file's latest definition has the same
+/// kind and bytes; returns the record and whether it is new. The project
+/// row stays locked until the transaction ends, so identical uploads racing
+/// store one record.
 pub async fn insert_ci_definition(
     tx: &mut PgConnection,
     new: &NewCiDefinition<'_>,
-) -> sqlx::Result<CiDefinition> {
+) -> sqlx::Result<(CiDefinition, bool)> {
     let project_id: i64 = sqlx::query_scalar(
         "INSERT INTO projects (name) VALUES ($1)
          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
@@ -165,6 +209,22 @@ pub async fn insert_ci_definition(
     .bind(new.project)
     .fetch_one(&mut *tx)
     .await?;
+    let same: Option<CiDefinition> = sqlx::query_as(
+        "SELECT id, $5::text AS project, kind, file, findings, uploaded_at
+           FROM (SELECT * FROM ci_definitions WHERE project_id = $1 AND file = $2
+                  ORDER BY id DESC LIMIT 1) d
+          WHERE kind = $3 AND content_sha256 = $4",
+    )
+    .bind(project_id)
+    .bind(new.file)
+    .bind(new.kind)
+    .bind(new.content_sha256)
+    .bind(new.project)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(same) = same {
+        return Ok((same, false));
+    }
     sqlx::query_as(
         "INSERT INTO ci_definitions (project_id, kind, file, content, content_sha256, findings,
                                      finding_count, uploaded_by)
@@ -182,6 +242,7 @@ pub async fn insert_ci_definition(
     .bind(new.project)
     .fetch_one(&mut *tx)
     .await
+    .map(|d| (d, true))
 }
 
 /// The latest definition of each file of a project, by file name.

@@ -404,15 +404,12 @@ fn check_definitions(
                 let Some(uri) = dep.uri.as_deref() else {
                     continue;
                 };
-                let image = uri.starts_with("pkg:docker/")
-                    || uri.starts_with("pkg:oci/")
-                    || uri.starts_with("docker://")
-                    || uri.starts_with("oci://");
+                let image =
+                    is_image_purl(uri) || uri.starts_with("docker://") || uri.starts_with("oci://");
                 if !image {
                     continue;
                 }
-                let pinned = cidef::has_digest(uri)
-                    || uri.contains("@sha256%3A")
+                let pinned = image_pinned(uri)
                     || dep
                         .digest
                         .get("sha256")
@@ -434,11 +431,51 @@ fn check_definitions(
             }
         }
     }
+    if kinds.contains(&Kind::Dockerfile) {
+        // Images the artifact's SBOM lists besides its subject: the images
+        // of a Kubernetes or multi-image SBOM, base images some generators
+        // record as components.
+        if let Some(sbom) = &input.sbom {
+            let mut named = false;
+            for purl in sbom
+                .components
+                .iter()
+                .filter(|c| !c.is_root)
+                .filter_map(|c| c.purl.as_deref())
+                .filter(|p| is_image_purl(p))
+            {
+                named = true;
+                if !image_pinned(purl) {
+                    v.push(violation(
+                        format!("sbom:{purl}"),
+                        format!("the SBOM names the image {purl} without a sha256 digest"),
+                    ));
+                }
+            }
+            if named {
+                evidence.push(EvidenceRef {
+                    kind: "sbom".into(),
+                    id: sbom.id,
+                });
+            }
+        }
+    }
     if evidence.is_empty() {
         return RuleOutcome::not_applicable(format!("the project has no {what}"));
     }
     evidence.dedup_by(|a, b| a.kind == b.kind && a.id == b.id);
     RuleOutcome::from_violations(v, ok, evidence)
+}
+
+fn is_image_purl(s: &str) -> bool {
+    s.starts_with("pkg:docker/") || s.starts_with("pkg:oci/")
+}
+
+/// An image reference or purl pinned by a sha256 digest (purl qualifiers
+/// and a percent-encoded `:` allowed).
+fn image_pinned(s: &str) -> bool {
+    let base = s.split(['?', '#']).next().unwrap_or(s);
+    cidef::has_digest(&base.replace("%3A", ":").replace("%3a", ":"))
 }
 
 pub struct WorkflowHardening;
@@ -474,7 +511,7 @@ impl BuiltinRule for BaseImagePinned {
         cidef::dockerfile::RULE
     }
     fn description(&self) -> &'static str {
-        "Every Dockerfile FROM (all stages) and every base image in provenance is pinned by @sha256: digest; the final stage uses an allowed minimal base and a non-root user."
+        "Every Dockerfile FROM (all stages) and every image named in provenance materials or in the artifact's SBOM is pinned by @sha256: digest; the final stage uses an allowed minimal base and a non-root user."
     }
     fn params_schema(&self) -> Value {
         hardening_schema()
@@ -722,6 +759,59 @@ mod tests {
             WorkflowHardening
                 .evaluate(&docker_only, &Value::Null)
                 .status,
+            Status::NotApplicable
+        );
+    }
+
+    /// The images a real Kubernetes SBOM (Trivy's KBOM of minikube) lists
+    /// are pinned by digest; the same SBOM naming one by tag is a finding.
+    #[test]
+    fn images_named_in_an_sbom() {
+        let kbom = crate::policy::rules::tests::sbom_facts(
+            "sbom/trivy__fixtures_sbom_minikube-kbom.cdx.json",
+        );
+        let images = kbom
+            .components
+            .iter()
+            .filter(|c| c.purl.as_deref().is_some_and(is_image_purl))
+            .count();
+        assert!(images >= 6, "{images}");
+        let mut input = RuleInput {
+            sbom: Some(kbom),
+            ..RuleInput::default()
+        };
+        let o = BaseImagePinned.evaluate(&input, &Value::Null);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.evidence[0].kind, "sbom");
+
+        let c = input
+            .sbom
+            .as_mut()
+            .unwrap()
+            .components
+            .iter_mut()
+            .find(|c| {
+                c.purl
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("pkg:oci/coredns@"))
+            })
+            .unwrap();
+        c.purl = Some("pkg:docker/coredns/coredns@1.10.1?repository_url=registry.k8s.io".into());
+        let o = BaseImagePinned.evaluate(&input, &Value::Null);
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            o.violations[0].message,
+            "the SBOM names the image pkg:docker/coredns/coredns@1.10.1?repository_url=registry.k8s.io without a sha256 digest"
+        );
+        // An SBOM without images leaves the rule nothing to judge.
+        let plain = RuleInput {
+            sbom: Some(crate::policy::rules::tests::sbom_facts(
+                "sbom/guac__alpine-cyclonedx.json",
+            )),
+            ..RuleInput::default()
+        };
+        assert_eq!(
+            BaseImagePinned.evaluate(&plain, &Value::Null).status,
             Status::NotApplicable
         );
     }
