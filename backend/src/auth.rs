@@ -24,6 +24,8 @@ pub enum Role {
     Viewer,
     /// Read, and upload evidence (for CI).
     Uploader,
+    /// Also manage policy sets and waivers.
+    Maintainer,
     /// Everything, including token management.
     Admin,
 }
@@ -33,6 +35,7 @@ impl Role {
         match self {
             Role::Viewer => "viewer",
             Role::Uploader => "uploader",
+            Role::Maintainer => "maintainer",
             Role::Admin => "admin",
         }
     }
@@ -41,6 +44,7 @@ impl Role {
         match s {
             "viewer" => Some(Role::Viewer),
             "uploader" => Some(Role::Uploader),
+            "maintainer" => Some(Role::Maintainer),
             "admin" => Some(Role::Admin),
             _ => None,
         }

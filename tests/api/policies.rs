@@ -10,6 +10,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::harness::{expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::webhooks::{
+    create_source, drained, fast_workers, send_github, webhook_fixture, GITHUB_SECRET,
+};
 
 const ALPINE: &str = "sbom/guac__alpine-cyclonedx.json";
 const BUSYBOX: &str =
@@ -188,13 +191,42 @@ async fn policy_sets_are_validated_and_versioned() {
     expect_problem(res, 422).await;
     assert_eq!(app.policy_rows().await, before, "nothing stored");
 
-    // Only admins.
-    let viewer = app.token("uploader").await;
+    // Maintainers and admins only; a maintainer manages policies, not tokens.
+    let uploader = app.token("uploader").await;
     let res = app
         .client
         .post(app.url("/api/v1/policy-sets"))
-        .bearer_auth(&viewer)
+        .bearer_auth(&uploader)
         .json(&json!({"name": "base", "mode": "enforce", "rules": [{"rule": "signed"}]}))
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 403).await;
+    assert!(p["detail"].as_str().unwrap().contains("maintainer"), "{p}");
+    let maintainer = app.token("maintainer").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/policy-sets"))
+        .bearer_auth(&maintainer)
+        .json(&json!({"name": "by-maintainer", "mode": "warn", "rules": [{"rule": "signed"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: Value = res.json().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/policy-sets/{}", made["id"])))
+        .bearer_auth(&maintainer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&maintainer)
+        .json(&json!({"name": "x", "role": "admin"}))
         .send()
         .await
         .unwrap();
@@ -536,6 +568,46 @@ async fn a_signature_after_the_sbom_triggers_reevaluation() {
     assert_eq!(history.as_array().unwrap().len(), 2);
     assert_ne!(history[0]["input_digest"], history[1]["input_digest"]);
 
+    // The CI run named by the provenance arrives later by webhook (GitHub's
+    // real payload, addressed to that run): a build record is evidence too,
+    // so the artifact is judged again, with the run in its input.
+    let mut run: Value = serde_json::from_slice(&webhook_fixture(
+        "github/octokit__workflow_run_completed.payload.json",
+    ))
+    .unwrap();
+    run["workflow_run"]["id"] = json!(14095611671i64);
+    create_source(
+        &app,
+        json!({"provider": "github", "name": "gh", "secret": GITHUB_SECRET}),
+    )
+    .await;
+    let res = send_github(
+        &app.client,
+        &app.base,
+        "gh",
+        GITHUB_SECRET,
+        "workflow_run",
+        "d-build",
+        serde_json::to_vec(&run).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let workers = fast_workers(&app, None);
+    drained(&app.pool).await;
+    workers.shutdown().await;
+    assert_eq!(
+        app.queue_len().await,
+        1,
+        "the build record queued the artifact"
+    );
+    app.drain().await;
+    let history = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy/history"))
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
+    assert_eq!(history[0]["trigger"], "build", "{}", history[0]);
+    assert_ne!(history[0]["input_digest"], history[1]["input_digest"]);
+
     // The same evidence against a stricter unsaved rule: requires a source match,
     // and the project has no repository URL.
     let res = app
@@ -560,6 +632,7 @@ async fn a_signature_after_the_sbom_triggers_reevaluation() {
         dry["input"]["provenance"][0]["provenance"]["builder_id"],
         BCR_SIGNER
     );
+    assert_eq!(dry["input"]["builds"][0]["provider"], "github", "{dry}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

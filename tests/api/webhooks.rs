@@ -118,7 +118,7 @@ async fn send_gitlab(
         .unwrap()
 }
 
-fn fast_workers(app: &TestApp, fault: Option<worker::FaultHook>) -> Workers {
+pub fn fast_workers(app: &TestApp, fault: Option<worker::FaultHook>) -> Workers {
     worker::spawn(
         app.pool.clone(),
         WorkerOptions {

@@ -96,7 +96,7 @@ pub async fn create_set(
     caller: Caller,
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<(StatusCode, Json<PolicySet>)> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     let set = compliance::create_set(&state.pool, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = set.id,
@@ -178,7 +178,7 @@ pub async fn update_set(
     ApiPath(id): ApiPath<i64>,
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<Json<PolicySet>> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     let set = compliance::update_set(&state.pool, id, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = id,
@@ -201,7 +201,7 @@ pub async fn delete_set(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     compliance::delete_set(&state.pool, id).await?;
     tracing::info!(policy_set = id, by = caller.token_id, "policy set deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -359,7 +359,7 @@ pub async fn set_tags(
     ApiPath(project): ApiPath<String>,
     ApiJson(body): ApiJson<ProjectTags>,
 ) -> ApiResult<Json<ProjectTags>> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     if body.tags.len() > 50
         || body.tags.iter().any(|t| {
             t.is_empty()
@@ -404,7 +404,7 @@ pub async fn create_waiver(
     caller: Caller,
     ApiJson(w): ApiJson<NewWaiverRequest>,
 ) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     let rec = compliance::create_waiver(&state.pool, &w, caller.token_id).await?;
     tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
     Ok((StatusCode::CREATED, Json(rec)))
@@ -448,7 +448,7 @@ pub async fn revoke_waiver(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::Admin)?;
+    caller.require(Role::Maintainer)?;
     compliance::revoke_waiver(&state.pool, id).await?;
     tracing::info!(waiver = id, by = caller.token_id, "waiver revoked");
     Ok(StatusCode::NO_CONTENT)

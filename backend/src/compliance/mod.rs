@@ -5,6 +5,7 @@
 pub mod worker;
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +16,8 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::admission::{self, Review};
 use crate::policy::engine::{
-    self, compile_rules, denies, DefinitionError, EvalContext, Mode, PolicyDefinition, RuleResult,
-    RuleSpec, Waiver,
+    self, compile_rules, denies, CompiledSet, DefinitionError, EvalContext, Mode, PolicyDefinition,
+    RuleResult, RuleSpec, Waiver,
 };
 use crate::policy::RuleInput;
 use crate::store::policies::{self as store, EvaluationRecord, NewEvaluation, PolicySet};
@@ -40,6 +41,24 @@ pub struct SetVerdict {
     pub results: Vec<RuleResult>,
 }
 
+/// A stored version compiled once (its Rego modules parsed and compiled to
+/// VM programs), not on every evaluation. Keyed by the definition's digest:
+/// a version never changes, and the key means the same in every database.
+fn compiled(set: &PolicySet) -> Result<Arc<CompiledSet>, DefinitionError> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<CompiledSet>>>> =
+        LazyLock::new(Default::default);
+    if let Some(c) = CACHE.lock().expect("not poisoned").get(&set.digest) {
+        return Ok(c.clone());
+    }
+    let c = Arc::new(set.definition.compile()?);
+    let mut cache = CACHE.lock().expect("not poisoned");
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(set.digest.clone(), c.clone());
+    Ok(c)
+}
+
 /// Evaluates `input` against every set that applies (blocking: Rego runs).
 pub fn judge_input(
     input: &RuleInput,
@@ -55,7 +74,7 @@ pub fn judge_input(
                 .matches(&input.project.name, &input.project.tags)
         })
         .map(|s| {
-            let results = match s.definition.compile() {
+            let results = match compiled(s) {
                 Ok(compiled) => {
                     engine::evaluate(&compiled, s.definition.mode, &ctx, Some(s.id), waivers)
                 }
@@ -194,21 +213,23 @@ pub async fn gate(pool: &PgPool, digest: &str, rego_limit: Duration) -> ApiResul
     }
     let sets = store::list_sets(pool).await?;
     let ids: Vec<i64> = arts.iter().map(|a| a.0).collect();
-    let briefs = store::latest_briefs(pool, &ids).await?;
+    let mut latest = store::latest(pool, &ids).await?;
     let now = Utc::now();
+    let mut evaluated = false;
     for (id, project, _, _, tags, queued) in &arts {
         let fresh = sets
             .iter()
             .filter(|s| s.definition.scope.matches(project, tags))
             .all(|s| {
-                briefs.iter().any(|b| {
-                    b.artifact_id == *id
-                        && b.policy_set_id == s.id
-                        && b.version == s.version
-                        && b.waivers_expire_at.is_none_or(|t| t > now)
+                latest.iter().any(|e| {
+                    e.artifact_id == *id
+                        && e.policy_set_id == s.id
+                        && e.version == s.version
+                        && e.waivers_expire_at.is_none_or(|t| t > now)
                 })
             });
         if *queued || !fresh {
+            evaluated = true;
             let mut tx = pool.begin().await?;
             // Takes the queue entry unless a worker is on it right now.
             let claimed = store::claim_one(&mut tx, *id).await?;
@@ -219,7 +240,9 @@ pub async fn gate(pool: &PgPool, digest: &str, rego_limit: Duration) -> ApiResul
             tx.commit().await?;
         }
     }
-    let latest = store::latest(pool, &ids).await?;
+    if evaluated {
+        latest = store::latest(pool, &ids).await?;
+    }
     Ok(decide(digest, &arts, &sets, &latest))
 }
 

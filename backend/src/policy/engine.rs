@@ -10,6 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use super::memo::{self, Reads};
 use super::rego::{self, RegoRule};
 use super::rules::glob_match;
 use super::{find_rule, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status, Violation};
@@ -87,8 +88,22 @@ pub enum CompiledRule {
     Rego(RegoRule),
 }
 
+impl CompiledRule {
+    /// What the rule reads, and its identity for the outcome memo.
+    fn memo(&self) -> (u64, Reads) {
+        match self {
+            CompiledRule::Builtin(b, params) => {
+                (memo::rule_key((b.id(), params.to_string())), b.reads())
+            }
+            CompiledRule::Rego(r) => (memo::rule_key(&r.module), memo::rego_reads(&r.module)),
+        }
+    }
+}
+
 pub struct CompiledSet {
     pub rules: Vec<(String, CompiledRule)>,
+    /// Per rule: its memo identity and what it reads.
+    memo: Vec<(u64, Reads)>,
 }
 
 /// A definition error and where (RFC 6901 pointer).
@@ -200,7 +215,8 @@ pub fn compile_rules(rules: &[RuleSpec], at: &str) -> Result<CompiledSet, Defini
         }
         out.push((id, rule));
     }
-    Ok(CompiledSet { rules: out })
+    let memo = out.iter().map(|(_, r)| r.memo()).collect();
+    Ok(CompiledSet { rules: out, memo })
 }
 
 /// A waiver in force for the artifact being evaluated.
@@ -250,6 +266,7 @@ pub struct RuleResult {
 pub struct EvalContext<'a> {
     pub input: &'a RuleInput,
     rego_input: std::sync::OnceLock<regorus::Value>,
+    prints: memo::Fingerprints,
     pub rego_limit: Duration,
 }
 
@@ -258,6 +275,7 @@ impl<'a> EvalContext<'a> {
         EvalContext {
             input,
             rego_input: std::sync::OnceLock::new(),
+            prints: memo::Fingerprints::default(),
             rego_limit,
         }
     }
@@ -302,16 +320,23 @@ pub fn evaluate(
 ) -> Vec<RuleResult> {
     set.rules
         .iter()
-        .map(|(id, rule)| {
+        .zip(&set.memo)
+        .map(|((id, rule), (rule_key, reads))| {
+            let key = ctx.prints.key(ctx.input, *rule_key, reads);
             let (kind, outcome) = match rule {
                 CompiledRule::Builtin(b, params) => {
-                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        b.evaluate(ctx.input, params)
-                    }))
-                    .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"));
+                    let out = memo::outcome(key, || {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            b.evaluate(ctx.input, params)
+                        }))
+                        .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"))
+                    });
                     ("builtin", out)
                 }
-                CompiledRule::Rego(r) => ("rego", r.evaluate(ctx.rego_input(), ctx.rego_limit)),
+                CompiledRule::Rego(r) => (
+                    "rego",
+                    memo::outcome(key, || r.evaluate(ctx.rego_input(), ctx.rego_limit)),
+                ),
             };
             let mine: Vec<&Waiver> = waivers
                 .iter()
@@ -392,6 +417,59 @@ mod tests {
 
     fn def(rules: Value) -> PolicyDefinition {
         serde_json::from_value(json!({"name": "base", "mode": "enforce", "rules": rules})).unwrap()
+    }
+
+    /// Re-judging an artifact whose SBOM did not change reuses the outcomes
+    /// of the rules that read only the SBOM; a changed SBOM is judged anew.
+    #[test]
+    fn unchanged_evidence_reuses_outcomes_and_changed_evidence_does_not() {
+        let set = def(json!([
+            {"rule": "licenses", "params": {"deny": ["GPL-3.0-only"]}},
+            {"rule": "signed"},
+            {"rego": "package scan\nviolations contains c.name if { some c in input.sbom.components; c.licenses == \"GPL-3.0-only\" }"},
+        ]))
+        .compile()
+        .unwrap();
+        // Unique to this test: other tests' outcomes cannot be reused here.
+        let mut sbom = crate::policy::rules::tests::sbom_facts("sbom/guac__alpine-cyclonedx.json");
+        sbom.id = 900_000 + i64::from(std::process::id() % 1000);
+        let mut input = RuleInput {
+            sbom: Some(sbom),
+            ..RuleInput::default()
+        };
+        let run = |input: &RuleInput| {
+            let ctx = EvalContext::new(input, Duration::from_secs(2));
+            evaluate(&set, Mode::Enforce, &ctx, None, &[])
+        };
+        let first = run(&input);
+        assert_eq!(first[0].status, Status::Pass);
+        assert_eq!(first[2].status, Status::Pass);
+        let before = memo::hits();
+        // A signature arrives: the SBOM rules are reused, `signed` is not.
+        input
+            .signatures
+            .push(crate::policy::rules::tests::signature(
+                1,
+                crate::attest::Identity::default(),
+            ));
+        let second = run(&input);
+        assert!(memo::hits() >= before + 2, "both SBOM rules reused");
+        assert_eq!(second[0].status, Status::Pass);
+        // The SBOM changes (a GPL component): both SBOM rules see it.
+        let c = input
+            .sbom
+            .as_mut()
+            .unwrap()
+            .components
+            .iter_mut()
+            .find(|c| !c.is_root)
+            .unwrap();
+        c.licenses = Some("GPL-3.0-only".into());
+        let name = c.name.clone();
+        let third = run(&input);
+        assert_eq!(third[0].status, Status::Fail, "{:?}", third[0]);
+        assert_eq!(third[2].status, Status::Fail, "{:?}", third[2]);
+        assert_eq!(third[2].violations[0].message, name);
     }
 
     #[test]

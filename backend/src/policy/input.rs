@@ -60,7 +60,7 @@ pub struct ProjectFacts {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Hash, Serialize, Deserialize, ToSchema)]
 pub struct SbomFacts {
     pub id: i64,
     /// `cyclonedx` or `spdx`.
@@ -77,7 +77,7 @@ pub struct SbomFacts {
     pub components: Vec<ComponentFacts>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Hash, Serialize, Deserialize, ToSchema)]
 pub struct ComponentFacts {
     pub name: String,
     pub version: Option<String>,
@@ -100,6 +100,18 @@ pub struct SignatureFacts {
     pub predicate_type: Option<String>,
     pub trusted_by: Option<String>,
     pub uploaded_at: DateTime<Utc>,
+    /// When the transparency log recorded the signature (Rekor's integrated
+    /// time, verified with the bundle); absent without a log entry.
+    #[serde(default)]
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+impl SignatureFacts {
+    /// When the signature was made, as well as Cairn can tell: the log's
+    /// time, else when it was uploaded.
+    pub fn time(&self) -> DateTime<Utc> {
+        self.signed_at.unwrap_or(self.uploaded_at)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

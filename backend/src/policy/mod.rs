@@ -9,7 +9,9 @@
 //!    when a policy set is saved — use [`parse_params`] with a
 //!    `#[serde(deny_unknown_fields)]` struct), and `evaluate`.
 //! 2. Register it in [`CATALOGUE`] (`rules/mod.rs`), one line.
-//! 3. `evaluate` is pure: it reads only [`RuleInput`] and its params and
+//! 3. `evaluate` is pure: it reads only [`RuleInput`] and its params (if
+//!    it reads only some top-level fields, say which in `reads`, so its
+//!    outcome can be reused while they are unchanged) and
 //!    returns a [`RuleOutcome`]. Rules must say `Fail` with one
 //!    [`Violation`] per problem (its `key` is what a single-violation waiver
 //!    names, so keep it stable: e.g. the purl, the missing element), and
@@ -34,6 +36,7 @@ pub mod admission;
 pub mod engine;
 pub mod input;
 pub mod licenses;
+pub mod memo;
 pub mod rego;
 pub mod rules;
 
@@ -167,6 +170,12 @@ pub trait BuiltinRule: Sync + Send {
     fn validate(&self, params: &Value) -> Result<(), String>;
     /// Judges the artifact. Pure; params were validated.
     fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome;
+    /// The top-level `RuleInput` fields `evaluate` reads. A rule that reads
+    /// only some (and not `now`) says so, and its outcome is reused while
+    /// those fields are unchanged (see `memo.rs`). Default: everything.
+    fn reads(&self) -> memo::Reads {
+        memo::Reads::All
+    }
 }
 
 /// Reads a rule's params (`null` = all defaults) into its struct.

@@ -147,6 +147,7 @@ pub async fn load_input(
             predicate_type: r.predicate_type,
             trusted_by: r.trusted_by,
             uploaded_at: r.uploaded_at,
+            signed_at: r.rekor_integrated_time,
         });
     }
     signatures.sort_by_key(|s| s.id);
@@ -284,6 +285,37 @@ pub async fn enqueue_digests(
         .fetch_all(&mut *conn)
         .await?;
     enqueue(conn, &ids, reason).await
+}
+
+/// Queues the artifacts a CI run is evidence for: those with a verified
+/// attestation naming its commit or its GitHub run (the links `load_input`
+/// follows). Uses the partial indexes of migration 0006.
+pub async fn enqueue_for_run(
+    conn: &mut PgConnection,
+    head_sha: Option<&str>,
+    github_run_id: Option<i64>,
+) -> sqlx::Result<()> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "WITH hit AS (
+            SELECT id, artifact_id FROM attestations WHERE verified AND source_commit = $1
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND identity IS NOT NULL AND identity ->> 'workflow_sha' = $1
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND identity IS NOT NULL
+               AND split_part(split_part(identity ->> 'run_url', '/actions/runs/', 2), '/', 1) = $2
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND provenance IS NOT NULL
+               AND split_part(split_part(provenance ->> 'invocation_id', '/actions/runs/', 2), '/', 1) = $2)
+         SELECT artifact_id FROM hit WHERE artifact_id IS NOT NULL
+         UNION
+         SELECT a.id FROM hit JOIN attestation_subjects s ON s.attestation_id = hit.id
+                              JOIN artifacts a ON a.digest = s.digest",
+    )
+    .bind(head_sha)
+    .bind(github_run_id.map(|id| id.to_string()))
+    .fetch_all(&mut *conn)
+    .await?;
+    enqueue(conn, &ids, "build").await
 }
 
 /// `*` globs as LIKE patterns.
@@ -864,30 +896,6 @@ pub async fn latest(
           WHERE l.artifact_id = ANY($1) AND s.deleted_at IS NULL
           ORDER BY e.artifact_id, s.name"
     ))
-    .bind(artifact_ids)
-    .fetch_all(db)
-    .await
-}
-
-/// The gate's cheap read: per latest evaluation, only what decides.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LatestBrief {
-    pub artifact_id: i64,
-    pub policy_set_id: i64,
-    pub version: i32,
-    pub decision: String,
-    pub waivers_expire_at: Option<DateTime<Utc>>,
-}
-
-pub async fn latest_briefs(
-    db: impl PgExecutor<'_>,
-    artifact_ids: &[i64],
-) -> sqlx::Result<Vec<LatestBrief>> {
-    sqlx::query_as(
-        "SELECT e.artifact_id, e.policy_set_id, e.version, e.decision, e.waivers_expire_at
-           FROM policy_latest l JOIN policy_evaluations e ON e.id = l.evaluation_id
-          WHERE l.artifact_id = ANY($1)",
-    )
     .bind(artifact_ids)
     .fetch_all(db)
     .await

@@ -409,14 +409,24 @@ async fn apply(
             let project = project_of(db, &run, projects).await?;
             let run_id = builds::upsert_run(db, p, d.source_id, project, &run).await?;
             builds::upsert_jobs(db, run_id, &jobs).await?;
+            reevaluate(db, p, &run).await?;
         }
         Normalized::Job { run, job } => {
             let project = project_of(db, &run, projects).await?;
             let run_id = builds::run_for_job(db, p, d.source_id, project, &run).await?;
             builds::upsert_jobs(db, run_id, &[*job]).await?;
+            reevaluate(db, p, &run).await?;
         }
     }
     Ok(Outcome::Done)
+}
+
+/// A build record is evidence: the artifacts it is linked to are judged
+/// again (in this transaction, so a rolled-back event queues nothing).
+async fn reevaluate(db: &mut PgConnection, provider: &str, run: &RunRecord) -> sqlx::Result<()> {
+    // Attestations name GitHub runs by URL; a GitLab pipeline links by commit.
+    let github_run = (provider == "github").then_some(run.provider_run_id);
+    crate::store::policies::enqueue_for_run(db, run.head_sha.as_deref(), github_run).await
 }
 
 async fn project_of(

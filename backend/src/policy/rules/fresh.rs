@@ -35,7 +35,7 @@ impl BuiltinRule for EvidenceFresh {
         "evidence-fresh"
     }
     fn description(&self) -> &'static str {
-        "The newest SBOM and/or signature was recorded no longer ago than a period."
+        "The newest SBOM (by upload) and/or signature (by its Rekor log time, else upload) is no older than a period."
     }
     fn params_schema(&self) -> Value {
         json!({
@@ -72,19 +72,25 @@ impl BuiltinRule for EvidenceFresh {
         let days = |d: chrono::Duration| d.num_seconds() as f64 / 86400.0;
         for kind in &p.kinds {
             let newest = match kind.as_str() {
-                "sbom" => input.sbom.as_ref().map(|s| (s.id, s.uploaded_at, "sbom")),
-                _ => input
-                    .signatures
-                    .iter()
-                    .max_by_key(|s| s.uploaded_at)
-                    .map(|s| (s.id, s.uploaded_at, "attestation")),
+                "sbom" => input
+                    .sbom
+                    .as_ref()
+                    .map(|s| (s.id, s.uploaded_at, "sbom", "")),
+                _ => input.signatures.iter().max_by_key(|s| s.time()).map(|s| {
+                    let how = if s.signed_at.is_some() {
+                        " (logged by Rekor)"
+                    } else {
+                        ""
+                    };
+                    (s.id, s.time(), "attestation", how)
+                }),
             };
             match newest {
                 None => v.push(violation(
                     kind.clone(),
                     format!("the artifact has no {kind}"),
                 )),
-                Some((id, at, ek)) => {
+                Some((id, at, ek, how)) => {
                     evidence.push(EvidenceRef {
                         kind: ek.into(),
                         id,
@@ -93,7 +99,7 @@ impl BuiltinRule for EvidenceFresh {
                         v.push(violation(
                             kind.clone(),
                             format!(
-                                "the newest {kind} is {:.1} days old, older than {} days",
+                                "the newest {kind}{how} is {:.1} days old, older than {} days",
                                 days(age(at)),
                                 p.max_age_days
                             ),

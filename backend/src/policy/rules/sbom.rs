@@ -82,6 +82,9 @@ impl BuiltinRule for SbomPresent {
         }
         Ok(())
     }
+    fn reads(&self) -> crate::policy::memo::Reads {
+        crate::policy::memo::Reads::fields(&["sbom"])
+    }
     fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
         let p: Params = match parse_params(params) {
             Ok(p) => p,

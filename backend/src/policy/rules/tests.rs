@@ -194,6 +194,17 @@ fn evidence_fresh() {
         eval("evidence-fresh", &i, json!({"max_age_days": 7})).status,
         Status::Pass
     );
+    // Uploaded an hour ago, but logged by Rekor ten days ago: the log's
+    // time is when it was signed.
+    i.signatures[0].signed_at = Some(Utc::now() - Duration::days(10));
+    let out = eval("evidence-fresh", &i, json!({"max_age_days": 7}));
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.message
+            .contains("signature (logged by Rekor) is 10.0 days old"),
+        "{}",
+        out.message
+    );
 }
 
 fn github_identity(repo: &str) -> Identity {
@@ -208,7 +219,7 @@ fn github_identity(repo: &str) -> Identity {
     }
 }
 
-fn signature(id: i64, identity: Identity) -> SignatureFacts {
+pub(crate) fn signature(id: i64, identity: Identity) -> SignatureFacts {
     SignatureFacts {
         id,
         kind: "sigstore-bundle".into(),
@@ -216,6 +227,7 @@ fn signature(id: i64, identity: Identity) -> SignatureFacts {
         predicate_type: None,
         trusted_by: Some("sigstore public-good".into()),
         uploaded_at: Utc::now() - Duration::hours(1),
+        signed_at: None,
     }
 }
 
