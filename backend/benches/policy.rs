@@ -283,7 +283,7 @@ async fn main() -> Result<()> {
         .map(|k| {
             let mut i = (*input).clone();
             let sbom = i.sbom.as_mut().expect("sbom");
-            sbom.components[1].version = Some(format!("v9.9.{k}"));
+            Arc::make_mut(&mut sbom.components)[1].version = Some(format!("v9.9.{k}"));
             i
         })
         .collect();

@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod attest;
 pub mod auth;
+pub mod bounded;
 pub mod cidef;
 pub mod compliance;
 pub mod config;

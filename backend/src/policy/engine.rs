@@ -456,11 +456,7 @@ mod tests {
         assert!(memo::hits() >= before + 2, "both SBOM rules reused");
         assert_eq!(second[0].status, Status::Pass);
         // The SBOM changes (a GPL component): both SBOM rules see it.
-        let c = input
-            .sbom
-            .as_mut()
-            .unwrap()
-            .components
+        let c = std::sync::Arc::make_mut(&mut input.sbom.as_mut().unwrap().components)
             .iter_mut()
             .find(|c| !c.is_root)
             .unwrap();

@@ -3,6 +3,8 @@
 //! custom Rego rules (documented in docs/policies.md and the OpenAPI spec as
 //! `RuleInput`).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,8 +75,10 @@ pub struct SbomFacts {
     pub uploaded_at: DateTime<Utc>,
     pub dependency_count: i32,
     pub edge_count: i32,
+    /// Shared: a stored SBOM never changes, so the loader keeps its list.
     #[serde(serialize_with = "components_unless_skipped")]
-    pub components: Vec<ComponentFacts>,
+    #[schema(value_type = Vec<ComponentFacts>)]
+    pub components: Arc<Vec<ComponentFacts>>,
 }
 
 #[derive(Debug, Clone, Default, Hash, Serialize, Deserialize, ToSchema)]
@@ -163,20 +167,21 @@ impl SbomFacts {
             uploaded_at,
             dependency_count: p.dependency_count() as i32,
             edge_count: p.edges.len() as i32,
-            components: p
-                .nodes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| ComponentFacts {
-                    name: c.name.to_string(),
-                    version: c.version.as_ref().map(|v| v.to_string()),
-                    purl: c.purl.as_ref().map(|v| v.to_string()),
-                    supplier: c.supplier.as_ref().map(|v| v.to_string()),
-                    licenses: c.licenses.clone(),
-                    hashed: !c.hashes.is_empty(),
-                    is_root: p.root == Some(i),
-                })
-                .collect(),
+            components: Arc::new(
+                p.nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ComponentFacts {
+                        name: c.name.to_string(),
+                        version: c.version.as_ref().map(|v| v.to_string()),
+                        purl: c.purl.as_ref().map(|v| v.to_string()),
+                        supplier: c.supplier.as_ref().map(|v| v.to_string()),
+                        licenses: c.licenses.clone(),
+                        hashed: !c.hashes.is_empty(),
+                        is_root: p.root == Some(i),
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -188,13 +193,13 @@ thread_local! {
 }
 
 fn components_unless_skipped<S: serde::Serializer>(
-    c: &[ComponentFacts],
+    c: &Arc<Vec<ComponentFacts>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     if SKIP_COMPONENTS.with(|f| f.get()) {
         s.collect_seq(std::iter::empty::<&ComponentFacts>())
     } else {
-        s.collect_seq(c)
+        s.collect_seq(c.iter())
     }
 }
 

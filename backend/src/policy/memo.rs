@@ -16,12 +16,12 @@
 //! the cache is correct across artifacts and databases; errors (a Rego
 //! timeout may be load) and very large outcomes are not kept.
 
-use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 use super::{RuleInput, RuleOutcome, Status};
+use crate::bounded::Bounded;
 
 /// The top-level fields of [`RuleInput`], in declaration order.
 pub const FIELDS: [&str; 9] = [
@@ -125,7 +125,8 @@ pub fn rego_reads(module: &str) -> Reads {
 
 static KEY: LazyLock<std::hash::RandomState> = LazyLock::new(Default::default);
 
-/// A rule's identity in the memo (id + params, or module text).
+/// A rule's identity in the memo (id + params, or module text); also the
+/// keyed hash the other content-keyed caches use.
 pub fn rule_key(parts: impl Hash) -> u64 {
     KEY.hash_one(parts)
 }
@@ -170,13 +171,8 @@ const CAPACITY: usize = 4096;
 /// Outcomes with more violations than this are not kept (memory).
 const MAX_VIOLATIONS: usize = 1000;
 
-#[derive(Default)]
-struct Memo {
-    outcomes: HashMap<u64, RuleOutcome>,
-    order: VecDeque<u64>,
-}
-
-static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
+static MEMO: LazyLock<Mutex<Bounded<u64, RuleOutcome>>> =
+    LazyLock::new(|| Mutex::new(Bounded::new(CAPACITY)));
 static HITS: AtomicU64 = AtomicU64::new(0);
 
 /// Reuses the outcome kept under `key`, or runs the rule and keeps it.
@@ -184,21 +180,13 @@ pub fn outcome(key: Option<u64>, run: impl FnOnce() -> RuleOutcome) -> RuleOutco
     let Some(key) = key else {
         return run();
     };
-    if let Some(o) = MEMO.lock().expect("not poisoned").outcomes.get(&key) {
+    if let Some(o) = MEMO.lock().expect("not poisoned").get(&key) {
         HITS.fetch_add(1, Ordering::Relaxed);
         return o.clone();
     }
     let o = run();
     if o.status != Status::Error && o.violations.len() <= MAX_VIOLATIONS {
-        let mut m = MEMO.lock().expect("not poisoned");
-        if m.outcomes.insert(key, o.clone()).is_none() {
-            m.order.push_back(key);
-            while m.order.len() > CAPACITY {
-                if let Some(old) = m.order.pop_front() {
-                    m.outcomes.remove(&old);
-                }
-            }
-        }
+        MEMO.lock().expect("not poisoned").insert(key, o.clone(), 1);
     }
     o
 }

@@ -240,42 +240,22 @@ pub fn input_value(input: &RuleInput) -> Value {
 /// under this process's random key over every field, so lists cannot be
 /// crafted to collide. Bounded by the components held, oldest out first.
 fn cached_components(list: &[super::input::ComponentFacts]) -> Value {
-    use std::collections::{HashMap, VecDeque};
-    use std::hash::BuildHasher;
     use std::sync::{LazyLock, Mutex};
 
-    const MAX_HELD: usize = 200_000;
-    #[derive(Default)]
-    struct Cache {
-        values: HashMap<u64, (Value, usize)>,
-        order: VecDeque<u64>,
-        held: usize,
-    }
-    static KEY: LazyLock<std::hash::RandomState> = LazyLock::new(Default::default);
-    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
+    use crate::bounded::Bounded;
 
-    let key = KEY.hash_one(list);
-    if let Some((v, _)) = CACHE.lock().expect("not poisoned").values.get(&key) {
+    static CACHE: LazyLock<Mutex<Bounded<u64, Value>>> =
+        LazyLock::new(|| Mutex::new(Bounded::new(200_000)));
+    let key = super::memo::rule_key(list);
+    if let Some(v) = CACHE.lock().expect("not poisoned").get(&key) {
         // Values share their contents: this clone is a reference count.
         return v.clone();
     }
     let value = components_value(list);
-    if list.len() <= MAX_HELD {
-        let mut c = CACHE.lock().expect("not poisoned");
-        if !c.values.contains_key(&key) {
-            while c.held + list.len() > MAX_HELD {
-                let Some(old) = c.order.pop_front() else {
-                    break;
-                };
-                if let Some((_, n)) = c.values.remove(&old) {
-                    c.held -= n;
-                }
-            }
-            c.values.insert(key, (value.clone(), list.len()));
-            c.order.push_back(key);
-            c.held += list.len();
-        }
-    }
+    CACHE
+        .lock()
+        .expect("not poisoned")
+        .insert(key, value.clone(), list.len());
     value
 }
 
@@ -328,7 +308,7 @@ mod tests {
         };
         input_value(&RuleInput {
             sbom: Some(SbomFacts {
-                components: vec![c("a", "GPL-3.0-only"), c("b", "MIT")],
+                components: vec![c("a", "GPL-3.0-only"), c("b", "MIT")].into(),
                 ..SbomFacts::default()
             }),
             ..RuleInput::default()

@@ -6,12 +6,14 @@
 #![allow(clippy::type_complexity)]
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 use utoipa::ToSchema;
 
+use crate::bounded::Bounded;
 use crate::policy::engine::{AppliedWaiver, PolicyDefinition, RuleResult, Scope, Waiver};
 use crate::policy::input::{
     ArtifactFacts, BuildFacts, ComponentFacts, JobFacts, ProjectFacts, ProvenanceFacts, SbomFacts,
@@ -61,9 +63,10 @@ pub async fn load_input(
         DateTime<Utc>,
         i32,
         i32,
+        Vec<u8>,
     )> = sqlx::query_as(
         "SELECT id, format, spec_version, tool, authors, document_created, uploaded_at,
-                dependency_count, edge_count
+                dependency_count, edge_count, content_sha256
            FROM sboms WHERE artifact_id = $1 ORDER BY uploaded_at DESC, id DESC LIMIT 1",
     )
     .bind(artifact_id)
@@ -71,52 +74,29 @@ pub async fn load_input(
     .await?;
     let sbom = match sbom {
         None => None,
-        Some((sid, format, spec_version, tool, authors, created, uploaded_at, deps, edges)) => {
-            let rows: Vec<(
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                bool,
-                bool,
-            )> = sqlx::query_as(
-                "SELECT c.name, c.version, c.purl, c.supplier, c.licenses,
-                            jsonb_array_length(c.hashes) > 0, sc.is_root
-                       FROM sbom_components sc JOIN components c ON c.id = sc.component_id
-                      WHERE sc.sbom_id = $1 ORDER BY sc.ordinal",
-            )
-            .bind(sid)
-            .fetch_all(&mut *conn)
-            .await?;
-            Some(SbomFacts {
-                id: sid,
-                format,
-                spec_version,
-                tool,
-                authors,
-                document_created: created,
-                uploaded_at,
-                dependency_count: deps,
-                edge_count: edges,
-                components: rows
-                    .into_iter()
-                    .map(
-                        |(name, version, purl, supplier, licenses, hashed, is_root)| {
-                            ComponentFacts {
-                                name,
-                                version,
-                                purl,
-                                supplier,
-                                licenses,
-                                hashed,
-                                is_root,
-                            }
-                        },
-                    )
-                    .collect(),
-            })
-        }
+        Some((
+            sid,
+            format,
+            spec_version,
+            tool,
+            authors,
+            created,
+            uploaded_at,
+            deps,
+            edges,
+            sha,
+        )) => Some(SbomFacts {
+            id: sid,
+            format,
+            spec_version,
+            tool,
+            authors,
+            document_created: created,
+            uploaded_at,
+            dependency_count: deps,
+            edge_count: edges,
+            components: sbom_components(conn, sid, sha).await?,
+        }),
     };
 
     let digests: Vec<String> = digest.iter().cloned().collect();
@@ -181,6 +161,62 @@ pub async fn load_input(
         ci_definitions: super::goci::ci_facts(conn, pid).await?,
         now,
     }))
+}
+
+/// An SBOM's components as rules read them. A stored SBOM never changes,
+/// and loading 10,000 components costs tens of milliseconds, so the lists
+/// of recently judged SBOMs are kept (keyed by id and document SHA-256, so
+/// a key means the same list in any database; at most 200,000 components
+/// held, oldest out first).
+async fn sbom_components(
+    conn: &mut PgConnection,
+    sbom_id: i64,
+    content_sha256: Vec<u8>,
+) -> sqlx::Result<Arc<Vec<ComponentFacts>>> {
+    type Lists = Bounded<(i64, Vec<u8>), Arc<Vec<ComponentFacts>>>;
+    static CACHE: LazyLock<Mutex<Lists>> = LazyLock::new(|| Mutex::new(Bounded::new(200_000)));
+
+    let key = (sbom_id, content_sha256);
+    if let Some(list) = CACHE.lock().expect("not poisoned").get(&key) {
+        return Ok(list.clone());
+    }
+    let rows: Vec<(
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        bool,
+    )> = sqlx::query_as(
+        "SELECT c.name, c.version, c.purl, c.supplier, c.licenses,
+                jsonb_array_length(c.hashes) > 0, sc.is_root
+           FROM sbom_components sc JOIN components c ON c.id = sc.component_id
+          WHERE sc.sbom_id = $1 ORDER BY sc.ordinal",
+    )
+    .bind(sbom_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let list: Arc<Vec<ComponentFacts>> = Arc::new(
+        rows.into_iter()
+            .map(
+                |(name, version, purl, supplier, licenses, hashed, is_root)| ComponentFacts {
+                    name,
+                    version,
+                    purl,
+                    supplier,
+                    licenses,
+                    hashed,
+                    is_root,
+                },
+            )
+            .collect(),
+    );
+    CACHE
+        .lock()
+        .expect("not poisoned")
+        .insert(key, list.clone(), list.len());
+    Ok(list)
 }
 
 /// `https://github.com/o/r/actions/runs/123/attempts/1` → 123.

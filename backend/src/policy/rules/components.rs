@@ -138,7 +138,7 @@ impl BuiltinRule for Components {
             return RuleOutcome::not_applicable("the artifact has no SBOM to read components from");
         };
         let mut v = Vec::new();
-        for c in &s.components {
+        for c in s.components.iter() {
             let Some(purl) = &c.purl else { continue };
             if let Some((text, _)) = patterns.iter().find(|(_, pat)| pat.matches(purl)) {
                 v.push(violation(

@@ -784,11 +784,7 @@ mod tests {
         assert_eq!(o.status, Status::Pass, "{o:?}");
         assert_eq!(o.evidence[0].kind, "sbom");
 
-        let c = input
-            .sbom
-            .as_mut()
-            .unwrap()
-            .components
+        let c = std::sync::Arc::make_mut(&mut input.sbom.as_mut().unwrap().components)
             .iter_mut()
             .find(|c| {
                 c.purl

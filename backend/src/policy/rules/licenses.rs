@@ -91,7 +91,7 @@ impl BuiltinRule for Licenses {
         let mut verdicts: HashMap<&str, Result<(), String>> = HashMap::new();
         let mut v = Vec::new();
         let mut unknown = Vec::new();
-        for c in &s.components {
+        for c in s.components.iter() {
             if c.is_root {
                 continue;
             }
