@@ -1,5 +1,6 @@
 //! `.gitlab-ci.yml` hardening: images pinned by digest, includes pinned to
-//! a commit, jobs on allowed runners, no untrusted variables evaluated.
+//! a commit, jobs on allowed runners, no untrusted variables evaluated as
+//! code, publishing with OIDC rather than stored credentials.
 
 use super::yaml::{self, Node, Value};
 use super::{has_digest, is_full_sha, CiError, Finding, HardeningParams};
@@ -104,6 +105,57 @@ fn credential_vars(line: &str) -> Vec<String> {
         rest = &rest[at + 1..];
     }
     out
+}
+
+/// Predefined variables whose values whoever pushes a branch, writes a
+/// commit message or opens a merge request chooses.
+const UNTRUSTED_VARS: &[&str] = &[
+    "CI_COMMIT_MESSAGE",
+    "CI_COMMIT_TITLE",
+    "CI_COMMIT_DESCRIPTION",
+    "CI_COMMIT_TAG_MESSAGE",
+    "CI_COMMIT_AUTHOR",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_REF_NAME",
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_DESCRIPTION",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME",
+];
+
+/// Commands that run their argument as shell code again.
+const REEVALUATE: &[&str] = &["eval ", "sh -c", "bash -c", "zsh -c", "source <(", ". <("];
+
+/// An attacker-chosen variable fed to a command that runs it as code (a
+/// plain `$VAR` expansion is data to the shell; `eval "$VAR"` is code).
+fn check_injection(file: &str, name: &str, job: &Node, out: &mut Vec<Finding>) {
+    for (line, n) in script_lines(job) {
+        if !REEVALUATE.iter().any(|c| line.contains(c)) {
+            continue;
+        }
+        let named: Vec<&str> = UNTRUSTED_VARS
+            .iter()
+            .copied()
+            .filter(|v| {
+                line.match_indices(v).any(|(at, _)| {
+                    let before = line[..at].trim_end_matches('{');
+                    let after = line[at + v.len()..].chars().next();
+                    before.ends_with('$')
+                        && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+            .collect();
+        if let Some(var) = named.first() {
+            out.push(finding(
+                file,
+                "script-injection",
+                n,
+                Some(name),
+                format!("job `{name}` runs ${var} (chosen by whoever pushes or opens the merge request) as shell code"),
+                format!("never pass ${var} to eval / sh -c: use it as quoted data (\"${var}\"), or write it to a file and read it"),
+            ));
+        }
+    }
 }
 
 /// A job that publishes or signs with stored credentials instead of an
@@ -215,6 +267,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
             check_image(file, s, Some(name), &mut out);
         }
         check_publish(file, name, job, &mut out);
+        check_injection(file, name, job, &mut out);
         if let Some(tags) = job.get("tags") {
             let labels: Vec<&str> = tags.items().iter().filter_map(Node::as_str).collect();
             if !labels.is_empty()
@@ -239,6 +292,27 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untrusted_variables_run_as_code() {
+        let p = HardeningParams::default();
+        let text = "notes:\n  script:\n    - echo \"$CI_COMMIT_MESSAGE\"\n    - eval \"echo $CI_COMMIT_TITLE\"\n    - sh -c \"git log ${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME}\"\n    - bash -c \"echo $CI_COMMIT_REF_SLUG $CI_COMMIT_BRANCHES\"\n";
+        let f = check(".gitlab-ci.yml", text, &p).unwrap();
+        let got: Vec<(&str, usize)> = f.iter().map(|f| (f.check.as_str(), f.line)).collect();
+        // Plain expansion (line 3) is data; the slug is sanitised and
+        // CI_COMMIT_BRANCHES is not CI_COMMIT_BRANCH (line 6).
+        assert_eq!(
+            got,
+            [("script-injection", 4), ("script-injection", 5)],
+            "{f:?}"
+        );
+        assert!(
+            f[0].message.contains("$CI_COMMIT_TITLE"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[1].fix.contains("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"));
+    }
 
     #[test]
     fn publishing_with_stored_credentials() {

@@ -118,11 +118,13 @@ pub async fn evaluate_and_store(
     rego_limit: Duration,
 ) -> sqlx::Result<Option<usize>> {
     let now = Utc::now();
+    let started = std::time::Instant::now();
     let Some(input) = store::load_input(conn, artifact_id, now).await? else {
         return Ok(None);
     };
     let sets = store::list_sets(&mut *conn).await?;
     let waivers = store::waivers_for(&mut *conn, artifact_id, input.project.id, now).await?;
+    let loaded = started.elapsed();
     let (verdicts, digest) = tokio::task::block_in_place(|| {
         let v = judge_input(&input, &sets, &waivers, rego_limit);
         let d = if v.is_empty() {
@@ -132,6 +134,7 @@ pub async fn evaluate_and_store(
         };
         (v, d)
     });
+    let judged = started.elapsed();
     for v in &verdicts {
         store::insert_evaluation(
             conn,
@@ -149,6 +152,13 @@ pub async fn evaluate_and_store(
         )
         .await?;
     }
+    tracing::debug!(
+        artifact = artifact_id,
+        load_ms = loaded.as_secs_f64() * 1e3,
+        judge_ms = (judged - loaded).as_secs_f64() * 1e3,
+        store_ms = (started.elapsed() - judged).as_secs_f64() * 1e3,
+        "evaluated"
+    );
     Ok(Some(verdicts.len()))
 }
 
