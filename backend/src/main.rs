@@ -41,14 +41,15 @@ enum TokenCommand {
         /// What the token is for.
         #[arg(long)]
         name: String,
-        /// admin, uploader or viewer.
+        /// admin, maintainer, uploader or viewer.
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: use admin, uploader or viewer"))
+    Role::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a role: use admin, maintainer, uploader or viewer"))
 }
 
 fn main() {

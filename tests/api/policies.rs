@@ -607,6 +607,29 @@ async fn a_signature_after_the_sbom_triggers_reevaluation() {
     assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
     assert_eq!(history[0]["trigger"], "build", "{}", history[0]);
     assert_ne!(history[0]["input_digest"], history[1]["input_digest"]);
+    // A job of that run (GitHub's real workflow_job payload, on the batch
+    // path that writes a run's job events together) queues it again.
+    let mut job: Value = serde_json::from_slice(&webhook_fixture(
+        "github/octokit__workflow_job_completed.success.with-organization.payload.json",
+    ))
+    .unwrap();
+    job["workflow_job"]["run_id"] = json!(14095611671i64);
+    let res = send_github(
+        &app.client,
+        &app.base,
+        "gh",
+        GITHUB_SECRET,
+        "workflow_job",
+        "d-job",
+        serde_json::to_vec(&job).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let workers = fast_workers(&app, None);
+    drained(&app.pool).await;
+    workers.shutdown().await;
+    assert_eq!(app.queue_len().await, 1, "the job queued the artifact");
+    app.drain().await;
 
     // The same evidence against a stricter unsaved rule: requires a source match,
     // and the project has no repository URL.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
+use crate::bounded::Bounded;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::admission::{self, Review};
 use crate::policy::engine::{
@@ -45,17 +46,16 @@ pub struct SetVerdict {
 /// VM programs), not on every evaluation. Keyed by the definition's digest:
 /// a version never changes, and the key means the same in every database.
 fn compiled(set: &PolicySet) -> Result<Arc<CompiledSet>, DefinitionError> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Arc<CompiledSet>>>> =
-        LazyLock::new(Default::default);
+    static CACHE: LazyLock<Mutex<Bounded<String, Arc<CompiledSet>>>> =
+        LazyLock::new(|| Mutex::new(Bounded::new(256)));
     if let Some(c) = CACHE.lock().expect("not poisoned").get(&set.digest) {
         return Ok(c.clone());
     }
     let c = Arc::new(set.definition.compile()?);
-    let mut cache = CACHE.lock().expect("not poisoned");
-    if cache.len() >= 256 {
-        cache.clear();
-    }
-    cache.insert(set.digest.clone(), c.clone());
+    CACHE
+        .lock()
+        .expect("not poisoned")
+        .insert(set.digest.clone(), c.clone(), 1);
     Ok(c)
 }
 

@@ -5,7 +5,7 @@
 //! A delivery whose processing fails is retried with exponential backoff,
 //! then dead-lettered with its error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,6 +123,7 @@ async fn batch(
     let mut crash = false;
     let mut finished: Vec<(i64, &'static str, Option<String>)> = Vec::with_capacity(count);
     let mut projects = ProjectCache::default();
+    let mut touched = TouchedRuns::default();
     // Fast path: consecutive job events of one run (adjacent after the
     // sort) are written together, one statement for all their jobs.
     let mut group: Option<JobGroup> = None;
@@ -138,7 +139,8 @@ async fn batch(
                     let same = group.as_ref().is_some_and(|g| g.accepts(&job));
                     if !same {
                         if let Some(g) = group.take() {
-                            if !flush(&mut tx, g, &mut projects, &mut finished).await {
+                            if !flush(&mut tx, g, &mut projects, &mut finished, &mut touched).await
+                            {
                                 tx.rollback().await?;
                                 return Ok(None);
                             }
@@ -152,7 +154,7 @@ async fn batch(
             (_, _, prep) => prep,
         };
         if let Some(g) = group.take() {
-            if !flush(&mut tx, g, &mut projects, &mut finished).await {
+            if !flush(&mut tx, g, &mut projects, &mut finished, &mut touched).await {
                 tx.rollback().await?;
                 return Ok(None);
             }
@@ -162,7 +164,7 @@ async fn batch(
             (_, Err(e)) => Err(e),
             (_, Ok(p)) if careful => {
                 let mut sp = (&mut *tx).begin().await?;
-                let outcome = apply(&mut sp, &d, p, &mut projects).await;
+                let outcome = apply(&mut sp, &d, p, &mut projects, &mut touched).await;
                 if outcome.is_ok() {
                     sp.commit().await?;
                 } else {
@@ -171,7 +173,7 @@ async fn batch(
                 }
                 outcome
             }
-            (_, Ok(p)) => match apply(&mut tx, &d, p, &mut projects).await {
+            (_, Ok(p)) => match apply(&mut tx, &d, p, &mut projects, &mut touched).await {
                 Err(Failure::Retry(e) | Failure::Transient(e)) => {
                     tracing::debug!(delivery = d.id, error = %e, "fast path failed; retrying the batch with savepoints");
                     tx.rollback().await?;
@@ -198,11 +200,12 @@ async fn batch(
         }
     }
     if let Some(g) = group.take() {
-        if !flush(&mut tx, g, &mut projects, &mut finished).await {
+        if !flush(&mut tx, g, &mut projects, &mut finished, &mut touched).await {
             tx.rollback().await?;
             return Ok(None);
         }
     }
+    touched.reevaluate(&mut tx).await?;
     store::finish_all(&mut tx, &finished).await?;
     if crash {
         // The transaction is dropped uncommitted: PostgreSQL rolls it back.
@@ -269,7 +272,9 @@ async fn flush(
     g: JobGroup,
     projects: &mut ProjectCache,
     finished: &mut Vec<(i64, &'static str, Option<String>)>,
+    touched: &mut TouchedRuns,
 ) -> bool {
+    touched.add(g.provider.as_str(), &g.run);
     let result = async {
         let project = project_of(db, &g.run, projects).await?;
         let run_id =
@@ -286,6 +291,27 @@ async fn flush(
             tracing::debug!(error = %e, "fast path failed; retrying the batch with savepoints");
             false
         }
+    }
+}
+
+/// The runs a batch wrote. A build record is evidence: the artifacts each
+/// run is linked to are queued for re-evaluation once per batch, in its
+/// transaction (a rolled-back batch queues nothing).
+#[derive(Default)]
+struct TouchedRuns(BTreeSet<(Option<String>, Option<i64>)>);
+
+impl TouchedRuns {
+    fn add(&mut self, provider: &str, run: &RunRecord) {
+        // Attestations name GitHub runs by URL; a GitLab pipeline links by commit.
+        let github_run = (provider == "github").then_some(run.provider_run_id);
+        self.0.insert((run.head_sha.clone(), github_run));
+    }
+
+    async fn reevaluate(self, db: &mut PgConnection) -> sqlx::Result<()> {
+        for (head_sha, github_run) in self.0 {
+            crate::store::policies::enqueue_for_run(db, head_sha.as_deref(), github_run).await?;
+        }
+        Ok(())
     }
 }
 
@@ -394,6 +420,7 @@ async fn apply(
     d: &Claimed,
     p: Prepared,
     projects: &mut ProjectCache,
+    touched: &mut TouchedRuns,
 ) -> Result<Outcome, Failure> {
     let Prepared {
         provider,
@@ -409,24 +436,16 @@ async fn apply(
             let project = project_of(db, &run, projects).await?;
             let run_id = builds::upsert_run(db, p, d.source_id, project, &run).await?;
             builds::upsert_jobs(db, run_id, &jobs).await?;
-            reevaluate(db, p, &run).await?;
+            touched.add(p, &run);
         }
         Normalized::Job { run, job } => {
             let project = project_of(db, &run, projects).await?;
             let run_id = builds::run_for_job(db, p, d.source_id, project, &run).await?;
             builds::upsert_jobs(db, run_id, &[*job]).await?;
-            reevaluate(db, p, &run).await?;
+            touched.add(p, &run);
         }
     }
     Ok(Outcome::Done)
-}
-
-/// A build record is evidence: the artifacts it is linked to are judged
-/// again (in this transaction, so a rolled-back event queues nothing).
-async fn reevaluate(db: &mut PgConnection, provider: &str, run: &RunRecord) -> sqlx::Result<()> {
-    // Attestations name GitHub runs by URL; a GitLab pipeline links by commit.
-    let github_run = (provider == "github").then_some(run.provider_run_id);
-    crate::store::policies::enqueue_for_run(db, run.head_sha.as_deref(), github_run).await
 }
 
 async fn project_of(
