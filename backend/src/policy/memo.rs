@@ -166,8 +166,9 @@ impl Fingerprints {
     }
 }
 
-/// Most outcomes kept; the oldest go first.
-const CAPACITY: usize = 4096;
+/// What the memo holds at most, in outcomes plus their violations (each
+/// outcome weighs 1 + its violations); the oldest go first.
+const CAPACITY: usize = 20_000;
 /// Outcomes with more violations than this are not kept (memory).
 const MAX_VIOLATIONS: usize = 1000;
 
@@ -186,7 +187,10 @@ pub fn outcome(key: Option<u64>, run: impl FnOnce() -> RuleOutcome) -> RuleOutco
     }
     let o = run();
     if o.status != Status::Error && o.violations.len() <= MAX_VIOLATIONS {
-        MEMO.lock().expect("not poisoned").insert(key, o.clone(), 1);
+        let weight = 1 + o.violations.len();
+        MEMO.lock()
+            .expect("not poisoned")
+            .insert(key, o.clone(), weight);
     }
     o
 }
