@@ -323,32 +323,40 @@ pub async fn enqueue_digests(
     enqueue(conn, &ids, reason).await
 }
 
-/// Queues the artifacts a CI run is evidence for: those with a verified
-/// attestation naming its commit or its GitHub run (the links `load_input`
-/// follows). Uses the partial indexes of migration 0006.
-pub async fn enqueue_for_run(
+/// Queues the artifacts CI runs are evidence for: those with a verified
+/// attestation naming one of their commits or GitHub run ids (the links
+/// `load_input` follows). One statement for a whole webhook batch; uses the
+/// partial indexes of migration 0006.
+pub async fn enqueue_for_runs(
     conn: &mut PgConnection,
-    head_sha: Option<&str>,
-    github_run_id: Option<i64>,
+    head_shas: &[String],
+    github_run_ids: &[i64],
 ) -> sqlx::Result<()> {
+    if head_shas.is_empty() && github_run_ids.is_empty() {
+        return Ok(());
+    }
+    let runs: Vec<String> = github_run_ids.iter().map(i64::to_string).collect();
     let ids: Vec<i64> = sqlx::query_scalar(
         "WITH hit AS (
-            SELECT id, artifact_id FROM attestations WHERE verified AND source_commit = $1
+            SELECT id, artifact_id FROM attestations
+             WHERE verified AND source_commit = ANY($1)
             UNION SELECT id, artifact_id FROM attestations
-             WHERE verified AND identity IS NOT NULL AND identity ->> 'workflow_sha' = $1
+             WHERE verified AND identity IS NOT NULL AND identity ->> 'workflow_sha' = ANY($1)
             UNION SELECT id, artifact_id FROM attestations
              WHERE verified AND identity IS NOT NULL
-               AND split_part(split_part(identity ->> 'run_url', '/actions/runs/', 2), '/', 1) = $2
+               AND split_part(split_part(identity ->> 'run_url', '/actions/runs/', 2), '/', 1)
+                   = ANY($2)
             UNION SELECT id, artifact_id FROM attestations
              WHERE verified AND provenance IS NOT NULL
-               AND split_part(split_part(provenance ->> 'invocation_id', '/actions/runs/', 2), '/', 1) = $2)
+               AND split_part(split_part(provenance ->> 'invocation_id', '/actions/runs/', 2), '/', 1)
+                   = ANY($2))
          SELECT artifact_id FROM hit WHERE artifact_id IS NOT NULL
          UNION
          SELECT a.id FROM hit JOIN attestation_subjects s ON s.attestation_id = hit.id
                               JOIN artifacts a ON a.digest = s.digest",
     )
-    .bind(head_sha)
-    .bind(github_run_id.map(|id| id.to_string()))
+    .bind(head_shas)
+    .bind(&runs)
     .fetch_all(&mut *conn)
     .await?;
     enqueue(conn, &ids, "build").await

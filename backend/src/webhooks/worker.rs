@@ -294,24 +294,28 @@ async fn flush(
     }
 }
 
-/// The runs a batch wrote. A build record is evidence: the artifacts each
-/// run is linked to are queued for re-evaluation once per batch, in its
-/// transaction (a rolled-back batch queues nothing).
+/// The runs a batch wrote. A build record is evidence: the artifacts the
+/// runs are linked to are queued for re-evaluation with one statement per
+/// batch, in its transaction (a rolled-back batch queues nothing).
 #[derive(Default)]
-struct TouchedRuns(BTreeSet<(Option<String>, Option<i64>)>);
+struct TouchedRuns {
+    commits: BTreeSet<String>,
+    github_runs: BTreeSet<i64>,
+}
 
 impl TouchedRuns {
     fn add(&mut self, provider: &str, run: &RunRecord) {
+        self.commits.extend(run.head_sha.clone());
         // Attestations name GitHub runs by URL; a GitLab pipeline links by commit.
-        let github_run = (provider == "github").then_some(run.provider_run_id);
-        self.0.insert((run.head_sha.clone(), github_run));
+        if provider == "github" {
+            self.github_runs.insert(run.provider_run_id);
+        }
     }
 
     async fn reevaluate(self, db: &mut PgConnection) -> sqlx::Result<()> {
-        for (head_sha, github_run) in self.0 {
-            crate::store::policies::enqueue_for_run(db, head_sha.as_deref(), github_run).await?;
-        }
-        Ok(())
+        let commits: Vec<String> = self.commits.into_iter().collect();
+        let runs: Vec<i64> = self.github_runs.into_iter().collect();
+        crate::store::policies::enqueue_for_runs(db, &commits, &runs).await
     }
 }
 
