@@ -361,31 +361,26 @@ fn hardening_schema() -> Value {
     })
 }
 
-fn check_definitions(
+/// Findings in the project's definitions of these kinds, with a reference
+/// to each definition judged.
+fn definition_findings(
     input: &RuleInput,
-    params: &Value,
+    p: &HardeningParams,
     kinds: &[Kind],
-    what: &str,
-    ok: &str,
-) -> RuleOutcome {
-    let p = match hardening_params(params) {
-        Ok(p) => p,
-        Err(e) => return RuleOutcome::error(e),
-    };
-    let defs: Vec<_> = input
+) -> (Vec<Violation>, Vec<EvidenceRef>) {
+    let mut v = Vec::new();
+    let mut evidence = Vec::new();
+    for d in input
         .ci_definitions
         .iter()
         .flatten()
         .filter(|d| kinds.contains(&d.kind))
-        .collect();
-    let mut v = Vec::new();
-    let mut evidence = Vec::new();
-    for d in &defs {
+    {
         evidence.push(EvidenceRef {
             kind: "ci-definition".into(),
             id: d.id,
         });
-        match cidef::check(d.kind, &d.file, &d.content, &p) {
+        match cidef::check(d.kind, &d.file, &d.content, p) {
             Ok(findings) => v.extend(findings.into_iter().map(|f| {
                 violation(
                     format!("{}:{}:{}", f.file, f.line, f.check),
@@ -398,68 +393,78 @@ fn check_definitions(
             )),
         }
     }
-    if kinds.contains(&Kind::Dockerfile) {
-        for pr in &input.provenance {
-            for dep in &pr.provenance.resolved_dependencies {
-                let Some(uri) = dep.uri.as_deref() else {
-                    continue;
-                };
-                let image =
-                    is_image_purl(uri) || uri.starts_with("docker://") || uri.starts_with("oci://");
-                if !image {
-                    continue;
-                }
-                let pinned = image_pinned(uri)
-                    || dep
-                        .digest
-                        .get("sha256")
-                        .and_then(Value::as_str)
-                        .is_some_and(|d| d.len() == 64);
-                if !pinned {
-                    v.push(violation(
-                        format!("provenance:{}:{uri}", pr.id),
-                        format!(
-                            "provenance {} names the base image {uri} without a sha256 digest",
-                            pr.id
-                        ),
-                    ));
-                }
-                evidence.push(EvidenceRef {
-                    kind: "attestation".into(),
-                    id: pr.id,
-                });
+    (v, evidence)
+}
+
+/// Container images named outside Dockerfiles without a sha256 digest:
+/// in verified provenance's resolved dependencies, and among the SBOM's
+/// components besides its subject (the images of a Kubernetes or
+/// multi-image SBOM, base images some generators record).
+fn unpinned_images(input: &RuleInput, v: &mut Vec<Violation>, evidence: &mut Vec<EvidenceRef>) {
+    for pr in &input.provenance {
+        for dep in &pr.provenance.resolved_dependencies {
+            let Some(uri) = dep.uri.as_deref() else {
+                continue;
+            };
+            let image =
+                is_image_purl(uri) || uri.starts_with("docker://") || uri.starts_with("oci://");
+            if !image {
+                continue;
             }
+            let pinned = image_pinned(uri)
+                || dep
+                    .digest
+                    .get("sha256")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.len() == 64);
+            if !pinned {
+                v.push(violation(
+                    format!("provenance:{}:{uri}", pr.id),
+                    format!(
+                        "provenance {} names the base image {uri} without a sha256 digest",
+                        pr.id
+                    ),
+                ));
+            }
+            evidence.push(EvidenceRef {
+                kind: "attestation".into(),
+                id: pr.id,
+            });
         }
     }
-    if kinds.contains(&Kind::Dockerfile) {
-        // Images the artifact's SBOM lists besides its subject: the images
-        // of a Kubernetes or multi-image SBOM, base images some generators
-        // record as components.
-        if let Some(sbom) = &input.sbom {
-            let mut named = false;
-            for purl in sbom
-                .components
-                .iter()
-                .filter(|c| !c.is_root)
-                .filter_map(|c| c.purl.as_deref())
-                .filter(|p| is_image_purl(p))
-            {
-                named = true;
-                if !image_pinned(purl) {
-                    v.push(violation(
-                        format!("sbom:{purl}"),
-                        format!("the SBOM names the image {purl} without a sha256 digest"),
-                    ));
-                }
-            }
-            if named {
-                evidence.push(EvidenceRef {
-                    kind: "sbom".into(),
-                    id: sbom.id,
-                });
+    if let Some(sbom) = &input.sbom {
+        let mut named = false;
+        for purl in sbom
+            .components
+            .iter()
+            .filter(|c| !c.is_root)
+            .filter_map(|c| c.purl.as_deref())
+            .filter(|p| is_image_purl(p))
+        {
+            named = true;
+            if !image_pinned(purl) {
+                v.push(violation(
+                    format!("sbom:{purl}"),
+                    format!("the SBOM names the image {purl} without a sha256 digest"),
+                ));
             }
         }
+        if named {
+            evidence.push(EvidenceRef {
+                kind: "sbom".into(),
+                id: sbom.id,
+            });
+        }
     }
+}
+
+/// The outcome: not applicable without any evidence judged.
+fn hardening_outcome(
+    v: Vec<Violation>,
+    mut evidence: Vec<EvidenceRef>,
+    what: &str,
+    ok: &str,
+) -> RuleOutcome {
     if evidence.is_empty() {
         return RuleOutcome::not_applicable(format!("the project has no {what}"));
     }
@@ -494,10 +499,14 @@ impl BuiltinRule for WorkflowHardening {
         hardening_params(params).map(|_| ())
     }
     fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
-        check_definitions(
-            input,
-            params,
-            &[Kind::GithubWorkflow, Kind::GitlabCi],
+        let p = match hardening_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(e),
+        };
+        let (v, evidence) = definition_findings(input, &p, &[Kind::GithubWorkflow, Kind::GitlabCi]);
+        hardening_outcome(
+            v,
+            evidence,
             "CI workflow definitions",
             "CI workflows are hardened",
         )
@@ -520,10 +529,15 @@ impl BuiltinRule for BaseImagePinned {
         hardening_params(params).map(|_| ())
     }
     fn evaluate(&self, input: &RuleInput, params: &Value) -> RuleOutcome {
-        check_definitions(
-            input,
-            params,
-            &[Kind::Dockerfile],
+        let p = match hardening_params(params) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::error(e),
+        };
+        let (mut v, mut evidence) = definition_findings(input, &p, &[Kind::Dockerfile]);
+        unpinned_images(input, &mut v, &mut evidence);
+        hardening_outcome(
+            v,
+            evidence,
             "Dockerfiles or provenance base images",
             "base images are pinned and minimal",
         )
