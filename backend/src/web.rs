@@ -27,6 +27,8 @@ use crate::store::tokens;
 
 const COOKIE: &str = "cairn_session";
 const CSS: &str = include_str!("../../frontend/static/cairn.css");
+/// Served from the binary: browsers ask every page's origin for it.
+const FAVICON: &[u8] = include_bytes!("../../frontend/static/favicon.ico");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/sboms/{id}/document", get(download))
         .route("/ui/components", get(components))
         .route("/static/cairn.css", get(css))
+        .route("/favicon.ico", get(favicon))
 }
 
 /// A dashboard failure, shown as a page.
@@ -230,6 +233,16 @@ async fn logout(headers: HeaderMap) -> WebResult<Response> {
         HeaderValue::from_static("cairn_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     Ok(res)
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 async fn css() -> impl IntoResponse {
