@@ -33,7 +33,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
 use cairn::attest::{Identity, Provenance};
-use cairn::policy::engine::{self, EvalContext, PolicyDefinition};
+use cairn::policy::engine::{self, EvalContext, EvalLimits, PolicyDefinition};
 use cairn::policy::input::{ProvenanceFacts, SbomFacts, SignatureFacts};
 use cairn::policy::RuleInput;
 
@@ -41,6 +41,10 @@ mod common;
 use common::{loadavg, BenchDb, Server};
 
 const SEED: u64 = 0x5EED_0005;
+const BENCH_LIMITS: EvalLimits = EvalLimits {
+    rego: Duration::from_secs(2),
+    evaluation: Duration::from_secs(60),
+};
 const COMPONENTS: usize = 10_000;
 const DIGEST: &str = "sha256:5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
@@ -173,7 +177,7 @@ fn new_sbom(variants: &mut [RuleInput], k: usize) -> &RuleInput {
 
 /// One worker-style evaluation; returns whether it allowed.
 fn evaluate_once(set: &engine::CompiledSet, input: &RuleInput) -> bool {
-    let ctx = EvalContext::new(input, Duration::from_secs(2));
+    let ctx = EvalContext::new(input, BENCH_LIMITS);
     let results = engine::evaluate(set, engine::Mode::Enforce, &ctx, Some(1), &[]);
     let _digest = engine::input_digest(input);
     assert!(
@@ -320,7 +324,7 @@ async fn main() -> Result<()> {
     // On a new SBOM each time: outcomes cannot be reused.
     let t = Instant::now();
     for k in 0..n {
-        let ctx = EvalContext::new(new_sbom(&mut mine, k), Duration::from_secs(2));
+        let ctx = EvalContext::new(new_sbom(&mut mine, k), BENCH_LIMITS);
         engine::evaluate(&builtin_only, engine::Mode::Enforce, &ctx, None, &[]);
     }
     let builtin_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
@@ -333,7 +337,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     let mut rego_input = None;
     for _ in 0..n {
-        rego_input = Some(cairn::policy::rego::input_value(&input));
+        rego_input = Some(cairn::policy::rego::input_value(&input).expect("input builds"));
     }
     let convert_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
     let t = Instant::now();

@@ -40,6 +40,14 @@ pub struct Config {
     /// `CAIRN_REGO_TIMEOUT_MS`: evaluation time limit of one custom Rego
     /// rule, in milliseconds (1 to 60000). Default 250.
     pub rego_timeout_ms: u64,
+    /// `CAIRN_EVAL_BUDGET_MS`: time budget of one artifact's evaluation
+    /// against every set, in milliseconds (100 to 600000); rules not reached
+    /// within it are `error`. Default 10000.
+    pub eval_budget_ms: u64,
+    /// `CAIRN_QUEUE_MAX_CLAIMS`: how many times a queue item may be claimed
+    /// without its processing completing (the process died) before it is
+    /// dead-lettered (1 to 100). Default 2.
+    pub queue_max_claims: i32,
     /// `CAIRN_POLICY_WORKERS`: policy evaluation worker tasks per instance
     /// (0 disables them). Default 1.
     pub policy_workers: usize,
@@ -61,6 +69,14 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The policy engine's limits.
+    pub fn eval_limits(&self) -> crate::policy::engine::EvalLimits {
+        crate::policy::engine::EvalLimits {
+            rego: std::time::Duration::from_millis(self.rego_timeout_ms),
+            evaluation: std::time::Duration::from_millis(self.eval_budget_ms),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
@@ -99,22 +115,10 @@ impl Config {
                 ),
             })?;
         }
-        let webhook_max_attempts: i32 = parse_num(&get, "CAIRN_WEBHOOK_MAX_ATTEMPTS", 8)?;
-        if !(1..=100).contains(&webhook_max_attempts) {
-            return Err(ConfigError {
-                var: "CAIRN_WEBHOOK_MAX_ATTEMPTS",
-                value: webhook_max_attempts.to_string(),
-                reason: "expected 1 to 100".into(),
-            });
-        }
-        let rego_timeout_ms: u64 = parse_num(&get, "CAIRN_REGO_TIMEOUT_MS", 250)?;
-        if !(1..=60_000).contains(&rego_timeout_ms) {
-            return Err(ConfigError {
-                var: "CAIRN_REGO_TIMEOUT_MS",
-                value: rego_timeout_ms.to_string(),
-                reason: "expected 1 to 60000".into(),
-            });
-        }
+        let webhook_max_attempts = parse_ranged(&get, "CAIRN_WEBHOOK_MAX_ATTEMPTS", 8, 1..=100)?;
+        let rego_timeout_ms = parse_ranged(&get, "CAIRN_REGO_TIMEOUT_MS", 250, 1..=60_000)?;
+        let eval_budget_ms = parse_ranged(&get, "CAIRN_EVAL_BUDGET_MS", 10_000, 100..=600_000)?;
+        let queue_max_claims = parse_ranged(&get, "CAIRN_QUEUE_MAX_CLAIMS", 2, 1..=100)?;
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
             if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -141,6 +145,8 @@ impl Config {
             webhook_workers: parse_num(&get, "CAIRN_WEBHOOK_WORKERS", 2)?,
             webhook_max_attempts,
             rego_timeout_ms,
+            eval_budget_ms,
+            queue_max_claims,
             policy_workers: parse_num(&get, "CAIRN_POLICY_WORKERS", 1)?,
             gate_require_token: parse_bool(&get, "CAIRN_GATE_REQUIRE_TOKEN")?,
         })
@@ -160,6 +166,26 @@ fn parse_num<T: std::str::FromStr>(
             reason: "expected a positive whole number".into(),
         }),
     }
+}
+
+fn parse_ranged<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let n = parse_num(get, var, default)?;
+    if !range.contains(&n) {
+        return Err(ConfigError {
+            var,
+            value: n.to_string(),
+            reason: format!("expected {} to {}", range.start(), range.end()),
+        });
+    }
+    Ok(n)
 }
 
 fn parse_bool(

@@ -23,6 +23,7 @@ pub mod goevidence;
 pub mod ingest;
 pub mod pagination;
 pub mod policy;
+pub mod queue;
 pub mod sbom;
 pub mod state;
 pub mod store;

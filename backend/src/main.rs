@@ -156,10 +156,8 @@ async fn serve() -> anyhow::Result<()> {
             pool.clone(),
             cairn::webhooks::worker::WorkerOptions::from_config(&state.config),
         );
-        let policy_workers = cairn::compliance::worker::spawn(
-            pool.clone(),
-            cairn::compliance::worker::WorkerOptions::from_config(&state.config),
-        );
+        let policy_workers =
+            cairn::compliance::worker::spawn(pool.clone(), policy_worker_options(&state.config));
         let served = cairn::app::serve(
             listener,
             cairn::app::router(state),
@@ -202,4 +200,28 @@ async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
     );
     println!("{token}");
     Ok(())
+}
+
+/// The policy workers' options. Test builds (debug assertions) read
+/// `CAIRN_TEST_ABORT_EVALUATING=<artifact id>`: the process aborts while
+/// evaluating that artifact, as one killed by a stack overflow would, so the
+/// poison-pill guard can be tested on the real binary. Release builds never
+/// read it.
+fn policy_worker_options(
+    config: &cairn::config::Config,
+) -> cairn::compliance::worker::WorkerOptions {
+    #[allow(unused_mut)]
+    let mut options = cairn::compliance::worker::WorkerOptions::from_config(config);
+    #[cfg(debug_assertions)]
+    if let Some(id) = std::env::var("CAIRN_TEST_ABORT_EVALUATING")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        options.fault = Some(std::sync::Arc::new(move |artifact| {
+            if artifact == id {
+                std::process::abort();
+            }
+        }));
+    }
+    options
 }

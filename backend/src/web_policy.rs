@@ -4,7 +4,6 @@
 //! Rego editor with a dry-run).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use askama::Template;
 use axum::extract::State;
@@ -22,7 +21,7 @@ use crate::error::ApiError;
 use crate::policy::engine::RuleSpec;
 use crate::policy::CATALOGUE;
 use crate::state::AppState;
-use crate::store::policies::{self as store, MatrixCell, PolicySet, TrendPoint};
+use crate::store::policies::{self as store, DeadEvaluation, MatrixCell, PolicySet, TrendPoint};
 use crate::web::{same_origin, Session, WebError};
 
 pub fn router() -> Router<AppState> {
@@ -30,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/compliance", get(overview))
         .route("/ui/policies", get(policies))
         .route("/ui/policies/dry-run", post(dry_run))
+        .route("/ui/policies/dead-letters/{id}/replay", post(replay))
         .route("/ui/artifacts/{id}/policy", get(artifact))
 }
 
@@ -178,6 +178,7 @@ struct PoliciesPage<'a> {
     module: String,
     result: Option<DryRunResult>,
     error: Option<String>,
+    dead: Vec<DeadEvaluation>,
 }
 
 const EXAMPLE: &str = r#"package acme.licences
@@ -189,15 +190,21 @@ violations contains msg if {
 }
 "#;
 
-fn page<'a>(
+async fn page<'a>(
+    state: &AppState,
     user: &'a str,
-    sets: Vec<PolicySet>,
     artifact_id: String,
     module: String,
     result: Option<DryRunResult>,
     error: Option<String>,
-) -> PoliciesPage<'a> {
-    PoliciesPage {
+) -> WebResult<PoliciesPage<'a>> {
+    let sets = store::list_sets(&state.pool)
+        .await
+        .map_err(ApiError::from)?;
+    let dead = store::dead_evaluations(&state.pool, None, 50)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(PoliciesPage {
         user: Some(user),
         catalogue: CATALOGUE
             .iter()
@@ -212,22 +219,53 @@ fn page<'a>(
         module,
         result,
         error,
-    }
+        dead,
+    })
 }
 
 async fn policies(State(state): State<AppState>, Session(user): Session) -> WebResult<Response> {
     user.require(Role::Viewer)?;
-    let sets = store::list_sets(&state.pool)
+    render(
+        page(
+            &state,
+            &user.name,
+            String::new(),
+            EXAMPLE.into(),
+            None,
+            None,
+        )
+        .await?,
+    )
+}
+
+/// Queues a dead-lettered evaluation again (maintainer).
+async fn replay(
+    State(state): State<AppState>,
+    Session(user): Session,
+    headers: HeaderMap,
+    ApiPath(artifact_id): ApiPath<i64>,
+) -> WebResult<Response> {
+    if !same_origin(&headers) {
+        return Err(ApiError::forbidden("cross-site form submission refused").into());
+    }
+    user.require(Role::Maintainer)?;
+    let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
+    if !store::replay_dead(&mut tx, artifact_id)
         .await
-        .map_err(ApiError::from)?;
-    render(page(
-        &user.name,
-        sets,
-        String::new(),
-        EXAMPLE.into(),
-        None,
-        None,
-    ))
+        .map_err(ApiError::from)?
+    {
+        return Err(ApiError::not_found(format!(
+            "artifact {artifact_id} has no dead-lettered policy evaluation"
+        ))
+        .into());
+    }
+    tx.commit().await.map_err(ApiError::from)?;
+    tracing::info!(
+        artifact = artifact_id,
+        by = user.token_id,
+        "dead-lettered evaluation replayed (dashboard)"
+    );
+    Ok(axum::response::Redirect::to("/ui/policies").into_response())
 }
 
 #[derive(Deserialize)]
@@ -246,9 +284,6 @@ async fn dry_run(
         return Err(ApiError::forbidden("cross-site form submission refused").into());
     }
     user.require(Role::Uploader)?;
-    let sets = store::list_sets(&state.pool)
-        .await
-        .map_err(ApiError::from)?;
     let outcome = match form.artifact_id.trim().parse::<i64>() {
         Err(_) => Err("the artifact id must be a number".to_owned()),
         Ok(artifact_id) => compliance::dry_run(
@@ -264,7 +299,7 @@ async fn dry_run(
                 }]),
                 mode: None,
             },
-            Duration::from_millis(state.config.rego_timeout_ms),
+            state.config.eval_limits(),
         )
         .await
         .map_err(|e| e.to_string()),
@@ -274,13 +309,14 @@ async fn dry_run(
         Err(e) => (None, Some(e), StatusCode::UNPROCESSABLE_ENTITY),
     };
     let html = page(
+        &state,
         &user.name,
-        sets,
         form.artifact_id.clone(),
         form.module.clone(),
         result,
         error,
     )
+    .await?
     .render()?;
     Ok((status, Html(html)).into_response())
 }

@@ -6,8 +6,10 @@
 //! them.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -24,11 +26,6 @@ impl Workers {
         for h in self.handles {
             let _ = h.await;
         }
-    }
-
-    /// True once every task has ended (e.g. after an injected crash).
-    pub fn is_finished(&self) -> bool {
-        self.handles.iter().all(JoinHandle::is_finished)
     }
 }
 
@@ -50,11 +47,20 @@ where
                     if *rx.borrow() {
                         return;
                     }
-                    let idle = match batch().await {
-                        Ok(0) => true,
-                        Ok(_) => false,
-                        Err(e) => {
+                    // A panicking batch is a worker dying mid-item: the task
+                    // lives on, and the queue's claim records count it.
+                    let idle = match AssertUnwindSafe(batch()).catch_unwind().await {
+                        Ok(Ok(0)) => true,
+                        Ok(Ok(_)) => false,
+                        Ok(Err(e)) => {
                             tracing::warn!(error = %e, worker = name, "batch failed; retrying");
+                            true
+                        }
+                        Err(_) => {
+                            tracing::error!(
+                                worker = name,
+                                "batch panicked; its items count a claim"
+                            );
                             true
                         }
                     };

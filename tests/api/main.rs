@@ -9,6 +9,7 @@ mod dashboard;
 mod embedded;
 mod go_ci;
 mod openapi;
+mod poison_process;
 mod policies;
 mod reading;
 mod sbom_bad_input;

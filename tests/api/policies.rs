@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::harness::{
+    eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
+};
 use crate::webhooks::{
     create_source, drained, fast_workers, send_github, webhook_fixture, GITHUB_SECRET,
 };
@@ -30,9 +32,14 @@ fn opts() -> cairn::compliance::worker::WorkerOptions {
     cairn::compliance::worker::WorkerOptions {
         workers: 1,
         batch: 10,
-        rego_limit: Duration::from_millis(250),
+        limits: cairn::policy::engine::EvalLimits {
+            rego: Duration::from_millis(250),
+            evaluation: Duration::from_secs(10),
+        },
         idle_poll: Duration::from_millis(50),
         base_backoff_secs: 1.0,
+        max_claims: 2,
+        fault: None,
     }
 }
 
@@ -1046,4 +1053,191 @@ async fn dashboard_pages() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// A one-component CycloneDX SBOM, unique to `tag` (no cache shares it).
+fn one_component_sbom(tag: &str, licence: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "serialNumber": format!("urn:uuid:{tag}"),
+        "metadata": {"component": {"type": "application", "name": tag, "version": "1"}},
+        "components": [{"type": "library", "name": "bomb", "version": "1.0.0",
+                        "purl": "pkg:golang/example.com/bomb@v1.0.0",
+                        "licenses": [{"expression": licence}]}]
+    }))
+    .unwrap()
+}
+
+/// A licence expression stored before uploads were bounded (written here
+/// straight into the database) can no longer take the worker down: the
+/// `licenses` rule ends as `error` naming the limit, the gate denies with
+/// that reason at once, and the server keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_licence_bomb_is_an_error_outcome_not_an_outage() {
+    let app = spawn_app().await;
+    let tag = format!("bomb-{}", std::process::id());
+    let digest = fake_digest(0xb0);
+    let res = app
+        .upload(
+            &format!("project=acme/bomb&artifact=app&version=1&digest={digest}"),
+            one_component_sbom(&tag, "MIT"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let artifact = res.json::<Value>().await.unwrap()["artifact_id"]
+        .as_i64()
+        .unwrap();
+    let bomb = format!("{}MIT{}", "(".repeat(6_000), ")".repeat(6_000));
+    sqlx::query("UPDATE components SET licenses = $1 WHERE name = 'bomb'")
+        .bind(&bomb)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.create_set(json!({"name": "licences", "mode": "enforce", "rules": [
+        {"rule": "sbom-present"},
+        {"rule": "licenses", "params": {"allow": ["MIT"]}},
+    ]}))
+    .await;
+    assert_eq!(app.drain().await, 1);
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/policy"))
+        .await;
+    let licences = result(&status["evaluations"][0], "licenses");
+    assert_eq!(licences["status"], "error", "{licences}");
+    assert_eq!(
+        licences["message"],
+        "pkg:golang/example.com/bomb@v1.0.0: the licence expression nests parentheses 6000 levels deep (at most 32); the rule cannot judge it"
+    );
+    assert_eq!(
+        result(&status["evaluations"][0], "sbom-present")["status"],
+        "pass"
+    );
+    let gate = app.gate(&digest).await;
+    assert_eq!(gate["decision"], "deny");
+    assert_eq!(gate["reasons"][0]["rule"], "licenses");
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    // The legitimate path: the same document with a plain licence passes.
+    let good = fake_digest(0xb1);
+    let res = app
+        .upload(
+            &format!("project=acme/bomb&artifact=app&version=2&digest={good}"),
+            one_component_sbom(&format!("{tag}-good"), "MIT OR Apache-2.0"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.drain().await;
+    assert_eq!(app.gate(&good).await["decision"], "allow");
+}
+
+/// An evaluation that kills its worker every time (a poison pill) is
+/// dead-lettered after two claims with that reason; the artifact evaluated
+/// beside it is not held up; the gate denies the poisoned artifact at once,
+/// without evaluating it on the spot; a maintainer replays it and healthy
+/// workers then evaluate it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_evaluation_is_dead_lettered_visible_and_replayable() {
+    let app = spawn_app().await;
+    app.create_set(json!({"name": "base", "mode": "enforce", "rules": [{"rule": "sbom-present"}]}))
+        .await;
+    let (bad, good) = (fake_digest(0xd0), fake_digest(0xd1));
+    let poison = app.alpine("acme/poison", &bad).await;
+    let healthy = app.alpine("acme/healthy", &good).await;
+    let mut options = opts();
+    options.fault = Some(std::sync::Arc::new(move |artifact| {
+        if artifact == poison {
+            panic!("injected: the worker dies evaluating artifact {artifact}");
+        }
+    }));
+    let workers = cairn::compliance::worker::spawn(app.pool.clone(), options);
+    eventually(
+        "the poison dead-lettered and the other evaluated",
+        || async {
+            let dead: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM policy_queue WHERE dead_at IS NOT NULL AND artifact_id = $1",
+            )
+            .bind(poison)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            dead == 1 && app.queue_len().await == 1
+        },
+    )
+    .await;
+    workers.shutdown().await;
+    let reason = "processing never completed after 2 claims (the process or its worker died while processing it); dead-lettered so that it cannot take the service down again";
+
+    let viewer = app.token("viewer").await;
+    let res = app
+        .get("/api/v1/policy-dead-letters", &viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["items"][0]["artifact_id"], poison);
+    assert_eq!(page["items"][0]["project"], "acme/poison");
+    assert_eq!(page["items"][0]["error"], reason);
+    assert_eq!(page["next_cursor"], Value::Null);
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{poison}/policy"))
+        .await;
+    assert_eq!(status["dead_lettered"], reason);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/artifacts/{healthy}/policy"))
+            .await["decision"],
+        "allow"
+    );
+
+    let gate = app.gate(&bad).await;
+    assert_eq!(gate["decision"], "deny");
+    assert_eq!(
+        gate["reasons"][0]["reason"],
+        format!("its policy evaluation was dead-lettered: {reason}")
+    );
+    let evaluated: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM policy_evaluations WHERE artifact_id = $1")
+            .bind(poison)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(evaluated, 0, "the gate must not evaluate a dead letter");
+    assert_eq!(app.gate(&good).await["decision"], "allow");
+
+    // Replay: maintainers only; then a healthy worker evaluates it.
+    let replay = format!("/api/v1/policy-dead-letters/{poison}/replay");
+    let uploader = app.token("uploader").await;
+    let res = app
+        .client
+        .post(app.url(&replay))
+        .bearer_auth(&uploader)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403).await;
+    let maintainer = app.token("maintainer").await;
+    let res = app
+        .client
+        .post(app.url(&replay))
+        .bearer_auth(&maintainer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = app
+        .client
+        .post(app.url(&replay))
+        .bearer_auth(&maintainer)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+    assert_eq!(app.drain().await, 1);
+    assert_eq!(app.gate(&bad).await["decision"], "allow");
+    let page = app.get_json("/api/v1/policy-dead-letters").await;
+    assert!(page["items"].as_array().unwrap().is_empty());
 }

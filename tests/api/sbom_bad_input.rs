@@ -191,3 +191,116 @@ async fn bad_parameters_and_digest_conflicts() {
     let p = rejected(&app, &format!("{q}&digest={d2}"), doc, None, 409).await;
     assert!(p["detail"].as_str().unwrap().contains(&d2), "{p}");
 }
+
+/// A CycloneDX SBOM with one component whose licences are `licenses`.
+fn with_licences(licenses: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "components": [{
+            "type": "library",
+            "name": "bomb",
+            "version": "1.0.0",
+            "purl": "pkg:golang/example.com/bomb@v1.0.0",
+            "licenses": licenses
+        }]
+    }))
+    .unwrap()
+}
+
+/// Licence expressions beyond the parser's bounds (parentheses nested
+/// deeper than 32, more than 1,000 licences in one component, either way
+/// they are written) are refused at upload with the component and the
+/// limit named, and nothing is stored; at the bounds they are accepted.
+/// The 6,000-deep 12 KB expression used to abort the server in the policy
+/// worker, and again after every restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_expressions_beyond_the_parser_bounds_are_refused() {
+    let app = app_with_data().await;
+    let nest = |n: usize| format!("{}MIT{}", "(".repeat(n), ")".repeat(n));
+    let p = rejected(
+        &app,
+        Q,
+        with_licences(serde_json::json!([{"expression": nest(6_000)}])),
+        None,
+        422,
+    )
+    .await;
+    assert_eq!(
+        p["detail"],
+        "The licences of component `pkg:golang/example.com/bomb@v1.0.0`: the licence expression nests parentheses 6000 levels deep (at most 32)."
+    );
+    let p = rejected(
+        &app,
+        Q,
+        with_licences(serde_json::json!([{"expression": nest(33)}])),
+        None,
+        422,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("33 levels deep (at most 32)"),
+        "{p}"
+    );
+    let chain = vec!["MIT"; 20_000].join(" AND ");
+    let p = rejected(
+        &app,
+        Q,
+        with_licences(serde_json::json!([{"expression": chain}])),
+        None,
+        422,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("names 20000 licences (at most 1000)"),
+        "{p}"
+    );
+    // 20,000 separate licence ids: joined into one expression, refused the same way.
+    let ids: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| serde_json::json!({"license": {"id": format!("LicenseRef-{i}")}}))
+        .collect();
+    let p = rejected(&app, Q, with_licences(ids.into()), None, 422).await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("names 20000 licences (at most 1000)"),
+        "{p}"
+    );
+
+    // At the bounds: stored, and the expression is kept as written.
+    let at_depth = nest(32);
+    let res = app
+        .upload(
+            "project=acme/bad&artifact=deep&version=1",
+            with_licences(serde_json::json!([{"expression": at_depth}])),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let ids: Vec<serde_json::Value> = (0..1_000)
+        .map(|i| serde_json::json!({"license": {"id": format!("LicenseRef-{i}")}}))
+        .collect();
+    let res = app
+        .upload(
+            "project=acme/bad&artifact=wide&version=1",
+            with_licences(ids.into()),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT licenses FROM components WHERE name = 'bomb' ORDER BY length(licenses)",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0], at_depth);
+    assert_eq!(stored[1].matches(" AND ").count(), 999);
+}

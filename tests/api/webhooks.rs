@@ -9,7 +9,9 @@ use cairn::webhooks::worker::{self, Fault, WorkerOptions, Workers};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::harness::{
+    eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
+};
 
 pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITLAB_TOKEN: &str = "gitlab-secret-token-0123456789";
@@ -119,6 +121,10 @@ async fn send_gitlab(
 }
 
 pub fn fast_workers(app: &TestApp, fault: Option<worker::FaultHook>) -> Workers {
+    workers_with(app, fault, WorkerOptions::default().max_claims)
+}
+
+fn workers_with(app: &TestApp, fault: Option<worker::FaultHook>, max_claims: i32) -> Workers {
     worker::spawn(
         app.pool.clone(),
         WorkerOptions {
@@ -126,6 +132,7 @@ pub fn fast_workers(app: &TestApp, fault: Option<worker::FaultHook>) -> Workers 
             idle_poll: Duration::from_millis(20),
             base_backoff: Duration::from_millis(20),
             max_attempts: 3,
+            max_claims,
             fault,
             ..WorkerOptions::default()
         },
@@ -804,21 +811,21 @@ async fn crashed_worker_loses_nothing_and_events_are_processed_once() {
         .await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
     }
-    // Workers that die after processing, before committing.
-    let crashing = fast_workers(&app, Some(Arc::new(|_| Fault::Crash)));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !crashing.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "the crashing workers did not crash"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Workers that die after processing, before committing, again and again
+    // (allowed many claims here: this is about losing nothing).
+    let crashing = workers_with(&app, Some(Arc::new(|_| Fault::Crash)), 100);
+    let claimed = "SELECT count(*) FROM queue_claims WHERE queue = 'webhook'";
+    eventually("every delivery claimed by a crashing batch", || async {
+        count(&app, claimed).await == 7
+    })
+    .await;
+    crashing.shutdown().await;
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE status = 'queued' AND processed_count = 0 AND attempts = 0").await, 7);
     assert_eq!(count(&app, "SELECT count(*) FROM ci_runs").await, 0);
     assert_eq!(count(&app, "SELECT count(*) FROM ci_jobs").await, 0);
-    // "Restart": healthy workers process each delivery exactly once.
-    let workers = fast_workers(&app, None);
+    // "Restart": healthy workers process each delivery exactly once (each
+    // alone, as a suspect), and forget the claims.
+    let workers = workers_with(&app, None, 100);
     drained(&app.pool).await;
     workers.shutdown().await;
     assert_eq!(
@@ -830,6 +837,83 @@ async fn crashed_worker_loses_nothing_and_events_are_processed_once() {
         7
     );
     assert_eq!(count(&app, "SELECT count(*) FROM ci_runs").await, 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM ci_jobs").await, 7);
+    assert_eq!(count(&app, claimed).await, 0);
+}
+
+/// A delivery whose processing kills its worker every time (a poison pill)
+/// is dead-lettered after `max_claims` claims with that reason; the
+/// deliveries that shared its batch are processed; a replay gives it fresh
+/// claims and healthy workers then process it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_delivery_is_dead_lettered_after_its_claims_and_the_rest_are_processed() {
+    let app = spawn_app().await;
+    create_source(
+        &app,
+        json!({"provider": "gitlab", "name": "gl", "secret": GITLAB_TOKEN}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (i, name) in fixture_names("gitlab").iter().enumerate() {
+        let res = send_gitlab(
+            &app,
+            "gl",
+            GITLAB_TOKEN,
+            gitlab_event_of(name),
+            &format!("p-{i}"),
+            webhook_fixture(&format!("gitlab/{name}")),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let poison = ids[3];
+    let workers = workers_with(
+        &app,
+        Some(Arc::new(move |id| {
+            if id == poison {
+                Fault::Crash
+            } else {
+                Fault::None
+            }
+        })),
+        2,
+    );
+    drained(&app.pool).await;
+    workers.shutdown().await;
+    let dead = app.get_json("/api/v1/webhook-dead-letters").await;
+    assert_eq!(dead["items"].as_array().unwrap().len(), 1, "{dead}");
+    assert_eq!(dead["items"][0]["id"], poison);
+    assert_eq!(
+        dead["items"][0]["last_error"],
+        "processing never completed after 2 claims (the process or its worker died while processing it); dead-lettered so that it cannot take the service down again"
+    );
+    assert_eq!(dead["items"][0]["processed_count"], 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'done' AND processed_count = 1"
+        )
+        .await,
+        6
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/webhook-deliveries/{poison}/replay")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(count(&app, "SELECT count(*) FROM queue_claims").await, 0);
+    let healthy = workers_with(&app, None, 2);
+    drained(&app.pool).await;
+    healthy.shutdown().await;
+    let delivery = app
+        .get_json(&format!("/api/v1/webhook-deliveries/{poison}"))
+        .await;
+    assert_eq!(delivery["status"], "done");
+    assert_eq!(delivery["processed_count"], 1);
     assert_eq!(count(&app, "SELECT count(*) FROM ci_jobs").await, 7);
 }
 

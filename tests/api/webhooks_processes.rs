@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::harness::{free_port, fresh_database};
 use crate::webhooks::{drained, send_github, webhook_fixture, GITHUB_SECRET};
 
-const TOKEN: &str = "cairn_webhook_procs_token_0123456789";
+pub const TOKEN: &str = "cairn_webhook_procs_token_0123456789";
 
 /// A URL for the `cairn` binary (trust authentication, as in the harness).
 pub fn database_url(o: &sqlx::postgres::PgConnectOptions) -> String {
@@ -29,6 +29,27 @@ pub fn database_url(o: &sqlx::postgres::PgConnectOptions) -> String {
 pub struct Cairn(Option<Child>);
 
 impl Cairn {
+    /// Waits for the process to end by itself; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        let child = self.0.as_mut().unwrap();
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.0 = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
     /// SIGKILL, as a crash would.
     fn kill_hard(&mut self) {
         let mut child = self.0.take().unwrap();
@@ -37,7 +58,7 @@ impl Cairn {
     }
 
     /// SIGTERM, and the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(mut self) -> std::process::ExitStatus {
         let mut child = self.0.take().unwrap();
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         child.wait().unwrap()
@@ -54,8 +75,14 @@ impl Drop for Cairn {
 }
 
 pub fn start_cairn(url: &str, port: u16) -> Cairn {
+    start_cairn_with(url, port, &[])
+}
+
+/// `cairn serve` with extra environment variables.
+pub fn start_cairn_with(url: &str, port: u16, env: &[(&str, &str)]) -> Cairn {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    cmd.envs(env.iter().copied());
     // SAFETY: prctl is async-signal-safe; the server dies with the test.
     unsafe {
         cmd.pre_exec(|| {

@@ -49,6 +49,7 @@ use crate::state::AppState;
         policies::artifact_policy, policies::history, policies::project_policy, policies::set_tags,
         policies::create_waiver, policies::list_waivers, policies::revoke_waiver,
         policies::compliance_overview, policies::gate, policies::admission,
+        policies::dead_letters, policies::replay_dead_letter,
         go::upload_binary, go::artifact_go_build, go::upload_module_file,
         ci::upload, ci::list,
     ),
@@ -230,6 +231,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/waivers/{id}", delete(policies::revoke_waiver))
         .route("/api/v1/compliance", get(policies::compliance_overview))
         .route("/api/v1/gate", get(policies::gate))
+        .route("/api/v1/policy-dead-letters", get(policies::dead_letters))
+        .route(
+            "/api/v1/policy-dead-letters/{artifact_id}/replay",
+            post(policies::replay_dead_letter),
+        )
         .route("/k8s/admission", post(policies::admission))
         .route("/api/v1/runs", get(runs::list))
         .route("/api/v1/runs/{id}", get(runs::get))

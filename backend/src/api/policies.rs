@@ -1,8 +1,6 @@
 //! Policy engine API: the rule catalogue, policy sets (versioned), waivers,
 //! results and history, dry-runs, the deploy gate and Kubernetes admission.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -17,16 +15,14 @@ use crate::auth::{Caller, Role};
 use crate::compliance::{self, DryRun, DryRunResult, GateDecision, NewWaiverRequest};
 use crate::domain::Sha256Digest;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::{Page, PageParams};
 use crate::policy::engine::PolicyDefinition;
 use crate::policy::CATALOGUE;
 use crate::state::AppState;
 use crate::store::policies::{
-    self as store, EvaluationRecord, MatrixCell, PolicySet, PolicyVersion, TrendPoint, WaiverRecord,
+    self as store, DeadEvaluation, EvaluationRecord, MatrixCell, PolicySet, PolicyVersion,
+    TrendPoint, WaiverRecord,
 };
-
-fn rego_limit(state: &AppState) -> Duration {
-    Duration::from_millis(state.config.rego_timeout_ms)
-}
 
 /// A built-in rule of the catalogue.
 #[derive(Debug, Serialize, ToSchema)]
@@ -226,7 +222,7 @@ pub async fn dry_run(
 ) -> ApiResult<Json<DryRunResult>> {
     caller.require(Role::Uploader)?;
     Ok(Json(
-        compliance::dry_run(&state.pool, &req, rego_limit(&state)).await?,
+        compliance::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
     ))
 }
 
@@ -238,6 +234,9 @@ pub struct ArtifactPolicy {
     pub decision: String,
     /// New evidence or a change waits for evaluation.
     pub queued: bool,
+    /// Why the artifact's evaluation was dead-lettered (it never completed):
+    /// the gate denies the artifact until it is replayed.
+    pub dead_lettered: Option<String>,
     /// Latest evaluation per live set.
     pub evaluations: Vec<EvaluationRecord>,
     /// Waivers of the artifact or its project in force.
@@ -276,6 +275,7 @@ pub async fn artifact_status(state: &AppState, id: i64) -> ApiResult<ArtifactPol
         artifact_id: id,
         decision: decision.into(),
         queued: store::queued(&state.pool, id).await?,
+        dead_lettered: store::dead_reason(&state.pool, id).await?,
         evaluations,
         waivers: store::list_waivers(&state.pool, true, Some(id)).await?,
     })
@@ -531,7 +531,13 @@ pub async fn gate(
     }
     let digest = Sha256Digest::parse(&q.digest).map_err(ApiError::bad_request)?;
     Ok(Json(
-        compliance::gate(&state.pool, digest.as_str(), rego_limit(&state)).await?,
+        compliance::gate(
+            &state.pool,
+            digest.as_str(),
+            state.config.eval_limits(),
+            state.config.queue_max_claims,
+        )
+        .await?,
     ))
 }
 
@@ -544,5 +550,88 @@ pub async fn gate(
     responses((status = 200, description = "AdmissionReview with `response`", body = Object)),
 )]
 pub async fn admission(State(state): State<AppState>, body: Bytes) -> Json<Value> {
-    Json(compliance::admit(&state.pool, &body, rego_limit(&state)).await)
+    Json(
+        compliance::admit(
+            &state.pool,
+            &body,
+            state.config.eval_limits(),
+            state.config.queue_max_claims,
+        )
+        .await,
+    )
+}
+
+/// Dead-lettered policy evaluations: artifacts whose evaluation never
+/// completed (it took its worker down) `CAIRN_QUEUE_MAX_CLAIMS` times. The
+/// gate denies them until they are replayed (viewer).
+#[utoipa::path(
+    get, path = "/api/v1/policy-dead-letters", tag = "policies",
+    params(PageParams),
+    responses(
+        (status = 200, body = Page<DeadEvaluation>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<DeadEvaluation>>> {
+    caller.require(Role::Viewer)?;
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let rows = store::dead_evaluations(&state.pool, after, limit + 1).await?;
+    Ok(Json(Page::from_rows(rows, limit, |d| {
+        (d.dead_at, d.artifact_id)
+    })))
+}
+
+/// The artifact whose evaluation was replayed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayAck {
+    pub artifact_id: i64,
+    /// Always `queued`.
+    pub status: &'static str,
+}
+
+/// Replay a dead-lettered evaluation: queue it again with fresh attempts
+/// and claims (maintainer).
+#[utoipa::path(
+    post, path = "/api/v1/policy-dead-letters/{artifact_id}/replay", tag = "policies",
+    params(("artifact_id" = i64, Path, description = "Artifact id")),
+    responses(
+        (status = 202, body = ReplayAck, description = "Queued again"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "No dead-lettered evaluation for this artifact"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn replay_dead_letter(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(artifact_id): ApiPath<i64>,
+) -> ApiResult<(StatusCode, Json<ReplayAck>)> {
+    caller.require(Role::Maintainer)?;
+    let mut tx = state.pool.begin().await?;
+    if !store::replay_dead(&mut tx, artifact_id).await? {
+        return Err(ApiError::not_found(format!(
+            "artifact {artifact_id} has no dead-lettered policy evaluation"
+        )));
+    }
+    tx.commit().await?;
+    tracing::info!(
+        artifact = artifact_id,
+        by = caller.token_id,
+        "dead-lettered evaluation replayed"
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReplayAck {
+            artifact_id,
+            status: "queued",
+        }),
+    ))
 }

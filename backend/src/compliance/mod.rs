@@ -6,7 +6,6 @@ pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,10 +16,11 @@ use crate::bounded::Bounded;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::admission::{self, Review};
 use crate::policy::engine::{
-    self, compile_rules, denies, CompiledSet, DefinitionError, EvalContext, Mode, PolicyDefinition,
-    RuleResult, RuleSpec, Waiver,
+    self, compile_rules, denies, CompiledSet, DefinitionError, EvalContext, EvalLimits, Mode,
+    PolicyDefinition, RuleResult, RuleSpec, Waiver,
 };
 use crate::policy::RuleInput;
+use crate::queue::{self, Queue};
 use crate::store::policies::{self as store, EvaluationRecord, NewEvaluation, PolicySet};
 
 /// A definition error as a 422 with its pointer.
@@ -59,14 +59,24 @@ fn compiled(set: &PolicySet) -> Result<Arc<CompiledSet>, DefinitionError> {
     Ok(c)
 }
 
-/// Evaluates `input` against every set that applies (blocking: Rego runs).
+/// Evaluates `input` against every set that applies (blocking: Rego runs,
+/// on a thread with a stack sized for the engine's recursion).
 pub fn judge_input(
     input: &RuleInput,
     sets: &[PolicySet],
     waivers: &[Waiver],
-    rego_limit: Duration,
+    limits: EvalLimits,
 ) -> Vec<SetVerdict> {
-    let ctx = EvalContext::new(input, rego_limit);
+    crate::policy::rego::on_large_stack(|| judge(input, sets, waivers, limits))
+}
+
+fn judge(
+    input: &RuleInput,
+    sets: &[PolicySet],
+    waivers: &[Waiver],
+    limits: EvalLimits,
+) -> Vec<SetVerdict> {
+    let ctx = EvalContext::new(input, limits);
     sets.iter()
         .filter(|s| {
             s.definition
@@ -115,7 +125,7 @@ pub async fn evaluate_and_store(
     conn: &mut PgConnection,
     artifact_id: i64,
     trigger: &str,
-    rego_limit: Duration,
+    limits: EvalLimits,
 ) -> sqlx::Result<Option<usize>> {
     let now = Utc::now();
     let started = std::time::Instant::now();
@@ -126,7 +136,7 @@ pub async fn evaluate_and_store(
     let waivers = store::waivers_for(&mut *conn, artifact_id, input.project.id, now).await?;
     let loaded = started.elapsed();
     let (verdicts, digest) = tokio::task::block_in_place(|| {
-        let v = judge_input(&input, &sets, &waivers, rego_limit);
+        let v = judge_input(&input, &sets, &waivers, limits);
         let d = if v.is_empty() {
             String::new()
         } else {
@@ -204,8 +214,17 @@ pub struct GateDecision {
 /// The deploy decision for a digest. Uses the stored latest evaluations;
 /// evaluates on the spot when one is missing, stale (set changed, evidence
 /// queued) or rests on a waiver that has expired since.
-pub async fn gate(pool: &PgPool, digest: &str, rego_limit: Duration) -> ApiResult<GateDecision> {
-    let arts = store::artifacts_by_digest(pool, digest).await?;
+///
+/// An on-the-spot evaluation is guarded like a worker's (`crate::queue`):
+/// one that took the process down `max_claims` times is dead-lettered
+/// instead of run again.
+pub async fn gate(
+    pool: &PgPool,
+    digest: &str,
+    limits: EvalLimits,
+    max_claims: i32,
+) -> ApiResult<GateDecision> {
+    let mut arts = store::artifacts_by_digest(pool, digest).await?;
     if arts.is_empty() {
         return Ok(GateDecision {
             digest: digest.to_owned(),
@@ -222,44 +241,70 @@ pub async fn gate(pool: &PgPool, digest: &str, rego_limit: Duration) -> ApiResul
         });
     }
     let sets = store::list_sets(pool).await?;
-    let ids: Vec<i64> = arts.iter().map(|a| a.0).collect();
+    let ids: Vec<i64> = arts.iter().map(|a| a.id).collect();
     let mut latest = store::latest(pool, &ids).await?;
     let now = Utc::now();
     let mut evaluated = false;
-    for (id, project, _, _, tags, queued) in &arts {
+    let index = latest_index(&latest);
+    for a in &mut arts {
         let fresh = sets
             .iter()
-            .filter(|s| s.definition.scope.matches(project, tags))
+            .filter(|s| s.definition.scope.matches(&a.project, &a.tags))
             .all(|s| {
-                latest.iter().any(|e| {
-                    e.artifact_id == *id
-                        && e.policy_set_id == s.id
-                        && e.version == s.version
-                        && e.waivers_expire_at.is_none_or(|t| t > now)
+                index.get(&(a.id, s.id)).is_some_and(|e| {
+                    e.version == s.version && e.waivers_expire_at.is_none_or(|t| t > now)
                 })
             });
-        if *queued || !fresh {
+        // A dead-lettered evaluation is never run on the spot: it is what
+        // took a worker down. The artifact is denied until it is replayed.
+        if a.dead.is_none() && (a.queued || !fresh) {
             evaluated = true;
             let mut tx = pool.begin().await?;
-            // Takes the queue entry unless a worker is on it right now.
-            let claimed = store::claim_one(&mut tx, *id).await?;
-            evaluate_and_store(&mut tx, *id, "gate", rego_limit).await?;
-            if claimed {
-                store::dequeue(&mut tx, &[*id]).await?;
+            let prior = queue::prior(&mut tx, Queue::Policy, &[a.id]).await?;
+            let claims = prior.get(&a.id).copied().unwrap_or(0);
+            if claims >= max_claims {
+                let why = queue::dead_reason(claims);
+                store::dead_letter(&mut tx, a.id, &why).await?;
+                queue::clear(&mut *tx, Queue::Policy, &[a.id]).await?;
+                tx.commit().await?;
+                a.dead = Some(why);
+                continue;
             }
+            queue::record(pool, Queue::Policy, &[a.id]).await?;
+            // Takes the queue entry unless a worker is on it right now.
+            let claimed = store::claim_one(&mut tx, a.id).await?;
+            let done = evaluate_and_store(&mut tx, a.id, "gate", limits).await;
+            if done.is_err() {
+                // A failure, not a death.
+                queue::clear(pool, Queue::Policy, &[a.id]).await?;
+            }
+            done?;
+            if claimed {
+                store::dequeue(&mut tx, &[a.id]).await?;
+            }
+            queue::clear(&mut *tx, Queue::Policy, &[a.id]).await?;
             tx.commit().await?;
         }
     }
+    drop(index);
     if evaluated {
         latest = store::latest(pool, &ids).await?;
     }
     Ok(decide(digest, &arts, &sets, &latest))
 }
 
-#[allow(clippy::type_complexity)]
+/// The latest evaluations by (artifact, set): many artifacts may share a
+/// digest, and each is looked up once per set.
+fn latest_index(latest: &[EvaluationRecord]) -> HashMap<(i64, i64), &EvaluationRecord> {
+    latest
+        .iter()
+        .map(|e| ((e.artifact_id, e.policy_set_id), e))
+        .collect()
+}
+
 fn decide(
     digest: &str,
-    arts: &[(i64, String, String, String, Vec<String>, bool)],
+    arts: &[store::GateTarget],
     sets: &[PolicySet],
     latest: &[EvaluationRecord],
 ) -> GateDecision {
@@ -267,22 +312,29 @@ fn decide(
     let mut warnings = Vec::new();
     let mut artifacts = Vec::new();
     let mut used = HashMap::new();
-    for (id, project, name, version, tags, _) in arts {
+    let index = latest_index(latest);
+    for a in arts {
         let mut deny = false;
+        if let Some(why) = &a.dead {
+            deny = true;
+            reasons.push(GateReason {
+                artifact_id: Some(a.id),
+                policy_set: None,
+                rule: None,
+                reason: format!("its policy evaluation was dead-lettered: {why}"),
+            });
+        }
         for s in sets
             .iter()
-            .filter(|s| s.definition.scope.matches(project, tags))
+            .filter(|s| s.definition.scope.matches(&a.project, &a.tags))
         {
-            let Some(e) = latest
-                .iter()
-                .find(|e| e.artifact_id == *id && e.policy_set_id == s.id)
-            else {
+            let Some(e) = index.get(&(a.id, s.id)) else {
                 continue;
             };
             used.insert(e.policy_set.clone(), e.version);
             for r in &e.results {
                 let item = || GateReason {
-                    artifact_id: Some(*id),
+                    artifact_id: Some(a.id),
                     policy_set: Some(e.policy_set.clone()),
                     rule: Some(r.rule.clone()),
                     reason: r.message.clone(),
@@ -298,10 +350,10 @@ fn decide(
             }
         }
         artifacts.push(GateArtifact {
-            id: *id,
-            project: project.clone(),
-            name: name.clone(),
-            version: version.clone(),
+            id: a.id,
+            project: a.project.clone(),
+            name: a.name.clone(),
+            version: a.version.clone(),
             decision: if deny { "deny" } else { "allow" }.into(),
         });
     }
@@ -318,9 +370,18 @@ fn decide(
 
 // --- admission --------------------------------------------------------------------
 
+/// Most images one AdmissionReview may name (a pod has a handful; each is
+/// one gate decision).
+pub const MAX_ADMISSION_IMAGES: usize = 256;
+
 /// Answers an AdmissionReview body; never fails (a malformed review is a
 /// denial naming the problem, with the request uid when there is one).
-pub async fn admit(pool: &PgPool, body: &[u8], rego_limit: Duration) -> serde_json::Value {
+pub async fn admit(
+    pool: &PgPool,
+    body: &[u8],
+    limits: EvalLimits,
+    max_claims: i32,
+) -> serde_json::Value {
     let review = match admission::read(body) {
         Ok(r) => r,
         Err(m) => {
@@ -341,9 +402,17 @@ pub async fn admit(pool: &PgPool, body: &[u8], rego_limit: Duration) -> serde_js
             images,
         } => (uid, kind, name, images),
     };
+    if images.len() > MAX_ADMISSION_IMAGES {
+        let why = format!(
+            "Cairn denies {kind} {name:?}: it names {} images, more than the {MAX_ADMISSION_IMAGES} one review may ask about",
+            images.len()
+        );
+        return admission::response(&uid, false, &why, &[]);
+    }
     let mut denials = Vec::new();
     let mut warnings = Vec::new();
-    let mut decided: HashMap<String, GateDecision> = HashMap::new();
+    // Each digest is decided, and its denial text built, once.
+    let mut decided: HashMap<String, (GateDecision, String)> = HashMap::new();
     for img in &images {
         let Some(digest) = &img.digest else {
             denials.push(format!(
@@ -353,9 +422,18 @@ pub async fn admit(pool: &PgPool, body: &[u8], rego_limit: Duration) -> serde_js
             continue;
         };
         if !decided.contains_key(digest) {
-            match gate(pool, digest, rego_limit).await {
+            match gate(pool, digest, limits, max_claims).await {
                 Ok(d) => {
-                    decided.insert(digest.clone(), d);
+                    let why = d
+                        .reasons
+                        .iter()
+                        .map(|r| match &r.rule {
+                            Some(rule) => format!("{rule}: {}", r.reason),
+                            None => r.reason.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    decided.insert(digest.clone(), (d, why));
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "admission: gate failed");
@@ -367,21 +445,11 @@ pub async fn admit(pool: &PgPool, body: &[u8], rego_limit: Duration) -> serde_js
                 }
             }
         }
-        let d = &decided[digest];
+        let (d, why) = &decided[digest];
         if d.decision == "deny" {
-            let why: Vec<String> = d
-                .reasons
-                .iter()
-                .map(|r| match &r.rule {
-                    Some(rule) => format!("{rule}: {}", r.reason),
-                    None => r.reason.clone(),
-                })
-                .collect();
             denials.push(format!(
-                "{}: image {} denied: {}",
-                img.location,
-                img.image,
-                why.join("; ")
+                "{}: image {} denied: {why}",
+                img.location, img.image
             ));
         }
         for w in &d.warnings {
@@ -431,7 +499,7 @@ pub struct DryRunResult {
     pub input: RuleInput,
 }
 
-pub async fn dry_run(pool: &PgPool, req: &DryRun, rego_limit: Duration) -> ApiResult<DryRunResult> {
+pub async fn dry_run(pool: &PgPool, req: &DryRun, limits: EvalLimits) -> ApiResult<DryRunResult> {
     let (mode, rules, set_id) = match (&req.policy_set, &req.rules) {
         (Some(name), None) => {
             let id = store::set_id_by_name(pool, name)
@@ -464,11 +532,13 @@ pub async fn dry_run(pool: &PgPool, req: &DryRun, rego_limit: Duration) -> ApiRe
     let waivers = store::waivers_for(&mut *conn, req.artifact_id, input.project.id, now).await?;
     drop(conn);
     let (results, digest) = tokio::task::block_in_place(|| {
-        let ctx = EvalContext::new(&input, rego_limit);
-        (
-            engine::evaluate(&compiled, mode, &ctx, set_id, &waivers),
-            engine::input_digest(&input),
-        )
+        crate::policy::rego::on_large_stack(|| {
+            let ctx = EvalContext::new(&input, limits);
+            (
+                engine::evaluate(&compiled, mode, &ctx, set_id, &waivers),
+                engine::input_digest(&input),
+            )
+        })
     });
     Ok(DryRunResult {
         artifact_id: req.artifact_id,

@@ -2,7 +2,7 @@
 //! compilation (validation), evaluation against a `RuleInput`, waivers, and
 //! the decision.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -265,21 +265,42 @@ pub struct RuleResult {
 /// Everything a set's rules read, converted once per artifact.
 pub struct EvalContext<'a> {
     pub input: &'a RuleInput,
-    rego_input: std::sync::OnceLock<regorus::Value>,
+    rego_input: std::sync::OnceLock<Result<regorus::Value, String>>,
     prints: memo::Fingerprints,
-    pub rego_limit: Duration,
+    pub limits: EvalLimits,
+    /// When the evaluation's budget runs out.
+    deadline: Instant,
+}
+
+/// How long evaluation may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalLimits {
+    /// One custom Rego rule.
+    pub rego: Duration,
+    /// One artifact against every set: a rule not started within it is an
+    /// `error`, and a Rego rule gets at most what is left.
+    pub evaluation: Duration,
 }
 
 impl<'a> EvalContext<'a> {
-    pub fn new(input: &'a RuleInput, rego_limit: Duration) -> Self {
+    pub fn new(input: &'a RuleInput, limits: EvalLimits) -> Self {
         EvalContext {
             input,
             rego_input: std::sync::OnceLock::new(),
             prints: memo::Fingerprints::default(),
-            rego_limit,
+            limits,
+            deadline: Instant::now() + limits.evaluation,
         }
     }
-    fn rego_input(&self) -> &regorus::Value {
+
+    /// What is left of the budget; `None` once it has run out.
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    fn rego_input(&self) -> &Result<regorus::Value, String> {
         self.rego_input
             .get_or_init(|| rego::input_value(self.input))
     }
@@ -322,28 +343,36 @@ pub fn evaluate(
         .iter()
         .zip(&set.memo)
         .map(|((id, rule), (rule_key, reads))| {
-            let key = ctx.prints.key(ctx.input, *rule_key, reads);
-            let (kind, outcome) = match rule {
-                CompiledRule::Builtin(b, params) => {
-                    let out = memo::outcome(key, || {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            b.evaluate(ctx.input, params)
-                        }))
-                        .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"))
-                    });
-                    ("builtin", out)
-                }
-                CompiledRule::Rego(r) => (
-                    "rego",
-                    memo::outcome(key, || r.evaluate(ctx.rego_input(), ctx.rego_limit)),
-                ),
-            };
             let mine: Vec<&Waiver> = waivers
                 .iter()
                 .filter(|w| {
                     w.rule == *id && w.policy_set_id.is_none_or(|s| Some(s) == policy_set_id)
                 })
                 .collect();
+            let kind = match rule {
+                CompiledRule::Builtin(..) => "builtin",
+                CompiledRule::Rego(_) => "rego",
+            };
+            let Some(left) = ctx.remaining() else {
+                let out = RuleOutcome::error(format!(
+                    "the evaluation's time budget ({} ms) ran out before this rule ran",
+                    ctx.limits.evaluation.as_millis()
+                ));
+                return judge(id, kind, out, mode, &mine);
+            };
+            let key = ctx.prints.key(ctx.input, *rule_key, reads);
+            let outcome = match rule {
+                CompiledRule::Builtin(b, params) => memo::outcome(key, || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        b.evaluate(ctx.input, params)
+                    }))
+                    .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"))
+                }),
+                CompiledRule::Rego(r) => memo::outcome(key, || match ctx.rego_input() {
+                    Ok(input) => r.evaluate(input, ctx.limits.rego.min(left)),
+                    Err(e) => RuleOutcome::error(e.clone()),
+                }),
+            };
             judge(id, kind, outcome, mode, &mine)
         })
         .collect()
@@ -415,6 +444,123 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Walks a cartesian product far too large to finish.
+    const SPIN: &str = r#"package spin
+xs := [x | some x in ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p"]]
+violations contains m if {
+    some a in xs; some b in xs; some c in xs; some d in xs; some e in xs
+    some f in xs; some g in xs; some h in xs; some i in xs; some j in xs
+    m := concat("", [a, b, c, d, e, f, g, h, i, j])
+    m == "never"
+}"#;
+
+    const TEST_LIMITS: EvalLimits = EvalLimits {
+        rego: Duration::from_secs(2),
+        evaluation: Duration::from_secs(60),
+    };
+
+    /// A spent budget turns every rule not yet run into an `error` that
+    /// says so (and denies in enforce mode); a Rego rule gets at most what
+    /// is left of the budget, however long its own limit.
+    #[test]
+    fn the_evaluation_budget_bounds_every_rule() {
+        let set = def(json!([
+            {"rule": "sbom-present"},
+            {"rego": SPIN},
+        ]))
+        .compile()
+        .unwrap();
+        let input = RuleInput::default();
+        let spent = EvalLimits {
+            rego: Duration::from_secs(60),
+            evaluation: Duration::ZERO,
+        };
+        let results = evaluate(
+            &set,
+            Mode::Enforce,
+            &EvalContext::new(&input, spent),
+            None,
+            &[],
+        );
+        for r in &results {
+            assert_eq!(r.status, Status::Error, "{r:?}");
+            assert_eq!(
+                r.message,
+                "the evaluation's time budget (0 ms) ran out before this rule ran"
+            );
+        }
+        assert!(denies(Mode::Enforce, &results));
+        // A Rego rule allowed a minute gets what is left of a 200 ms budget.
+        let short = EvalLimits {
+            rego: Duration::from_secs(60),
+            evaluation: Duration::from_millis(200),
+        };
+        let results = evaluate(
+            &set,
+            Mode::Enforce,
+            &EvalContext::new(&input, short),
+            None,
+            &[],
+        );
+        assert_eq!(results[0].status, Status::Fail, "{:?}", results[0]);
+        assert_eq!(results[1].status, Status::Error, "{:?}", results[1]);
+    }
+
+    /// Evidence that is within the JSON reader's 128 levels as uploaded but
+    /// deeper once placed in the Rego input makes Rego rules `error` (they
+    /// used to see an empty input and pass); built-in rules still judge.
+    #[test]
+    fn a_rego_input_that_cannot_be_built_is_an_error_not_a_pass() {
+        let set = def(json!([
+            {"rule": "sbom-present"},
+            {"rego": "package deep\nviolations contains \"unsigned\" if { count(input.signatures) == 0 }"},
+        ]))
+        .compile()
+        .unwrap();
+        let mut deep = json!("leaf");
+        for _ in 0..124 {
+            deep = json!({ "x": deep });
+        }
+        let mut input = RuleInput::default();
+        input
+            .provenance
+            .push(crate::policy::input::ProvenanceFacts {
+                id: 1,
+                signer: None,
+                provenance: crate::attest::Provenance {
+                    parameters: deep,
+                    ..Default::default()
+                },
+            });
+        let results = evaluate(
+            &set,
+            Mode::Enforce,
+            &EvalContext::new(&input, TEST_LIMITS),
+            None,
+            &[],
+        );
+        assert_eq!(results[1].status, Status::Error, "{:?}", results[1]);
+        assert!(
+            results[1]
+                .message
+                .starts_with("the Rego input could not be built"),
+            "{}",
+            results[1].message
+        );
+        assert!(denies(Mode::Enforce, &results));
+        // The legitimate path: the same rule on an ordinary input fails on
+        // its own terms (no signature), not with an error.
+        let plain = RuleInput::default();
+        let results = evaluate(
+            &set,
+            Mode::Enforce,
+            &EvalContext::new(&plain, TEST_LIMITS),
+            None,
+            &[],
+        );
+        assert_eq!(results[1].status, Status::Fail, "{:?}", results[1]);
+    }
+
     fn def(rules: Value) -> PolicyDefinition {
         serde_json::from_value(json!({"name": "base", "mode": "enforce", "rules": rules})).unwrap()
     }
@@ -438,7 +584,7 @@ mod tests {
             ..RuleInput::default()
         };
         let run = |input: &RuleInput| {
-            let ctx = EvalContext::new(input, Duration::from_secs(2));
+            let ctx = EvalContext::new(input, TEST_LIMITS);
             evaluate(&set, Mode::Enforce, &ctx, None, &[])
         };
         let first = run(&input);

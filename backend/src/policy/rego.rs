@@ -35,6 +35,78 @@ pub const MAX_MODULE_BYTES: usize = 64 * 1024;
 /// in a single step the execution timer cannot interrupt.
 const REFUSED_BUILTINS: &[&str] = &["numbers.range", "numbers.range_step"];
 
+/// Deepest nesting of `[`, `{` and `(` accepted in a module. regorus'
+/// parser recurses once per level and, for arrays, sets and objects, tries
+/// each level twice (a comprehension first): the work doubles per level.
+/// Real rules nest three or four deep.
+pub const MAX_NESTING: usize = 12;
+
+/// Stack for compiling and evaluating custom rules. regorus' parser,
+/// compiler and interpreter recurse over expressions; a module is at most
+/// `MAX_MODULE_BYTES`, so its deepest expression (an operator chain over
+/// many lines inside one parenthesis) is bounded by its size, and this
+/// stack holds it. Reserved, not committed: only touched pages cost memory.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Runs `f` on a thread with a [`STACK_BYTES`] stack and waits for it: the
+/// engine's recursion over uploaded modules and evidence never runs on a
+/// server thread's small stack. A panic in `f` is resumed here.
+pub fn on_large_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("cairn-policy".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, f)
+            .expect("a policy thread can be started");
+        match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// The deepest bracket nesting outside strings and comments, or the longest
+/// run of minus signs (each unary minus is a parser level too).
+fn nesting(module: &str) -> usize {
+    let (mut depth, mut deepest, mut minus_run) = (0usize, 0usize, 0usize);
+    let mut chars = module.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                chars.by_ref().find(|&c| c == '\n');
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                chars.by_ref().find(|&c| c == '`');
+            }
+            '[' | '{' | '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ']' | '}' | ')' => depth = depth.saturating_sub(1),
+            '-' => {
+                minus_run += 1;
+                deepest = deepest.max(minus_run);
+                continue;
+            }
+            c if c.is_whitespace() => continue,
+            _ => {}
+        }
+        minus_run = 0;
+    }
+    deepest
+}
+
 /// VM instructions one evaluation may execute: far above what a rule over
 /// 100,000 components needs, a bound independent of the machine's speed.
 const MAX_INSTRUCTIONS: usize = 200_000_000;
@@ -67,29 +139,19 @@ impl RegoRule {
                 module.len()
             ));
         }
+        let deepest = nesting(module);
+        if deepest > MAX_NESTING {
+            return Err(format!(
+                "the Rego module nests brackets (or unary minus signs) {deepest} levels deep, more than the {MAX_NESTING} allowed"
+            ));
+        }
         let compact: String = module.chars().filter(|c| !c.is_whitespace()).collect();
         if let Some(b) = REFUSED_BUILTINS.iter().find(|b| compact.contains(*b)) {
             return Err(format!(
                 "builtin {b} is not allowed in custom rules (it can allocate without bound)"
             ));
         }
-        let mut engine = Engine::new();
-        let package = engine
-            .add_policy("rule.rego".into(), module.to_owned())
-            .map_err(|e| format!("invalid Rego: {e}"))?;
-        if package == "data" || package.is_empty() {
-            return Err("the Rego module must declare a package".into());
-        }
-        if !module.contains("violations") {
-            return Err(format!(
-                "the Rego module must define `violations` (a set of messages) in {package}"
-            ));
-        }
-        let entry = format!("{package}.violations");
-        let program = engine
-            .compile_with_entrypoint(&entry.as_str().into())
-            .ok()
-            .and_then(|policy| Compiler::compile_from_policy(&policy, &[&entry]).ok());
+        let (package, program) = on_large_stack(|| compile(module))?;
         Ok(RegoRule {
             module: module.to_owned(),
             package,
@@ -166,6 +228,28 @@ impl RegoRule {
     }
 }
 
+/// Parses and compiles a checked module: its package and VM program.
+fn compile(module: &str) -> Result<(String, Option<Arc<Program>>), String> {
+    let mut engine = Engine::new();
+    let package = engine
+        .add_policy("rule.rego".into(), module.to_owned())
+        .map_err(|e| format!("invalid Rego: {e}"))?;
+    if package == "data" || package.is_empty() {
+        return Err("the Rego module must declare a package".into());
+    }
+    if !module.contains("violations") {
+        return Err(format!(
+            "the Rego module must define `violations` (a set of messages) in {package}"
+        ));
+    }
+    let entry = format!("{package}.violations");
+    let program = engine
+        .compile_with_entrypoint(&entry.as_str().into())
+        .ok()
+        .and_then(|policy| Compiler::compile_from_policy(&policy, &[&entry]).ok());
+    Ok((package, program))
+}
+
 impl RegoRule {
     /// The tree-walking interpreter: for modules the VM compiler refuses,
     /// and as the reference the VM is tested against.
@@ -211,13 +295,19 @@ fn first_line(s: &str) -> String {
 /// Converts the input once for every Rego rule of an evaluation. The
 /// SBOM's components (the bulk: thousands of small objects) are built
 /// directly, sharing their key strings; the rest goes through JSON text.
-/// Same shape as the serialised `RuleInput`.
-pub fn input_value(input: &RuleInput) -> Value {
-    let text = super::input::without_components(|| serde_json::to_string(input));
-    let mut root = match text.ok().and_then(|s| Value::from_json_str(&s).ok()) {
-        Some(v) => v,
-        None => return Value::Undefined,
-    };
+/// Same shape as the serialised `RuleInput`. `Err` when it cannot be built
+/// (evidence nested deeper than the JSON reader's 128 levels once placed in
+/// the input): the Rego rules then answer `error`, never an empty input that
+/// would let them pass.
+pub fn input_value(input: &RuleInput) -> Result<Value, String> {
+    let text = super::input::without_components(|| serde_json::to_string(input))
+        .map_err(|e| format!("the Rego input could not be built: {e}"))?;
+    let mut root = Value::from_json_str(&text).map_err(|e| {
+        format!(
+            "the Rego input could not be built: {}",
+            first_line(&e.to_string())
+        )
+    })?;
     if let Some(sbom) = &input.sbom {
         let components = cached_components(&sbom.components);
         let placed = root
@@ -227,10 +317,10 @@ pub fn input_value(input: &RuleInput) -> Value {
             .and_then(|v| v.as_object_mut().ok())
             .map(|o| o.extend([(Value::from("components"), components)]));
         if placed.is_none() {
-            return Value::Undefined;
+            return Err("the Rego input could not be built: no `sbom` object".into());
         }
     }
-    root
+    Ok(root)
 }
 
 /// Component lists already converted, by content. An artifact is judged
@@ -313,6 +403,7 @@ mod tests {
             }),
             ..RuleInput::default()
         })
+        .unwrap()
     }
 
     #[test]
@@ -323,9 +414,71 @@ mod tests {
             )),
             ..RuleInput::default()
         };
-        let direct = input_value(&input);
+        let direct = input_value(&input).unwrap();
         let via_json = Value::from_json_str(&serde_json::to_string(&input).unwrap()).unwrap();
         assert_eq!(direct, via_json);
+    }
+
+    /// Bracket nesting is bounded at `MAX_NESTING`, outside strings and
+    /// comments; past it the module is refused at once (the parser's work
+    /// doubles per level, and its recursion once overflowed the stack).
+    #[test]
+    fn nesting_is_bounded_at_and_past_the_limit() {
+        let nest = |n: usize| {
+            format!(
+                "package deep\nx := {}1{}\nviolations contains \"m\" if {{ x == 0 }}",
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        // `{ x == 0 }` is one level too.
+        RegoRule::compile(&nest(MAX_NESTING - 1)).unwrap();
+        let err = RegoRule::compile(&nest(MAX_NESTING + 1)).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "the Rego module nests brackets (or unary minus signs) {} levels deep, more than the {MAX_NESTING} allowed",
+                MAX_NESTING + 1
+            )
+        );
+        assert!(RegoRule::compile(&nest(6_000))
+            .unwrap_err()
+            .contains("6000 levels"));
+        let minus = format!(
+            "package m\nx := {}1\nviolations contains \"m\" if {{ x == 0 }}",
+            "- ".repeat(MAX_NESTING + 1)
+        );
+        assert!(RegoRule::compile(&minus)
+            .unwrap_err()
+            .contains("levels deep"));
+        // Brackets in strings and comments do not count.
+        let quoted = format!(
+            "package q\n# {}\nx := \"{}\"\nviolations contains x if {{ x == \"\" }}",
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        let r = RegoRule::compile(&quoted).unwrap();
+        assert_eq!(
+            r.evaluate(&input(), Duration::from_secs(1)).status,
+            Status::Pass
+        );
+    }
+
+    /// An operator chain as long as the module size allows (one level of
+    /// parentheses, thousands of lines) compiles and runs on the policy
+    /// thread's stack instead of overflowing a server thread's.
+    #[test]
+    fn the_longest_operator_chain_a_module_can_hold_runs() {
+        let terms = (MAX_MODULE_BYTES - 200) / 4;
+        let module = format!(
+            "package chain\nx := (1{})\nviolations contains \"long\" if {{ x > 0 }}",
+            " +\n1".repeat(terms - 1)
+        );
+        assert!(module.len() <= MAX_MODULE_BYTES);
+        let r = RegoRule::compile(&module).unwrap();
+        let out = on_large_stack(|| r.evaluate(&input(), Duration::from_secs(10)));
+        assert_eq!(out.status, Status::Fail, "{out:?}");
+        assert_eq!(out.violations[0].message, "long");
     }
 
     #[test]
@@ -353,7 +506,8 @@ violations contains msg if {
                 "sbom/guac__alpine-cyclonedx.json",
             )),
             ..RuleInput::default()
-        });
+        })
+        .unwrap();
         let modules = [
             r#"package a
 violations contains msg if {

@@ -402,6 +402,7 @@ fn tool_names(tools: Option<Tools<'_>>) -> Option<String> {
         }
     };
     let mut names: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for tool in list {
         let Some(name) = non_empty(tool.name) else {
             continue;
@@ -410,7 +411,7 @@ fn tool_names(tools: Option<Tools<'_>>) -> Option<String> {
             Some(version) => format!("{name} {version}"),
             None => name.into_owned(),
         };
-        if !names.contains(&entry) {
+        if seen.insert(entry.clone()) {
             names.push(entry);
         }
     }

@@ -81,6 +81,7 @@ impl<'a> Input<'a> {
                 (spdx::normalize(doc, spec_version), subjects)
             }
         };
+        check_licence_limits(&parsed)?;
         parsed.envelope = self
             .predicate_type
             .clone()
@@ -111,6 +112,32 @@ impl<'a> Input<'a> {
             .collect();
         Ok((statement.predicate, subjects))
     }
+}
+
+/// Licence expressions are stored as written and parsed when policies judge
+/// them: one beyond the parser's bounds is refused here, at upload, naming
+/// the component (the policy rule reports such a stored one as an error).
+fn check_licence_limits(parsed: &ParsedSbom<'_>) -> Result<(), SbomError> {
+    for c in &parsed.nodes {
+        let Some(expr) = &c.licenses else { continue };
+        if let Err(e) = crate::policy::licenses::check_limits(expr) {
+            let version = c
+                .version
+                .as_deref()
+                .map(|v| format!("@{v}"))
+                .unwrap_or_default();
+            let which = match (&c.purl, &c.bom_ref) {
+                (Some(purl), _) => format!("`{purl}`"),
+                (None, Some(r)) => format!("`{}{version}` (ref `{r}`)", c.name),
+                (None, None) => format!("`{}{version}`", c.name),
+            };
+            return Err(SbomError::new(
+                SbomErrorKind::Invalid,
+                format!("The licences of component {which}: {e}."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `(name, sha256)` of an in-toto statement's subjects that have a sha256.

@@ -208,12 +208,12 @@ pub(crate) fn license_name(name: &str) -> String {
 /// Joins licence terms into one expression: a single term as it is, several
 /// (duplicates removed) with ` AND `, compound ones in parentheses.
 pub(crate) fn join_licenses(terms: Vec<String>) -> Option<String> {
-    let mut unique: Vec<String> = Vec::with_capacity(terms.len());
-    for term in terms {
-        if !unique.contains(&term) {
-            unique.push(term);
-        }
-    }
+    // A set, not `Vec::contains`: a component may list thousands.
+    let mut seen = std::collections::HashSet::with_capacity(terms.len());
+    let mut unique: Vec<String> = terms
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect();
     match unique.len() {
         0 => None,
         1 => unique.pop(),

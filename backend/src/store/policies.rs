@@ -405,7 +405,8 @@ pub async fn enqueue_for_set(
 /// Claims due artifacts; the caller's transaction holds them.
 pub async fn claim(conn: &mut PgConnection, batch: i64) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
-        "SELECT artifact_id, reason FROM policy_queue WHERE next_attempt_at <= now()
+        "SELECT artifact_id, reason FROM policy_queue
+          WHERE next_attempt_at <= now() AND dead_at IS NULL
           ORDER BY next_attempt_at, artifact_id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(batch)
@@ -416,7 +417,8 @@ pub async fn claim(conn: &mut PgConnection, batch: i64) -> sqlx::Result<Vec<(i64
 /// Locks this artifact's queue entry if it has one no one else holds.
 pub async fn claim_one(conn: &mut PgConnection, artifact_id: i64) -> sqlx::Result<bool> {
     let row: Option<i64> = sqlx::query_scalar(
-        "SELECT artifact_id FROM policy_queue WHERE artifact_id = $1 FOR UPDATE SKIP LOCKED",
+        "SELECT artifact_id FROM policy_queue WHERE artifact_id = $1 AND dead_at IS NULL
+            FOR UPDATE SKIP LOCKED",
     )
     .bind(artifact_id)
     .fetch_optional(conn)
@@ -430,6 +432,79 @@ pub async fn dequeue(conn: &mut PgConnection, artifact_ids: &[i64]) -> sqlx::Res
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Dead-letters an evaluation that never completes: it stays queued (the
+/// gate reports it) but is not claimed again until replayed.
+pub async fn dead_letter(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO policy_queue (artifact_id, reason, attempts, dead_at, last_error)
+         VALUES ($1, 'gate', 1, now(), $2)
+         ON CONFLICT (artifact_id) DO UPDATE
+            SET dead_at = now(), last_error = $2, attempts = policy_queue.attempts + 1",
+    )
+    .bind(artifact_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A queued evaluation that was dead-lettered.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct DeadEvaluation {
+    pub artifact_id: i64,
+    pub project: String,
+    pub artifact: String,
+    pub version: String,
+    /// What last queued it.
+    pub reason: String,
+    pub attempts: i32,
+    pub dead_at: DateTime<Utc>,
+    /// Why it was dead-lettered.
+    pub error: Option<String>,
+}
+
+/// Dead-lettered evaluations, newest first, after the keyset cursor
+/// `(dead_at, artifact_id)`.
+pub async fn dead_evaluations(
+    db: impl PgExecutor<'_>,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<DeadEvaluation>> {
+    sqlx::query_as(
+        "SELECT q.artifact_id, p.name AS project, a.name AS artifact, a.version, q.reason,
+                q.attempts, q.dead_at, q.last_error AS error
+           FROM policy_queue q JOIN artifacts a ON a.id = q.artifact_id
+           JOIN projects p ON p.id = a.project_id
+          WHERE q.dead_at IS NOT NULL
+            AND ($1::timestamptz IS NULL OR (q.dead_at, q.artifact_id) < ($1, $2))
+          ORDER BY q.dead_at DESC, q.artifact_id DESC LIMIT $3",
+    )
+    .bind(after.map(|a| a.0))
+    .bind(after.map_or(0, |a| a.1))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Puts a dead-lettered evaluation back in the queue with fresh attempts.
+/// False when the artifact has no dead-lettered evaluation.
+pub async fn replay_dead(conn: &mut PgConnection, artifact_id: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE policy_queue SET dead_at = NULL, attempts = 0, last_error = NULL,
+                next_attempt_at = now(), reason = 'replay'
+          WHERE artifact_id = $1 AND dead_at IS NOT NULL",
+    )
+    .bind(artifact_id)
+    .execute(&mut *conn)
+    .await?;
+    crate::queue::clear(&mut *conn, crate::queue::Queue::Policy, &[artifact_id]).await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records a failed attempt: retried after `backoff_secs`.
@@ -457,6 +532,20 @@ pub async fn queued(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx::Result<b
         .bind(artifact_id)
         .fetch_one(db)
         .await
+}
+
+/// Why this artifact's evaluation was dead-lettered, if it was.
+pub async fn dead_reason(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT coalesce(last_error, 'dead-lettered') FROM policy_queue
+          WHERE artifact_id = $1 AND dead_at IS NOT NULL",
+    )
+    .bind(artifact_id)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn queue_length(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
@@ -966,17 +1055,33 @@ pub async fn history(
 pub async fn artifacts_by_digest(
     db: impl PgExecutor<'_>,
     digest: &str,
-) -> sqlx::Result<Vec<(i64, String, String, String, Vec<String>, bool)>> {
+) -> sqlx::Result<Vec<GateTarget>> {
     sqlx::query_as(
-        "SELECT a.id, p.name, a.name, a.version,
-                coalesce((SELECT array_agg(t.tag) FROM project_tags t WHERE t.project_id = p.id), '{}'),
-                EXISTS (SELECT 1 FROM policy_queue q WHERE q.artifact_id = a.id)
+        "SELECT a.id, p.name AS project, a.name, a.version,
+                coalesce((SELECT array_agg(t.tag) FROM project_tags t WHERE t.project_id = p.id), '{}') AS tags,
+                q.artifact_id IS NOT NULL AS queued,
+                CASE WHEN q.dead_at IS NOT NULL THEN coalesce(q.last_error, 'dead-lettered') END AS dead
            FROM artifacts a JOIN projects p ON p.id = a.project_id
+           LEFT JOIN policy_queue q ON q.artifact_id = a.id
           WHERE a.digest = $1 ORDER BY a.id",
     )
     .bind(digest)
     .fetch_all(db)
     .await
+}
+
+/// An artifact the gate judges.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GateTarget {
+    pub id: i64,
+    pub project: String,
+    pub name: String,
+    pub version: String,
+    pub tags: Vec<String>,
+    /// An evaluation is queued (evidence changed since the last one).
+    pub queued: bool,
+    /// Why its evaluation was dead-lettered, if it was.
+    pub dead: Option<String>,
 }
 
 /// Sets project tags (replaces them).

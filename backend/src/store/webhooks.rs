@@ -215,6 +215,7 @@ pub async fn requeue_dead(db: &mut PgConnection, id: i64) -> sqlx::Result<Option
         .bind(id)
         .execute(&mut *db)
         .await?;
+        crate::queue::clear(&mut *db, crate::queue::Queue::Webhook, &[id]).await?;
     }
     Ok(status)
 }

@@ -3,7 +3,9 @@
 //! mid-batch commits nothing, its locks are released, and another worker
 //! (of this or another Cairn instance) processes the same deliveries once.
 //! A delivery whose processing fails is retried with exponential backoff,
-//! then dead-lettered with its error.
+//! then dead-lettered with its error; one whose processing never completes
+//! (it kills its worker or the process) is dead-lettered after
+//! `max_claims` claims (`crate::queue`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use sqlx::{Acquire, PgConnection, PgPool};
 
 use super::normalize::{merge_jobs, normalize, JobRecord, Normalized, RunRecord};
 use super::Provider;
+use crate::queue::{self, Queue};
 use crate::store::builds;
 use crate::store::webhooks::{self as store, Claimed};
 
@@ -39,6 +42,9 @@ pub struct WorkerOptions {
     pub batch: i64,
     /// Attempts before a delivery is dead-lettered.
     pub max_attempts: i32,
+    /// Claims without completion (the process died) before a delivery is
+    /// dead-lettered.
+    pub max_claims: i32,
     /// Backoff after the first failure; doubles with each further one.
     pub base_backoff: Duration,
     /// Sleep when the queue is empty.
@@ -52,6 +58,7 @@ impl Default for WorkerOptions {
             workers: 2,
             batch: 25,
             max_attempts: 8,
+            max_claims: 2,
             base_backoff: Duration::from_secs(2),
             idle_poll: Duration::from_millis(100),
             fault: None,
@@ -64,6 +71,7 @@ impl WorkerOptions {
         WorkerOptions {
             workers: config.webhook_workers,
             max_attempts: config.webhook_max_attempts,
+            max_claims: config.queue_max_claims,
             ..Self::default()
         }
     }
@@ -95,21 +103,54 @@ pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
 /// one savepoint per delivery, so the failing delivery is isolated and
 /// recorded while the others are processed.
 pub async fn run_batch(pool: &PgPool, options: &WorkerOptions) -> sqlx::Result<usize> {
-    match batch(pool, options, false).await? {
-        Some(n) => Ok(n),
-        None => Ok(batch(pool, options, true).await?.unwrap_or(0)),
+    let mut recorded = Vec::new();
+    let result = async {
+        match batch(pool, options, false, &mut recorded).await? {
+            Some(n) => Ok(n),
+            None => {
+                // Rolled back to be rerun carefully: not a death.
+                queue::clear(pool, Queue::Webhook, &recorded).await?;
+                Ok(batch(pool, options, true, &mut recorded)
+                    .await?
+                    .unwrap_or(0))
+            }
+        }
     }
+    .await;
+    if result.is_err() {
+        // A failed batch is not a death either (a panic never gets here).
+        let _ = queue::clear(pool, Queue::Webhook, &recorded).await;
+    }
+    result
 }
 
 /// None: a statement failed on the fast path (nothing was committed).
+/// `recorded`: the deliveries whose claim this batch recorded.
 async fn batch(
     pool: &PgPool,
     options: &WorkerOptions,
     careful: bool,
+    recorded: &mut Vec<i64>,
 ) -> sqlx::Result<Option<usize>> {
     let mut tx = pool.begin().await?;
     let claimed = store::claim(&mut tx, options.batch).await?;
-    let count = claimed.len();
+    let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+    let prior = queue::prior(&mut tx, Queue::Webhook, &ids).await?;
+    let triage = queue::triage(&ids, &prior, options.max_claims);
+    for &(id, claims) in &triage.dead {
+        tracing::error!(delivery = id, claims, "webhook delivery dead-lettered");
+        store::fail(&mut tx, id, &queue::dead_reason(claims), true, 0.0).await?;
+    }
+    let dead: Vec<i64> = triage.dead.iter().map(|d| d.0).collect();
+    queue::clear(&mut *tx, Queue::Webhook, &dead).await?;
+    // Deliveries neither processed nor dead stay queued for the next batch.
+    let claimed: Vec<Claimed> = claimed
+        .into_iter()
+        .filter(|d| triage.process.contains(&d.id))
+        .collect();
+    queue::record(pool, Queue::Webhook, &triage.process).await?;
+    *recorded = triage.process;
+    let count = claimed.len() + dead.len();
     // Runs are locked in one global order (by provider and run id) by every
     // worker, so concurrent batches wait for each other but never deadlock.
     let mut prepared: Vec<(Claimed, Result<Prepared, Failure>)> = claimed
@@ -207,6 +248,7 @@ async fn batch(
     }
     touched.reevaluate(&mut tx).await?;
     store::finish_all(&mut tx, &finished).await?;
+    queue::clear(&mut *tx, Queue::Webhook, recorded).await?;
     if crash {
         // The transaction is dropped uncommitted: PostgreSQL rolls it back.
         panic!("injected webhook worker crash before commit");

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::policy::licenses::{judge, parse};
+use crate::policy::licenses::{judge, parse, ParseError};
 use crate::policy::{
     parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status,
 };
@@ -33,6 +33,14 @@ enum Unknown {
     Ignore,
     Warn,
     Fail,
+}
+
+/// One distinct expression's verdict (many components share one).
+enum Verdict {
+    Allowed,
+    Denied(String),
+    Unparsable(String),
+    Limit(String),
 }
 
 pub(crate) fn component_key(c: &crate::policy::input::ComponentFacts) -> String {
@@ -88,7 +96,7 @@ impl BuiltinRule for Licenses {
             kind: "sbom".into(),
             id: s.id,
         }];
-        let mut verdicts: HashMap<&str, Result<(), String>> = HashMap::new();
+        let mut verdicts: HashMap<&str, Verdict> = HashMap::new();
         let mut v = Vec::new();
         let mut unknown = Vec::new();
         for c in s.components.iter() {
@@ -103,17 +111,30 @@ impl BuiltinRule for Licenses {
                 continue;
             };
             let verdict = verdicts.entry(expr).or_insert_with(|| match parse(expr) {
-                Err(e) => Err(format!("unparsable licence expression `{expr}`: {e}")),
-                Ok(e) => judge(&e, &p.allow, &p.deny)
-                    .map_err(|bad| format!("licence `{expr}` is not allowed ({})", bad.join(", "))),
-            });
-            if let Err(msg) = verdict {
-                let item = violation(component_key(c), format!("{}: {msg}", component_key(c)));
-                if msg.starts_with("unparsable") {
-                    unknown.push(item);
-                } else {
-                    v.push(item);
+                Err(ParseError::Limit(e)) => Verdict::Limit(e),
+                Err(ParseError::Syntax(e)) => {
+                    Verdict::Unparsable(format!("unparsable licence expression `{expr}`: {e}"))
                 }
+                Ok(e) => match judge(&e, &p.allow, &p.deny) {
+                    Ok(()) => Verdict::Allowed,
+                    Err(bad) => Verdict::Denied(format!(
+                        "licence `{expr}` is not allowed ({})",
+                        bad.join(", ")
+                    )),
+                },
+            });
+            let key = component_key(c);
+            match verdict {
+                Verdict::Allowed => {}
+                // Beyond the parser's bounds: the rule cannot judge it, and
+                // says so rather than passing or guessing.
+                Verdict::Limit(e) => {
+                    return RuleOutcome::error(format!("{key}: {e}; the rule cannot judge it"))
+                }
+                Verdict::Unparsable(msg) => {
+                    unknown.push(violation(key.clone(), format!("{key}: {msg}")))
+                }
+                Verdict::Denied(msg) => v.push(violation(key.clone(), format!("{key}: {msg}"))),
             }
         }
         match p.unknown {
