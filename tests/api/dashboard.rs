@@ -156,3 +156,35 @@ async fn sign_in_session_and_security_headers() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// Every page links the icon and browsers ask for `/favicon.ico` anyway:
+/// it is served from the binary, signed in or not, as a real ICO file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_favicon_is_served() {
+    let app = spawn_app().await;
+    let login = app.client.get(app.url("/ui/login")).send().await.unwrap();
+    let html = login.text().await.unwrap();
+    assert!(
+        html.contains(r#"<link rel="icon" href="/favicon.ico""#),
+        "{html}"
+    );
+    let res = app
+        .client
+        .get(app.url("/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/x-icon");
+    let body = res.bytes().await.unwrap();
+    // ICONDIR: reserved 0, type 1 (icon), one image.
+    assert_eq!(&body[..6], &[0, 0, 1, 0, 1, 0]);
+    assert_eq!(
+        body.as_ref(),
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../frontend/static/favicon.ico"
+        ))
+        .unwrap()
+    );
+}

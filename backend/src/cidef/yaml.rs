@@ -185,4 +185,30 @@ mod tests {
         assert!(parse(&deep).unwrap_err().message.contains("deeper"));
         assert!(parse("a: [").is_err());
     }
+
+    /// Depth is bounded at `MAX_DEPTH`, in flow and in block style (the
+    /// YAML library itself only bounds flow nesting).
+    #[test]
+    fn depth_at_and_past_the_limit() {
+        let flow = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert!(parse(&flow(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            parse(&flow(MAX_DEPTH + 1)).unwrap_err().message,
+            format!("nesting deeper than {MAX_DEPTH} levels")
+        );
+        let block = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+                .collect::<String>()
+                + &"  ".repeat(n)
+                + "leaf\n"
+        };
+        assert!(parse(&block(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            parse(&block(MAX_DEPTH + 1)).unwrap_err().message,
+            format!("nesting deeper than {MAX_DEPTH} levels")
+        );
+        // Far past it, in block style: refused, not a stack overflow.
+        assert!(parse(&block(5_000)).is_err());
+    }
 }
