@@ -488,8 +488,9 @@ async fn main() -> Result<()> {
     let base = server.base.clone();
     let per = if quick { 20 } else { 250 };
     let gate_url = format!("{base}/api/v1/gate?digest={DIGEST}");
+    let token = server.token.clone();
     let gate: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
-        Arc::new(move |c: &reqwest::Client| c.get(&gate_url));
+        Arc::new(move |c: &reqwest::Client| c.get(&gate_url).bearer_auth(&token));
     let review = serde_json::to_vec(&json!({
         "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {"uid": "bench", "operation": "CREATE",
@@ -498,9 +499,11 @@ async fn main() -> Result<()> {
                 "spec": {"template": {"spec": {"containers": [{"name": "app", "image": format!("registry.example/acme/app@{DIGEST}")}]}}}}}
     }))?;
     let adm_url = format!("{base}/k8s/admission");
+    let token = server.token.clone();
     let admit: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
         Arc::new(move |c: &reqwest::Client| {
             c.post(&adm_url)
+                .bearer_auth(&token)
                 .header("content-type", "application/json")
                 .body(review.clone())
         });

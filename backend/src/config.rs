@@ -51,9 +51,17 @@ pub struct Config {
     /// `CAIRN_POLICY_WORKERS`: policy evaluation worker tasks per instance
     /// (0 disables them). Default 1.
     pub policy_workers: usize,
-    /// `CAIRN_GATE_REQUIRE_TOKEN`: the gate (`GET /api/v1/gate`) requires a
-    /// viewer token. Default false (a token, when sent, is always checked).
-    pub gate_require_token: bool,
+    /// `CAIRN_GATE_ANONYMOUS`: the gate (`GET /api/v1/gate`) and admission
+    /// (`POST /k8s/admission`) answer callers without a token, with the
+    /// decision alone (no project, artifact or rule text) resting on stored
+    /// results. Default false: a viewer token is required.
+    pub gate_anonymous: bool,
+    /// `CAIRN_GATE_UNCOVERED`: `deny` (default) or `allow` an artifact that
+    /// no enforce-mode policy set covers.
+    pub gate_uncovered_allow: bool,
+    /// `CAIRN_ADMISSION_OTHER_KINDS`: `deny` (default) or `allow` objects
+    /// of kinds without a pod template sent to the admission webhook.
+    pub admission_other_kinds_allow: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -148,7 +156,9 @@ impl Config {
             eval_budget_ms,
             queue_max_claims,
             policy_workers: parse_num(&get, "CAIRN_POLICY_WORKERS", 1)?,
-            gate_require_token: parse_bool(&get, "CAIRN_GATE_REQUIRE_TOKEN")?,
+            gate_anonymous: parse_bool(&get, "CAIRN_GATE_ANONYMOUS")?,
+            gate_uncovered_allow: parse_allow(&get, "CAIRN_GATE_UNCOVERED")?,
+            admission_other_kinds_allow: parse_allow(&get, "CAIRN_ADMISSION_OTHER_KINDS")?,
         })
     }
 }
@@ -186,6 +196,22 @@ where
         });
     }
     Ok(n)
+}
+
+/// `deny` (the default) or `allow`; true for allow.
+fn parse_allow(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(var).as_deref() {
+        None | Some("deny") => Ok(false),
+        Some("allow") => Ok(true),
+        Some(v) => Err(ConfigError {
+            var,
+            value: v.into(),
+            reason: "expected deny or allow".into(),
+        }),
+    }
 }
 
 fn parse_bool(
@@ -258,7 +284,7 @@ mod tests {
         assert_eq!(c.webhook_max_body, 25 << 20);
         assert_eq!((c.webhook_workers, c.webhook_max_attempts), (2, 8));
         assert_eq!((c.rego_timeout_ms, c.policy_workers), (250, 1));
-        assert!(!c.gate_require_token);
+        assert!(!c.gate_anonymous && !c.gate_uncovered_allow && !c.admission_other_kinds_allow);
         for bad in ["0", "60001", "x"] {
             let e =
                 Config::from_lookup(|k| (k == "CAIRN_REGO_TIMEOUT_MS").then(|| bad.to_string()))

@@ -283,7 +283,8 @@ async fn dry_run(
     if !same_origin(&headers) {
         return Err(ApiError::forbidden("cross-site form submission refused").into());
     }
-    user.require(Role::Uploader)?;
+    // The editor runs ad-hoc Rego: maintainers only (as in the API).
+    user.require(Role::Maintainer)?;
     let outcome = match form.artifact_id.trim().parse::<i64>() {
         Err(_) => Err("the artifact id must be a number".to_owned()),
         Ok(artifact_id) => compliance::dry_run(

@@ -77,6 +77,7 @@ impl TestApp {
         let res = self
             .client
             .get(self.url(&format!("/api/v1/gate?digest={digest}")))
+            .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
             .unwrap();
@@ -88,6 +89,7 @@ impl TestApp {
         let res = self
             .client
             .post(self.url("/k8s/admission"))
+            .bearer_auth(ADMIN_TOKEN)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -319,6 +321,7 @@ async fn gate_waivers_and_expiry() {
     let res = app
         .client
         .get(app.url("/api/v1/gate?digest=sha256:xyz"))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -695,6 +698,24 @@ violations contains msg if {
         .map(|v| v["message"].as_str().unwrap())
         .collect();
     assert!(msgs.contains(&"busybox is GPL-2.0-only"), "{msgs:?}");
+
+    // Ad-hoc Rego needs a maintainer; built-in rules an uploader.
+    let dry_as = |token: String, rules: Value| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/policy-dry-run"))
+            .bearer_auth(token)
+            .json(&json!({"artifact_id": artifact, "rules": rules}));
+        async move { req.send().await.unwrap() }
+    };
+    let uploader = app.token("uploader").await;
+    let p = expect_problem(dry_as(uploader.clone(), json!([{"rego": rego}])).await, 403).await;
+    assert!(p["detail"].as_str().unwrap().contains("maintainer"), "{p}");
+    let res = dry_as(uploader, json!([{"rule": "sbom-present"}])).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let maintainer = app.token("maintainer").await;
+    let res = dry_as(maintainer, json!([{"rego": rego}])).await;
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(dry["input"]["artifact"]["id"], artifact);
     assert_eq!(
         dry["input"]["sbom"]["components"].as_array().unwrap().len(),
@@ -821,6 +842,11 @@ async fn admission_reviews() {
     app.create_set(
         json!({"name": "advice", "mode": "warn", "scope": {"projects": ["acme/good"]}, "rules": [
         {"rule": "signed"}]}),
+    )
+    .await;
+    app.create_set(
+        json!({"name": "base", "mode": "enforce", "scope": {"projects": ["acme/good"]}, "rules": [
+        {"rule": "sbom-present"}]}),
     )
     .await;
     app.drain().await;
@@ -1240,4 +1266,176 @@ async fn a_poison_evaluation_is_dead_lettered_visible_and_replayable() {
     assert_eq!(app.gate(&bad).await["decision"], "allow");
     let page = app.get_json("/api/v1/policy-dead-letters").await;
     assert!(page["items"].as_array().unwrap().is_empty());
+}
+
+/// A ConfigMap: a kind without a pod template.
+fn config_map() -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+           "data": {"k": "v"}})
+}
+
+async fn anonymous_gate(app: &TestApp, digest: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!("/api/v1/gate?digest={digest}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The gate and admission need a token by default, and deny an artifact no
+/// enforce-mode set covers (a warn-mode set does not count); each default
+/// has its documented opt-out; anonymous answers carry the decision alone
+/// and never trigger an evaluation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_and_admission_need_a_token_and_deny_what_no_policy_covers() {
+    let app = spawn_app().await;
+    let (covered, uncovered) = (fake_digest(0xc0), fake_digest(0xc1));
+    app.alpine("acme/covered", &covered).await;
+    app.alpine("acme/uncovered", &uncovered).await;
+    app.create_set(json!({"name": "base", "mode": "enforce",
+        "scope": {"projects": ["acme/covered"]}, "rules": [{"rule": "sbom-present"}]}))
+        .await;
+    app.create_set(json!({"name": "advice", "mode": "warn",
+        "scope": {"projects": ["acme/uncovered"]}, "rules": [{"rule": "sbom-present"}]}))
+        .await;
+    app.drain().await;
+
+    // No token: 401, and nothing about the artifact.
+    let p = expect_problem(anonymous_gate(&app, &covered).await, 401).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("viewer token"),
+        "{p}"
+    );
+    let res = app
+        .client
+        .post(app.url("/k8s/admission"))
+        .header("content-type", "application/json")
+        .body(review(
+            "uid-anon",
+            deployment(&format!("r.example/a@{covered}")),
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 401).await;
+
+    // A viewer token: the covered artifact is allowed, the uncovered denied.
+    let viewer = app.token("viewer").await;
+    let res = app
+        .get(&format!("/api/v1/gate?digest={covered}"), &viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["decision"], "allow");
+    let g = app.gate(&uncovered).await;
+    assert_eq!(g["decision"], "deny", "{g}");
+    assert_eq!(g["reasons"][0]["reason"], "no policy covers this artifact");
+    assert_eq!(g["warnings"].as_array().unwrap().len(), 0, "{g}");
+    let out = app
+        .admit(review(
+            "uid-unc",
+            deployment(&format!("r.example/u@{uncovered}")),
+        ))
+        .await;
+    assert_eq!(out["response"]["allowed"], false, "{out}");
+    assert!(out["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no policy covers this artifact"));
+    let out = app
+        .admit(review(
+            "uid-cov",
+            deployment(&format!("r.example/c@{covered}")),
+        ))
+        .await;
+    assert_eq!(out["response"]["allowed"], true, "{out}");
+    // A kind without a pod template is denied by default.
+    let out = app.admit(review("uid-cm", config_map())).await;
+    assert_eq!(out["response"]["allowed"], false, "{out}");
+    assert!(out["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("has no pod template"));
+
+    // The opt-outs: uncovered artifacts and other kinds allowed.
+    let lenient = spawn_app_with(|k| match k {
+        "CAIRN_GATE_UNCOVERED" | "CAIRN_ADMISSION_OTHER_KINDS" => Some("allow".into()),
+        _ => None,
+    })
+    .await;
+    let open = fake_digest(0xc2);
+    lenient.alpine("acme/open", &open).await;
+    lenient.drain().await;
+    assert_eq!(lenient.gate(&open).await["decision"], "allow");
+    let out = lenient.admit(review("uid-cm", config_map())).await;
+    assert_eq!(out["response"]["allowed"], true, "{out}");
+}
+
+/// With `CAIRN_GATE_ANONYMOUS`, callers without a token get the decision
+/// alone, from stored results: a result that is missing or stale denies,
+/// and no evaluation is started for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_gate_answers_the_decision_alone_from_stored_results() {
+    let app = spawn_app_with(|k| (k == "CAIRN_GATE_ANONYMOUS").then(|| "true".into())).await;
+    let (good, bad) = (fake_digest(0xa0), fake_digest(0xa1));
+    app.alpine("acme/good", &good).await;
+    app.alpine("acme/bad", &bad).await;
+    app.create_set(json!({"name": "base", "mode": "enforce", "rules": [
+        {"rule": "sbom-present"},
+        {"rule": "components", "params": {"deny": ["pkg:alpine/busybox@<1.36"]}}],
+        "scope": {"projects": ["acme/bad"]}}))
+        .await;
+    app.create_set(
+        json!({"name": "lax", "mode": "enforce", "rules": [{"rule": "sbom-present"}],
+        "scope": {"projects": ["acme/good"]}}),
+    )
+    .await;
+    let evaluations = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM policy_evaluations")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    // Queued, not yet evaluated: denied, and nothing evaluated on the spot.
+    let res = anonymous_gate(&app, &good).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let g: Value = res.json().await.unwrap();
+    assert_eq!(
+        g,
+        json!({"digest": good, "decision": "deny", "reasons": [], "warnings": [],
+        "artifacts": [], "policy_sets": {}})
+    );
+    assert_eq!(evaluations().await, 0);
+    app.drain().await;
+    let g: Value = anonymous_gate(&app, &good).await.json().await.unwrap();
+    assert_eq!(g["decision"], "allow");
+    assert_eq!(g["artifacts"], json!([]));
+    let g: Value = anonymous_gate(&app, &bad).await.json().await.unwrap();
+    assert_eq!(g["decision"], "deny");
+    assert_eq!(
+        g["reasons"],
+        json!([]),
+        "no rule text for anonymous callers"
+    );
+    // With a token, the same gate gives the reasons.
+    let g = app.gate(&bad).await;
+    assert_eq!(g["reasons"][0]["rule"], "components", "{g}");
+    // Anonymous admission: the decision, without the reasons.
+    let res = app
+        .client
+        .post(app.url("/k8s/admission"))
+        .header("content-type", "application/json")
+        .body(review(
+            "uid-anon",
+            deployment(&format!("r.example/b@{bad}")),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(out["response"]["allowed"], false);
+    let msg = out["response"]["status"]["message"].as_str().unwrap();
+    assert!(msg.ends_with("denied") && !msg.contains("busybox"), "{msg}");
 }

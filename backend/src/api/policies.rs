@@ -12,7 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::{Caller, Role};
-use crate::compliance::{self, DryRun, DryRunResult, GateDecision, NewWaiverRequest};
+use crate::compliance::{
+    self, AdmissionOptions, DryRun, DryRunResult, GateDecision, GateOptions, NewWaiverRequest,
+};
 use crate::domain::Sha256Digest;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
@@ -204,12 +206,14 @@ pub async fn delete_set(
 }
 
 /// Evaluate a stored set or unsaved rules (built-in or Rego) against an
-/// artifact. Nothing is stored.
+/// artifact (uploader; unsaved Rego: maintainer). Nothing is stored.
 #[utoipa::path(
     post, path = "/api/v1/policy-dry-run", tag = "policies",
     request_body = DryRun,
     responses(
         (status = 200, body = DryRunResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Unsaved Rego needs the maintainer role"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -220,7 +224,17 @@ pub async fn dry_run(
     caller: Caller,
     ApiJson(req): ApiJson<DryRun>,
 ) -> ApiResult<Json<DryRunResult>> {
-    caller.require(Role::Uploader)?;
+    // Ad-hoc Rego runs code an uploader wrote: maintainers only, like
+    // saving it in a set. Stored sets and built-in rules: uploaders.
+    let ad_hoc_rego = req
+        .rules
+        .as_ref()
+        .is_some_and(|rules| rules.iter().any(|r| r.rego.is_some()));
+    caller.require(if ad_hoc_rego {
+        Role::Maintainer
+    } else {
+        Role::Uploader
+    })?;
     Ok(Json(
         compliance::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
     ))
@@ -502,9 +516,35 @@ pub struct GateQuery {
     pub digest: String,
 }
 
+/// The gate's options for this caller: with a token, results are brought
+/// up to date on the spot; anonymous callers (where allowed) get stored
+/// results only.
+fn gate_options(state: &AppState, authenticated: bool) -> GateOptions {
+    GateOptions {
+        limits: state.config.eval_limits(),
+        max_claims: state.config.queue_max_claims,
+        evaluate: authenticated,
+        allow_uncovered: state.config.gate_uncovered_allow,
+    }
+}
+
+/// Who may ask the gate or admission: a viewer token, or nobody at all when
+/// `CAIRN_GATE_ANONYMOUS` is set. True when the caller is authenticated.
+fn gate_caller(state: &AppState, caller: Option<Caller>) -> ApiResult<bool> {
+    match caller {
+        Some(c) => c.require(Role::Viewer).map(|()| true),
+        None if state.config.gate_anonymous => Ok(false),
+        None => Err(ApiError::unauthorized(
+            "missing Authorization: Bearer <token> header (a viewer token)",
+        )),
+    }
+}
+
 /// The deploy gate for CI: `allow` or `deny` an artifact digest, with the
-/// failing rules. An unknown digest is denied with reason "no evidence".
-/// A token is optional unless `CAIRN_GATE_REQUIRE_TOKEN` is set.
+/// failing rules (viewer). Denied: an unknown digest ("no evidence"), an
+/// artifact no enforce-mode set covers (unless `CAIRN_GATE_UNCOVERED=allow`),
+/// one not yet evaluated, a failing enforce-mode rule. Without a token only
+/// where `CAIRN_GATE_ANONYMOUS` is set, and then the decision alone.
 #[utoipa::path(
     get, path = "/api/v1/gate", tag = "policies",
     params(GateQuery),
@@ -512,53 +552,58 @@ pub struct GateQuery {
         (status = 200, body = GateDecision),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("bearer" = []))
+    security(("bearer" = []), ())
 )]
 pub async fn gate(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     ApiQuery(q): ApiQuery<GateQuery>,
 ) -> ApiResult<Json<GateDecision>> {
-    match caller {
-        Some(c) => c.require(Role::Viewer)?,
-        None if state.config.gate_require_token => {
-            return Err(ApiError::unauthorized(
-                "missing Authorization: Bearer <token> header",
-            ))
-        }
-        None => {}
-    }
+    let authenticated = gate_caller(&state, caller)?;
     let digest = Sha256Digest::parse(&q.digest).map_err(ApiError::bad_request)?;
-    Ok(Json(
-        compliance::gate(
-            &state.pool,
-            digest.as_str(),
-            state.config.eval_limits(),
-            state.config.queue_max_claims,
-        )
-        .await?,
-    ))
+    let decision = compliance::gate(
+        &state.pool,
+        digest.as_str(),
+        gate_options(&state, authenticated),
+    )
+    .await?;
+    Ok(Json(if authenticated {
+        decision
+    } else {
+        decision.without_detail()
+    }))
 }
 
 /// Kubernetes validating admission webhook (`admission.k8s.io/v1`
-/// AdmissionReview). Always answers 200 with a review response carrying the
-/// request uid; malformed reviews are denied with the reason.
+/// AdmissionReview), viewer token (the API server sends it from the
+/// webhook's kubeconfig; see docs/policies.md). Answers 200 with a review
+/// response carrying the request uid; malformed reviews are denied with the
+/// reason. Kinds without a pod template are denied unless
+/// `CAIRN_ADMISSION_OTHER_KINDS=allow`.
 #[utoipa::path(
     post, path = "/k8s/admission", tag = "policies",
     request_body(content = Object, description = "AdmissionReview (admission.k8s.io/v1)", content_type = "application/json"),
-    responses((status = 200, description = "AdmissionReview with `response`", body = Object)),
+    responses(
+        (status = 200, description = "AdmissionReview with `response`", body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ())
 )]
-pub async fn admission(State(state): State<AppState>, body: Bytes) -> Json<Value> {
-    Json(
-        compliance::admit(
-            &state.pool,
-            &body,
-            state.config.eval_limits(),
-            state.config.queue_max_claims,
-        )
-        .await,
-    )
+pub async fn admission(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let authenticated = gate_caller(&state, caller)?;
+    let options = AdmissionOptions {
+        gate: gate_options(&state, authenticated),
+        allow_other_kinds: state.config.admission_other_kinds_allow,
+        detail: authenticated,
+    };
+    Ok(Json(compliance::admit(&state.pool, &body, options).await))
 }
 
 /// Dead-lettered policy evaluations: artifacts whose evaluation never

@@ -211,19 +211,39 @@ pub struct GateDecision {
     pub policy_sets: HashMap<String, i32>,
 }
 
+/// How the gate decides.
+#[derive(Debug, Clone, Copy)]
+pub struct GateOptions {
+    pub limits: EvalLimits,
+    /// Claims without completion before an evaluation is dead-lettered.
+    pub max_claims: i32,
+    /// Evaluate on the spot when a result is missing or stale (callers
+    /// with a token). Otherwise (anonymous callers) the decision rests on
+    /// stored results, and a missing or stale one denies.
+    pub evaluate: bool,
+    /// Allow an artifact that no enforce-mode set covers
+    /// (`CAIRN_GATE_UNCOVERED=allow`); by default it is denied.
+    pub allow_uncovered: bool,
+}
+
+/// The reason an uncovered artifact is denied.
+pub const UNCOVERED: &str = "no policy covers this artifact";
+
+/// Whether `e` is a current result of `s`: its version, and no waiver it
+/// rests on has expired since.
+fn current(e: &EvaluationRecord, s: &PolicySet, now: DateTime<Utc>) -> bool {
+    e.version == s.version && e.waivers_expire_at.is_none_or(|t| t > now)
+}
+
 /// The deploy decision for a digest. Uses the stored latest evaluations;
-/// evaluates on the spot when one is missing, stale (set changed, evidence
-/// queued) or rests on a waiver that has expired since.
+/// with `options.evaluate`, evaluates on the spot when one is missing,
+/// stale (set changed, evidence queued) or rests on a waiver that has
+/// expired since.
 ///
 /// An on-the-spot evaluation is guarded like a worker's (`crate::queue`):
 /// one that took the process down `max_claims` times is dead-lettered
 /// instead of run again.
-pub async fn gate(
-    pool: &PgPool,
-    digest: &str,
-    limits: EvalLimits,
-    max_claims: i32,
-) -> ApiResult<GateDecision> {
+pub async fn gate(pool: &PgPool, digest: &str, options: GateOptions) -> ApiResult<GateDecision> {
     let mut arts = store::artifacts_by_digest(pool, digest).await?;
     if arts.is_empty() {
         return Ok(GateDecision {
@@ -250,47 +270,57 @@ pub async fn gate(
         let fresh = sets
             .iter()
             .filter(|s| s.definition.scope.matches(&a.project, &a.tags))
-            .all(|s| {
-                index.get(&(a.id, s.id)).is_some_and(|e| {
-                    e.version == s.version && e.waivers_expire_at.is_none_or(|t| t > now)
-                })
-            });
+            .all(|s| index.get(&(a.id, s.id)).is_some_and(|e| current(e, s, now)));
         // A dead-lettered evaluation is never run on the spot: it is what
         // took a worker down. The artifact is denied until it is replayed.
-        if a.dead.is_none() && (a.queued || !fresh) {
+        if options.evaluate && a.dead.is_none() && (a.queued || !fresh) {
             evaluated = true;
-            let mut tx = pool.begin().await?;
-            let prior = queue::prior(&mut tx, Queue::Policy, &[a.id]).await?;
-            let claims = prior.get(&a.id).copied().unwrap_or(0);
-            if claims >= max_claims {
-                let why = queue::dead_reason(claims);
-                store::dead_letter(&mut tx, a.id, &why).await?;
-                queue::clear(&mut *tx, Queue::Policy, &[a.id]).await?;
-                tx.commit().await?;
+            if let Some(why) = evaluate_guarded(pool, a.id, options).await? {
                 a.dead = Some(why);
-                continue;
+            } else {
+                a.queued = false;
             }
-            queue::record(pool, Queue::Policy, &[a.id]).await?;
-            // Takes the queue entry unless a worker is on it right now.
-            let claimed = store::claim_one(&mut tx, a.id).await?;
-            let done = evaluate_and_store(&mut tx, a.id, "gate", limits).await;
-            if done.is_err() {
-                // A failure, not a death.
-                queue::clear(pool, Queue::Policy, &[a.id]).await?;
-            }
-            done?;
-            if claimed {
-                store::dequeue(&mut tx, &[a.id]).await?;
-            }
-            queue::clear(&mut *tx, Queue::Policy, &[a.id]).await?;
-            tx.commit().await?;
         }
     }
     drop(index);
     if evaluated {
         latest = store::latest(pool, &ids).await?;
     }
-    Ok(decide(digest, &arts, &sets, &latest))
+    Ok(decide(digest, &arts, &sets, &latest, now, options))
+}
+
+/// Evaluates one artifact for the gate, guarded like a worker's claim;
+/// `Some(reason)` when it was dead-lettered instead.
+async fn evaluate_guarded(
+    pool: &PgPool,
+    artifact_id: i64,
+    options: GateOptions,
+) -> ApiResult<Option<String>> {
+    let mut tx = pool.begin().await?;
+    let prior = queue::prior(&mut tx, Queue::Policy, &[artifact_id]).await?;
+    let claims = prior.get(&artifact_id).copied().unwrap_or(0);
+    if claims >= options.max_claims {
+        let why = queue::dead_reason(claims);
+        store::dead_letter(&mut tx, artifact_id, &why).await?;
+        queue::clear(&mut *tx, Queue::Policy, &[artifact_id]).await?;
+        tx.commit().await?;
+        return Ok(Some(why));
+    }
+    queue::record(pool, Queue::Policy, &[artifact_id]).await?;
+    // Takes the queue entry unless a worker is on it right now.
+    let claimed = store::claim_one(&mut tx, artifact_id).await?;
+    let done = evaluate_and_store(&mut tx, artifact_id, "gate", options.limits).await;
+    if done.is_err() {
+        // A failure, not a death.
+        queue::clear(pool, Queue::Policy, &[artifact_id]).await?;
+    }
+    done?;
+    if claimed {
+        store::dequeue(&mut tx, &[artifact_id]).await?;
+    }
+    queue::clear(&mut *tx, Queue::Policy, &[artifact_id]).await?;
+    tx.commit().await?;
+    Ok(None)
 }
 
 /// The latest evaluations by (artifact, set): many artifacts may share a
@@ -302,11 +332,16 @@ fn latest_index(latest: &[EvaluationRecord]) -> HashMap<(i64, i64), &EvaluationR
         .collect()
 }
 
+/// Fail closed: an artifact is allowed only when an enforce-mode set
+/// covers it (unless uncovered artifacts are allowed), every set that
+/// covers it has a current result, and no enforce-mode result fails.
 fn decide(
     digest: &str,
     arts: &[store::GateTarget],
     sets: &[PolicySet],
     latest: &[EvaluationRecord],
+    now: DateTime<Utc>,
+    options: GateOptions,
 ) -> GateDecision {
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
@@ -315,20 +350,46 @@ fn decide(
     let index = latest_index(latest);
     for a in arts {
         let mut deny = false;
-        if let Some(why) = &a.dead {
-            deny = true;
+        let mut reason = |deny: &mut bool, policy_set: Option<String>, reason: String| {
+            *deny = true;
             reasons.push(GateReason {
                 artifact_id: Some(a.id),
-                policy_set: None,
+                policy_set,
                 rule: None,
-                reason: format!("its policy evaluation was dead-lettered: {why}"),
+                reason,
             });
+        };
+        if let Some(why) = &a.dead {
+            reason(
+                &mut deny,
+                None,
+                format!("its policy evaluation was dead-lettered: {why}"),
+            );
         }
-        for s in sets
+        let covering: Vec<&PolicySet> = sets
             .iter()
             .filter(|s| s.definition.scope.matches(&a.project, &a.tags))
+            .collect();
+        if !options.allow_uncovered && !covering.iter().any(|s| s.definition.mode == Mode::Enforce)
         {
-            let Some(e) = index.get(&(a.id, s.id)) else {
+            reason(&mut deny, None, UNCOVERED.into());
+        }
+        if a.queued && a.dead.is_none() {
+            reason(&mut deny, None, "new evidence awaits evaluation".into());
+        }
+        let mut failing = Vec::new();
+        for s in covering {
+            let Some(e) = index.get(&(a.id, s.id)).filter(|e| current(e, s, now)) else {
+                if s.definition.mode == Mode::Enforce {
+                    reason(
+                        &mut deny,
+                        Some(s.name.clone()),
+                        format!(
+                            "not evaluated against version {} of this set yet",
+                            s.version
+                        ),
+                    );
+                }
                 continue;
             };
             used.insert(e.policy_set.clone(), e.version);
@@ -340,15 +401,14 @@ fn decide(
                     reason: r.message.clone(),
                 };
                 match (e.mode.as_str(), r.effective.as_str()) {
-                    ("enforce", "fail" | "error") => {
-                        deny = true;
-                        reasons.push(item());
-                    }
+                    ("enforce", "fail" | "error") => failing.push(item()),
                     (_, "warn" | "fail" | "error") => warnings.push(item()),
                     _ => {}
                 }
             }
         }
+        deny |= !failing.is_empty();
+        reasons.extend(failing);
         artifacts.push(GateArtifact {
             id: a.id,
             project: a.project.clone(),
@@ -368,7 +428,33 @@ fn decide(
     }
 }
 
+impl GateDecision {
+    /// The decision alone, for anonymous callers: no project, artifact or
+    /// rule text.
+    pub fn without_detail(self) -> GateDecision {
+        GateDecision {
+            digest: self.digest,
+            decision: self.decision,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+            artifacts: Vec::new(),
+            policy_sets: HashMap::new(),
+        }
+    }
+}
+
 // --- admission --------------------------------------------------------------------
+
+/// How admission decides.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionOptions {
+    pub gate: GateOptions,
+    /// Admit kinds without a pod template (`CAIRN_ADMISSION_OTHER_KINDS=allow`).
+    pub allow_other_kinds: bool,
+    /// Give the reasons (an authenticated API server); anonymous callers
+    /// get the decision alone.
+    pub detail: bool,
+}
 
 /// Most images one AdmissionReview may name (a pod has a handful; each is
 /// one gate decision).
@@ -376,12 +462,7 @@ pub const MAX_ADMISSION_IMAGES: usize = 256;
 
 /// Answers an AdmissionReview body; never fails (a malformed review is a
 /// denial naming the problem, with the request uid when there is one).
-pub async fn admit(
-    pool: &PgPool,
-    body: &[u8],
-    limits: EvalLimits,
-    max_claims: i32,
-) -> serde_json::Value {
+pub async fn admit(pool: &PgPool, body: &[u8], options: AdmissionOptions) -> serde_json::Value {
     let review = match admission::read(body) {
         Ok(r) => r,
         Err(m) => {
@@ -395,6 +476,19 @@ pub async fn admit(
     };
     let (uid, kind, name, images) = match review {
         Review::Skip { uid, why } => return admission::response(&uid, true, &why, &[]),
+        Review::OtherKind { uid, kind, name } => {
+            let (allowed, why) = if options.allow_other_kinds {
+                (
+                    true,
+                    format!("kind {kind:?} has no pod template (allowed by configuration)"),
+                )
+            } else {
+                (false, format!(
+                    "Cairn denies {kind} {name:?}: kind {kind:?} has no pod template, so Cairn cannot tell which images it runs (CAIRN_ADMISSION_OTHER_KINDS=allow admits such kinds)"
+                ))
+            };
+            return admission::response(&uid, allowed, &why, &[]);
+        }
         Review::Images {
             uid,
             kind,
@@ -422,8 +516,13 @@ pub async fn admit(
             continue;
         };
         if !decided.contains_key(digest) {
-            match gate(pool, digest, limits, max_claims).await {
+            match gate(pool, digest, options.gate).await {
                 Ok(d) => {
+                    let d = if options.detail {
+                        d
+                    } else {
+                        d.without_detail()
+                    };
                     let why = d
                         .reasons
                         .iter()
@@ -446,11 +545,13 @@ pub async fn admit(
             }
         }
         let (d, why) = &decided[digest];
-        if d.decision == "deny" {
+        if d.decision == "deny" && options.detail {
             denials.push(format!(
                 "{}: image {} denied: {why}",
                 img.location, img.image
             ));
+        } else if d.decision == "deny" {
+            denials.push(format!("{}: image {} denied", img.location, img.image));
         }
         for w in &d.warnings {
             warnings.push(format!(

@@ -7,8 +7,15 @@ use serde_json::{json, Value};
 /// What a review asks about.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Review {
-    /// Nothing to check (DELETE, CONNECT, a kind without pod template).
+    /// Nothing runs (DELETE, CONNECT).
     Skip { uid: String, why: String },
+    /// A kind without a pod template: Cairn cannot tell what it runs, so
+    /// configuration decides (deny by default).
+    OtherKind {
+        uid: String,
+        kind: String,
+        name: String,
+    },
     /// Every image of the object, with where it is (`spec.containers[0]`).
     Images {
         uid: String,
@@ -116,10 +123,7 @@ pub fn read(body: &[u8]) -> Result<Review, Malformed> {
         .unwrap_or("")
         .to_owned();
     let Some(path) = pod_spec_path(&kind) else {
-        return Ok(Review::Skip {
-            uid,
-            why: format!("kind {kind:?} has no pod template"),
-        });
+        return Ok(Review::OtherKind { uid, kind, name });
     };
     let mut spec = object;
     for step in path {
