@@ -126,6 +126,10 @@ fn invalid(detail: impl Into<String>) -> InputError {
     }
 }
 
+/// The most signatures a DSSE envelope may carry (a real one has one or
+/// two); each is checked against every trusted key.
+pub const MAX_DSSE_SIGNATURES: usize = 16;
+
 const BUNDLE_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle+json;version=0.1",
     "application/vnd.dev.sigstore.bundle+json;version=0.2",
@@ -228,6 +232,13 @@ fn classify(v: Value, raw: Vec<u8>) -> Result<Piece, InputError> {
             .map_err(|e| invalid(format!("invalid DSSE envelope: {e}")))?;
         if env.signatures.is_empty() {
             return Err(invalid("the DSSE envelope has no signature"));
+        }
+        // Verification tries every signature against every trusted key.
+        if env.signatures.len() > MAX_DSSE_SIGNATURES {
+            return Err(invalid(format!(
+                "the DSSE envelope has {} signatures; at most {MAX_DSSE_SIGNATURES} are accepted",
+                env.signatures.len()
+            )));
         }
         return Ok(Piece {
             kind: Kind::Dsse,
@@ -794,4 +805,58 @@ fn verify_detached(
         "signature",
         format!("invalid signature: no trusted public key verifies the signature over {digest}"),
     )
+}
+
+#[cfg(test)]
+mod signature_cap_tests {
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    /// An envelope of `n` signatures, the last one valid, and the key.
+    fn envelope(n: usize) -> (String, TrustSet) {
+        let keypair = sigstore_verify::crypto::KeyPair::generate_ecdsa_p256().unwrap();
+        let (der, algorithm) =
+            trust::public_key(&keypair.public_key_der().unwrap().to_pem()).unwrap();
+        let statement = serde_json::json!({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://example.com/p",
+            "subject": [{"name": "a", "digest": {"sha256": hex::encode(Sha256::digest(b"a"))}}], "predicate": {}});
+        let payload = statement.to_string();
+        let pae = sigstore_verify::types::pae("application/vnd.in-toto+json", payload.as_bytes());
+        let good = B64.encode(keypair.sign(&pae).unwrap().as_bytes());
+        let mut sigs = vec![serde_json::json!({"sig": B64.encode(b"not it")}); n - 1];
+        sigs.push(serde_json::json!({"sig": good}));
+        let env = serde_json::json!({"payloadType": "application/vnd.in-toto+json",
+            "payload": B64.encode(&payload), "signatures": sigs});
+        let trust = TrustSet {
+            roots: vec![],
+            keys: vec![TrustedKey {
+                id: 1,
+                name: "k".into(),
+                der,
+                algorithm,
+            }],
+        };
+        (env.to_string(), trust)
+    }
+
+    #[test]
+    fn dsse_signatures_are_capped() {
+        let (env, trust) = envelope(MAX_DSSE_SIGNATURES);
+        let pieces = read(env.as_bytes()).unwrap();
+        let out = verify(&pieces[0], &trust, None, &Expect::default());
+        assert!(out.verified, "{:?}", out.reason);
+        let (env, _) = envelope(MAX_DSSE_SIGNATURES + 1);
+        let e = read(env.as_bytes()).unwrap_err();
+        assert!(!e.malformed);
+        assert_eq!(
+            e.detail,
+            "the DSSE envelope has 17 signatures; at most 16 are accepted"
+        );
+        // 10 000 signatures, each once verified with every trusted key.
+        let (env, _) = envelope(10_000);
+        assert!(read(env.as_bytes())
+            .unwrap_err()
+            .detail
+            .contains("at most 16"));
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{has_digest, CiError, Finding, HardeningParams};
+use super::{has_digest, CiError, Finding, Findings, HardeningParams};
 use crate::domain::glob_match;
 
 pub const RULE: &str = "base-image-pinned";
@@ -43,15 +43,37 @@ fn instructions(text: &str) -> Vec<(String, String, usize)> {
     out
 }
 
-/// Substitutes `$X`, `${X}`, `${X:-default}`; `None` when a variable has no value.
-fn substitute(s: &str, args: &HashMap<String, String>) -> Option<String> {
+/// The longest image reference [`substitute`] produces. A real one is far
+/// shorter (Docker allows 255 bytes of name, a 128-byte tag and a digest);
+/// without a cap `ARG X=<512 KB>` and `FROM $X$X$X…` would expand to
+/// gigabytes.
+const MAX_SUBSTITUTED: usize = 4 * 1024;
+
+/// Why a `FROM` reference could not be resolved.
+#[derive(Debug, PartialEq, Eq)]
+enum Unresolved {
+    /// A variable without a value (or an unclosed `${`).
+    NoValue,
+    /// The result would be longer than [`MAX_SUBSTITUTED`].
+    TooLong,
+}
+
+/// Substitutes `$X`, `${X}`, `${X:-default}`.
+fn substitute(s: &str, args: &HashMap<String, String>) -> Result<String, Unresolved> {
     let mut out = String::new();
     let mut rest = s;
+    let push = |out: &mut String, piece: &str| {
+        if out.len() + piece.len() > MAX_SUBSTITUTED {
+            return Err(Unresolved::TooLong);
+        }
+        out.push_str(piece);
+        Ok(())
+    };
     while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
+        push(&mut out, &rest[..at])?;
         let after = &rest[at + 1..];
         let (expr, used) = if let Some(b) = after.strip_prefix('{') {
-            let end = b.find('}')?;
+            let end = b.find('}').ok_or(Unresolved::NoValue)?;
             (&b[..end], end + 2)
         } else {
             let end = after
@@ -69,13 +91,13 @@ fn substitute(s: &str, args: &HashMap<String, String>) -> Option<String> {
             .map(String::as_str)
             .or(default)
         {
-            Some(v) => out.push_str(v),
-            None => return None,
+            Some(v) => push(&mut out, v)?,
+            None => return Err(Unresolved::NoValue),
         }
         rest = &after[used..];
     }
-    out.push_str(rest);
-    Some(out)
+    push(&mut out, rest)?;
+    Ok(out)
 }
 
 /// The image name without tag or digest (`gcr.io/distroless/static`).
@@ -101,8 +123,10 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
     let ins = instructions(text);
     let mut global_args: HashMap<String, String> = HashMap::new();
     let mut stages: Vec<Stage> = Vec::new();
-    let mut out = Vec::new();
-    let push = |out: &mut Vec<Finding>,
+    // Stage name -> index of its first definition (what `FROM <name>` builds on).
+    let mut stage_index: HashMap<&str, usize> = HashMap::new();
+    let mut out = Findings::default();
+    let push = |out: &mut Findings,
                 check: &str,
                 line: usize,
                 job: Option<String>,
@@ -138,20 +162,22 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
                         message: "FROM without an image".into(),
                     });
                 };
-                let name = match words.as_slice() {
-                    [_, as_kw, n] if as_kw.eq_ignore_ascii_case("as") => Some(n.to_string()),
+                let name_ref = match words.as_slice() {
+                    [_, as_kw, n] if as_kw.eq_ignore_ascii_case("as") => Some(*n),
                     _ => None,
                 };
+                let name = name_ref.map(str::to_owned);
                 let stage_label = name
                     .clone()
                     .unwrap_or_else(|| format!("stage {}", stages.len()));
                 let resolved = substitute(raw, &global_args);
                 let parent = resolved
                     .as_deref()
-                    .and_then(|r| stages.iter().position(|s| s.name.as_deref() == Some(r)));
+                    .ok()
+                    .and_then(|r| stage_index.get(r).copied());
                 match (&resolved, parent) {
                     (_, Some(_)) => {}
-                    (None, _) => push(
+                    (Err(Unresolved::NoValue), _) => push(
                         &mut out,
                         "unresolved-base",
                         *line,
@@ -159,8 +185,16 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
                         format!("`FROM {raw}` uses a build argument without a default, so the base image cannot be checked"),
                         "give the ARG a default that is pinned by digest, e.g. ARG BASE=image:tag@sha256:<digest>".into(),
                     ),
-                    (Some(r), None) if r == "scratch" || has_digest(r) => {}
-                    (Some(r), None) => push(
+                    (Err(Unresolved::TooLong), _) => push(
+                        &mut out,
+                        "unresolved-base",
+                        *line,
+                        Some(stage_label.clone()),
+                        format!("`FROM {raw}` expands to more than {MAX_SUBSTITUTED} bytes, so the base image cannot be checked"),
+                        "name the base image directly, pinned by digest: FROM image:tag@sha256:<digest>".into(),
+                    ),
+                    (Ok(r), None) if r == "scratch" || has_digest(r) => {}
+                    (Ok(r), None) => push(
                         &mut out,
                         "unpinned-base",
                         *line,
@@ -169,8 +203,11 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
                         format!("FROM {}@sha256:<digest>  (`docker buildx imagetools inspect {r}` prints it)", r.split('@').next().unwrap_or(r)),
                     ),
                 }
+                if let Some(n) = name_ref {
+                    stage_index.entry(n).or_insert(stages.len());
+                }
                 stages.push(Stage {
-                    base: resolved.unwrap_or_else(|| raw.to_string()),
+                    base: resolved.unwrap_or_else(|_| raw.to_string()),
                     parent,
                     name,
                     line: *line,
@@ -246,7 +283,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
         ),
         None => {}
     }
-    Ok(out)
+    Ok(out.finish())
 }
 
 #[cfg(test)]
@@ -259,10 +296,10 @@ mod tests {
         a.insert("GO".to_owned(), "1.22".to_owned());
         assert_eq!(
             substitute("golang:${GO}-alpine", &a).as_deref(),
-            Some("golang:1.22-alpine")
+            Ok("golang:1.22-alpine")
         );
-        assert_eq!(substitute("x:${NOPE:-1}", &a).as_deref(), Some("x:1"));
-        assert_eq!(substitute("x:$NOPE", &a), None);
+        assert_eq!(substitute("x:${NOPE:-1}", &a).as_deref(), Ok("x:1"));
+        assert_eq!(substitute("x:$NOPE", &a), Err(Unresolved::NoValue));
         assert_eq!(
             image_name("gcr.io/distroless/static:nonroot@sha256:ab"),
             "gcr.io/distroless/static"
@@ -299,5 +336,82 @@ mod more_tests {
         let f = check("D", "FROM \\\n  alpine:3.20\nUSER app\n", &p).unwrap();
         assert_eq!(f[0].line, 1);
         assert_eq!(f[0].check, "unpinned-base");
+    }
+
+    fn checks(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.check.as_str()).collect()
+    }
+
+    #[test]
+    fn substitution_is_capped() {
+        let mut a = HashMap::new();
+        a.insert("A".to_owned(), "a".repeat(MAX_SUBSTITUTED - 1));
+        assert_eq!(
+            substitute("${A}b", &a).map(|s| s.len()),
+            Ok(MAX_SUBSTITUTED)
+        );
+        assert_eq!(substitute("${A}bc", &a), Err(Unresolved::TooLong));
+        let p = HardeningParams::default();
+        let arg = format!("ARG A={}\n", "a".repeat(MAX_SUBSTITUTED - 1));
+        // At the cap the reference is judged; one byte past it, it cannot be.
+        let f = check("D", &format!("{arg}FROM ${{A}}b\nUSER 1\n"), &p).unwrap();
+        assert_eq!(checks(&f), ["unpinned-base", "final-base-not-minimal"]);
+        let f = check("D", &format!("{arg}FROM ${{A}}bc\nUSER 1\n"), &p).unwrap();
+        assert_eq!(checks(&f), ["unresolved-base", "final-base-not-minimal"]);
+        assert!(
+            f[0].message.contains("more than 4096 bytes"),
+            "{}",
+            f[0].message
+        );
+        // 512 KB used 100 000 times would have been 50 GB.
+        let text = format!(
+            "ARG X={}\nFROM {}\nUSER 1\n",
+            "x".repeat(512 * 1024),
+            "$X".repeat(100_000)
+        );
+        let f = check("D", &text, &p).unwrap();
+        assert_eq!(checks(&f), ["unresolved-base", "final-base-not-minimal"]);
+    }
+
+    #[test]
+    fn stages_by_name() {
+        let p = HardeningParams::default();
+        // A repeated name: `FROM a` builds on its first definition.
+        let f = check(
+            "D",
+            "FROM alpine:3 AS a\nFROM scratch AS a\nFROM a\nUSER 1\n",
+            &p,
+        )
+        .unwrap();
+        assert_eq!(checks(&f), ["unpinned-base", "final-base-not-minimal"]);
+        assert!(f[1].message.contains("`alpine`"), "{}", f[1].message);
+        // 20 000 stages, each on the one before.
+        let mut text = String::from("FROM scratch AS s0\n");
+        for i in 1..20_000 {
+            text.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+        }
+        text.push_str("USER 1\n");
+        let f = check("D", &text, &p).unwrap();
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn findings_are_capped() {
+        let p = HardeningParams::default();
+        // n unpinned stages, then the final stage's base and user: n + 2.
+        let text = |n: usize| "FROM alpine:3\n".repeat(n);
+        let f = check("D", &text(crate::cidef::MAX_FINDINGS - 2), &p).unwrap();
+        assert_eq!(f.len(), crate::cidef::MAX_FINDINGS);
+        assert_eq!(f.last().unwrap().check, "runs-as-root");
+        let f = check("D", &text(crate::cidef::MAX_FINDINGS - 1), &p).unwrap();
+        assert_eq!(f.len(), crate::cidef::MAX_FINDINGS + 1);
+        let last = f.last().unwrap();
+        assert_eq!(last.check, "findings-omitted");
+        assert_eq!(last.rule, RULE);
+        assert!(
+            last.message.starts_with("1 more finding(s)"),
+            "{}",
+            last.message
+        );
     }
 }

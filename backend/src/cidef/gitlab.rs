@@ -3,7 +3,7 @@
 //! code, publishing with OIDC rather than stored credentials.
 
 use super::yaml::{self, Node, Value};
-use super::{has_digest, is_full_sha, CiError, Finding, HardeningParams};
+use super::{has_digest, is_full_sha, short_name, CiError, Finding, Findings, HardeningParams};
 
 const RESERVED: &[&str] = &[
     "stages",
@@ -49,7 +49,7 @@ fn image_of(node: &Node) -> Option<(&str, usize)> {
     }
 }
 
-fn check_image(file: &str, node: &Node, job: Option<&str>, out: &mut Vec<Finding>) {
+fn check_image(file: &str, node: &Node, job: Option<&str>, out: &mut Findings) {
     if let Some((image, line)) = image_of(node) {
         if !has_digest(image) && !image.contains('$') {
             out.push(finding(
@@ -128,7 +128,7 @@ const REEVALUATE: &[&str] = &["eval ", "sh -c", "bash -c", "zsh -c", "source <("
 
 /// An attacker-chosen variable fed to a command that runs it as code (a
 /// plain `$VAR` expansion is data to the shell; `eval "$VAR"` is code).
-fn check_injection(file: &str, name: &str, job: &Node, out: &mut Vec<Finding>) {
+fn check_injection(file: &str, name: &str, job: &Node, out: &mut Findings) {
     for (line, n) in script_lines(job) {
         if !REEVALUATE.iter().any(|c| line.contains(c)) {
             continue;
@@ -160,7 +160,7 @@ fn check_injection(file: &str, name: &str, job: &Node, out: &mut Vec<Finding>) {
 
 /// A job that publishes or signs with stored credentials instead of an
 /// OIDC `id_tokens:` token.
-fn check_publish(file: &str, name: &str, job: &Node, out: &mut Vec<Finding>) {
+fn check_publish(file: &str, name: &str, job: &Node, out: &mut Findings) {
     let lines = script_lines(job);
     let publishes = lines.iter().any(|(l, _)| {
         super::workflow::PUBLISH_COMMANDS
@@ -209,7 +209,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
             message: "a .gitlab-ci.yml is a mapping of jobs and keywords".into(),
         });
     }
-    let mut out = Vec::new();
+    let mut out = Findings::default();
     if let Some(i) = doc.get("image") {
         check_image(file, i, None, &mut out);
     }
@@ -260,6 +260,9 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
         {
             continue;
         }
+        // Shown in every finding of the job: cut when very long.
+        let name = short_name(name);
+        let name = name.as_ref();
         if let Some(i) = job.get("image") {
             check_image(file, i, Some(name), &mut out);
         }
@@ -286,7 +289,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
             }
         }
     }
-    Ok(out)
+    Ok(out.finish())
 }
 
 #[cfg(test)]
@@ -325,5 +328,61 @@ mod tests {
         assert_eq!(f[0].job.as_deref(), Some("release"));
         assert!(f[0].message.contains("DOCKERHUB_TOKEN"));
         assert!(!f[0].message.contains("CI_JOB_TOKEN"));
+    }
+
+    /// A job `name` with `lines` script lines, each a script-injection
+    /// finding. The name is an explicit key (`? name`): YAML allows longer
+    /// ones than `name:`.
+    fn injections(name: &str, lines: usize) -> String {
+        format!(
+            "? {name}\n:\n  script:\n{}",
+            "    - eval \"echo $CI_COMMIT_TITLE\"\n".repeat(lines)
+        )
+    }
+
+    #[test]
+    fn long_job_names_are_cut_in_findings() {
+        let p = HardeningParams::default();
+        let at = "j".repeat(crate::cidef::MAX_NAME_CHARS);
+        let f = check(".gitlab-ci.yml", &injections(&at, 1), &p).unwrap();
+        assert_eq!(f[0].job.as_deref(), Some(at.as_str()));
+        assert!(f[0].message.contains(&format!("job `{at}` runs")));
+        let f = check(".gitlab-ci.yml", &injections(&format!("{at}x"), 1), &p).unwrap();
+        let cut = format!("{at}…");
+        assert_eq!(f[0].job.as_deref(), Some(cut.as_str()));
+        assert!(f[0].message.contains(&format!("job `{cut}` runs")));
+    }
+
+    #[test]
+    fn findings_are_capped() {
+        let p = HardeningParams::default();
+        let max = crate::cidef::MAX_FINDINGS;
+        let f = check(".gitlab-ci.yml", &injections("a", max), &p).unwrap();
+        assert_eq!(f.len(), max);
+        assert_eq!(f.last().unwrap().check, "script-injection");
+        let f = check(".gitlab-ci.yml", &injections("a", max + 1), &p).unwrap();
+        assert_eq!(f.len(), max + 1);
+        let last = f.last().unwrap();
+        assert_eq!(
+            (last.rule.as_str(), last.check.as_str()),
+            (super::super::workflow::RULE, "findings-omitted")
+        );
+        assert_eq!(last.line, max + 4);
+        assert!(
+            last.message.starts_with("1 more finding(s)"),
+            "{}",
+            last.message
+        );
+        // A 512 KB job name and 5 000 such lines (once 2.5 GB of copies):
+        // 1 000 short findings.
+        let big = "j".repeat(512 * 1024);
+        let f = check(".gitlab-ci.yml", &injections(&big, 5_000), &p).unwrap();
+        assert_eq!(f.len(), max + 1);
+        assert!(f.iter().all(|f| f.message.len() < 1024));
+        assert!(
+            f[max].message.starts_with("4000 more"),
+            "{}",
+            f[max].message
+        );
     }
 }

@@ -7,11 +7,73 @@ pub mod gitlab;
 pub mod workflow;
 pub mod yaml;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The largest CI definition Cairn reads.
 pub const MAX_DEFINITION: usize = 1 << 20;
+
+/// At most this many findings are kept per definition; past it, one final
+/// `findings-omitted` finding says how many more there were. A crafted
+/// definition (tens of thousands of one-line steps) cannot make a check
+/// hold an unbounded list.
+pub const MAX_FINDINGS: usize = 1_000;
+
+/// Job and step names are cut to this many characters, with `…`, where
+/// findings show them: a job's name is repeated in every finding of the
+/// job, so a 512 KB name would be copied thousands of times.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// `name`, cut to [`MAX_NAME_CHARS`] characters with `…` when longer.
+pub(crate) fn short_name(name: &str) -> Cow<'_, str> {
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        Some((at, _)) => Cow::Owned(format!("{}…", &name[..at])),
+        None => Cow::Borrowed(name),
+    }
+}
+
+/// The findings of one definition, capped at [`MAX_FINDINGS`].
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    kept: Vec<Finding>,
+    /// How many were dropped, and the first of them (for its rule, file, line).
+    omitted: Option<(usize, Finding)>,
+}
+
+impl Findings {
+    pub(crate) fn push(&mut self, f: Finding) {
+        if self.kept.len() < MAX_FINDINGS {
+            self.kept.push(f);
+        } else if let Some((n, _)) = &mut self.omitted {
+            *n += 1;
+        } else {
+            self.omitted = Some((1, f));
+        }
+    }
+
+    /// The kept findings, then one saying how many were omitted, if any.
+    pub(crate) fn finish(self) -> Vec<Finding> {
+        let mut out = self.kept;
+        if let Some((n, first)) = self.omitted {
+            out.push(Finding {
+                rule: first.rule,
+                check: "findings-omitted".into(),
+                file: first.file,
+                line: first.line,
+                job: None,
+                step: None,
+                message: format!(
+                    "{n} more finding(s) are not listed (the first at line {}): at most {MAX_FINDINGS} are reported per definition",
+                    first.line
+                ),
+                fix: "fix the findings listed and check the definition again to see the rest".into(),
+            });
+        }
+        out
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -249,5 +311,12 @@ mod tests {
         );
         assert!(detect(None, "hello: world\n").is_err());
         assert!(detect(None, "\u{0}\u{1}garbage: [").is_err());
+    }
+
+    #[test]
+    fn short_names() {
+        let at = "é".repeat(MAX_NAME_CHARS);
+        assert_eq!(short_name(&at), at);
+        assert_eq!(short_name(&format!("{at}é")), format!("{at}…"));
     }
 }

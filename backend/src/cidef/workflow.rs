@@ -1,7 +1,9 @@
 //! GitHub Actions workflow hardening.
 
+use std::collections::HashSet;
+
 use super::yaml::{self, Node, Value};
-use super::{has_digest, is_full_sha, CiError, Finding, HardeningParams};
+use super::{has_digest, is_full_sha, short_name, CiError, Finding, Findings, HardeningParams};
 
 pub const RULE: &str = "workflow-hardening";
 
@@ -72,7 +74,7 @@ pub(crate) const PUBLISH_COMMANDS: &[&str] = &[
 struct Ctx<'a> {
     file: &'a str,
     params: &'a HardeningParams,
-    out: Vec<Finding>,
+    out: Findings,
 }
 
 impl Ctx<'_> {
@@ -142,7 +144,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
     let mut cx = Ctx {
         file,
         params,
-        out: Vec::new(),
+        out: Findings::default(),
     };
     let triggers = triggers(&doc);
     let privileged_trigger = triggers
@@ -184,7 +186,9 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
     });
 
     for (name_node, job) in jobs.entries() {
-        let job_name = name_node.as_str().unwrap_or_default();
+        // Shown in every finding of the job: cut when very long.
+        let job_name = short_name(name_node.as_str().unwrap_or_default());
+        let job_name = job_name.as_ref();
         let j = Some(job_name);
         let mut job_id_token = top_id_token;
         if let Some(p) = job.get("permissions") {
@@ -226,7 +230,7 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
 
         let mut publishes = false;
         let mut secrets: Vec<(String, usize)> = Vec::new();
-        collect_secrets(job, &mut secrets);
+        collect_secrets(job, &mut secrets, &mut HashSet::new());
         for (i, step) in job
             .get("steps")
             .map(Node::items)
@@ -241,7 +245,8 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
                 .or_else(|| step.get("id").and_then(Node::as_str).map(str::to_owned))
                 .or_else(|| step.get("uses").and_then(Node::as_str).map(str::to_owned))
                 .unwrap_or_else(|| format!("step {}", i + 1));
-            let s = Some(step_name.as_str());
+            let step_name = short_name(&step_name);
+            let s = Some(step_name.as_ref());
             let uses = step.get("uses");
             if let Some(u) = uses {
                 check_uses(&mut cx, u, j, s);
@@ -331,10 +336,11 @@ pub fn check(file: &str, text: &str, params: &HardeningParams) -> Result<Vec<Fin
             }
         }
     }
-    Ok(cx.out)
+    Ok(cx.out.finish())
 }
 
-fn collect_secrets(node: &Node, out: &mut Vec<(String, usize)>) {
+/// The `secrets.NAME` a node names, each once (`seen`), in order.
+fn collect_secrets(node: &Node, out: &mut Vec<(String, usize)>, seen: &mut HashSet<String>) {
     match &node.value {
         Value::Scalar(s) => {
             for (n, line) in s.lines().enumerate() {
@@ -344,15 +350,17 @@ fn collect_secrets(node: &Node, out: &mut Vec<(String, usize)>) {
                         .chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                         .collect();
-                    if !name.is_empty() && !out.iter().any(|(x, _)| x == &name) {
+                    if !name.is_empty() && seen.insert(name.clone()) {
                         out.push((name, node.text_line(n)));
                     }
                     rest = &rest[at + 8..];
                 }
             }
         }
-        Value::Seq(items) => items.iter().for_each(|i| collect_secrets(i, out)),
-        Value::Map(entries) => entries.iter().for_each(|(_, v)| collect_secrets(v, out)),
+        Value::Seq(items) => items.iter().for_each(|i| collect_secrets(i, out, seen)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|(_, v)| collect_secrets(v, out, seen)),
         Value::Alias => {}
     }
 }
@@ -497,5 +505,86 @@ mod tests {
         assert_eq!(checks, ["runner", "unpinned-action", "unpinned-action"]);
         let ok = check("w.yml", "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: {group: big}\n    steps:\n      - uses: ./x\n", &HardeningParams { allowed_runner_groups: vec!["big".into()], ..HardeningParams::default() }).unwrap();
         assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    /// A workflow without top-level permissions (one finding) whose job
+    /// `name` has `steps` unpinned actions (one finding each). The name is
+    /// an explicit key (`? name`): YAML allows longer ones than `name:`.
+    fn workflow(name: &str, step: &str, steps: usize) -> String {
+        format!(
+            "on: push\njobs:\n  ? {name}\n  :\n    runs-on: ubuntu-24.04\n    steps:\n{}",
+            format!("      - name: {step}\n        uses: a/b@v1\n").repeat(steps)
+        )
+    }
+
+    #[test]
+    fn long_names_are_cut_in_findings() {
+        let p = HardeningParams::default();
+        let at = "j".repeat(crate::cidef::MAX_NAME_CHARS);
+        let f = check("w.yml", &workflow(&at, &at, 1), &p).unwrap();
+        assert_eq!(f[1].job.as_deref(), Some(at.as_str()));
+        assert_eq!(f[1].step.as_deref(), Some(at.as_str()));
+        let past = format!("{at}x");
+        let f = check("w.yml", &workflow(&past, &past, 1), &p).unwrap();
+        let cut = format!("{at}…");
+        assert_eq!(f[1].job.as_deref(), Some(cut.as_str()));
+        assert_eq!(f[1].step.as_deref(), Some(cut.as_str()));
+    }
+
+    #[test]
+    fn findings_are_capped() {
+        let p = HardeningParams::default();
+        let max = crate::cidef::MAX_FINDINGS;
+        let f = check("w.yml", &workflow("a", "s", max - 1), &p).unwrap();
+        assert_eq!(f.len(), max);
+        assert_eq!(f.last().unwrap().check, "unpinned-action");
+        let f = check("w.yml", &workflow("a", "s", max), &p).unwrap();
+        assert_eq!(f.len(), max + 1);
+        let last = f.last().unwrap();
+        assert_eq!(
+            (last.rule.as_str(), last.check.as_str()),
+            (RULE, "findings-omitted")
+        );
+        assert!(
+            last.message.starts_with("1 more finding(s)"),
+            "{}",
+            last.message
+        );
+        // A 512 KB job name and 5 000 steps (once 2.5 GB of copies): 1 000
+        // short findings.
+        let big = "j".repeat(512 * 1024);
+        let f = check("w.yml", &workflow(&big, "s", 5_000), &p).unwrap();
+        assert_eq!(f.len(), max + 1);
+        assert!(f
+            .iter()
+            .all(|f| f.job.as_ref().is_none_or(|j| j.len() < 1024)));
+        assert!(
+            f[max].message.starts_with("4001 more"),
+            "{}",
+            f[max].message
+        );
+    }
+
+    #[test]
+    fn secrets_are_collected_once_in_order() {
+        let p = HardeningParams::default();
+        // 20 000 distinct secrets, each named twice, in a publishing job.
+        let names: String = (0..20_000)
+            .map(|i| format!(" ${{{{ secrets.S{i} }}}} ${{{{ secrets.S{i} }}}}"))
+            .collect();
+        let text = format!(
+            "on: push\npermissions: {{}}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: docker push x{names}\n"
+        );
+        let f = check("w.yml", &text, &p).unwrap();
+        assert_eq!(
+            f.len(),
+            1,
+            "{:?}",
+            f.iter().map(|f| &f.check).collect::<Vec<_>>()
+        );
+        let m = &f[0].message;
+        assert!(m.contains("secrets (S0, S1, S2, "), "{}", &m[..100]);
+        assert_eq!(m.matches(", S").count(), 20_000 - 1);
+        assert!(m.contains(", S19999) and without OIDC"));
     }
 }

@@ -5,6 +5,8 @@ pub mod buildinfo;
 pub mod crosscheck;
 pub mod gomod;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,10 +26,32 @@ pub struct GoFacts {
     pub go_sum: Option<Vec<gomod::SumEntry>>,
 }
 
+/// The longest setting value judged and shown, in bytes. Real values are
+/// short lists of module patterns or flags; reading no more keeps a line
+/// like `GONOSUMDB=GONOSUMDB=GONOSUMDB=…` (where each match would copy the
+/// rest of the line) linear. A longer value is judged on its first
+/// `MAX_VALUE` bytes and shown cut, with `…`.
+pub const MAX_VALUE: usize = 256;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Whether a Go environment setting switches off module verification;
 /// the reason when it does.
 pub fn disables_verification(key: &str, value: &str) -> Option<String> {
     let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    let shown = if value.len() > MAX_VALUE {
+        Cow::Owned(format!("{}…", cut(value, MAX_VALUE)))
+    } else {
+        Cow::Borrowed(value)
+    };
+    let value = cut(value, MAX_VALUE);
     let public_hosts = [
         "github.com",
         "gitlab.com",
@@ -38,11 +62,15 @@ pub fn disables_verification(key: &str, value: &str) -> Option<String> {
     match key {
         "GOSUMDB" if value == "off" => Some("GOSUMDB=off turns off the checksum database".into()),
         "GONOSUMDB" | "GONOSUMCHECK" | "GOINSECURE" if !value.is_empty() => Some(format!(
-            "{key}={value} skips checksum verification for those modules"
+            "{key}={shown} skips checksum verification for those modules"
         )),
         "GOFLAGS" if value.split_whitespace().any(|f| f == "-insecure") => {
             Some("GOFLAGS=-insecure allows insecure module fetches".into())
         }
+        // Not read past the bound: fail closed rather than miss a flag.
+        "GOFLAGS" if shown.len() > value.len() => Some(format!(
+            "GOFLAGS is longer than {MAX_VALUE} bytes: Cairn does not read past them and cannot tell whether it allows insecure module fetches"
+        )),
         "GOPRIVATE"
             if value.split(',').any(|p| {
                 let p = p.trim();
@@ -50,7 +78,7 @@ pub fn disables_verification(key: &str, value: &str) -> Option<String> {
             }) =>
         {
             Some(format!(
-                "GOPRIVATE={value} is so broad that public modules skip the checksum database"
+                "GOPRIVATE={shown} is so broad that public modules skip the checksum database"
             ))
         }
         _ => None,
@@ -94,14 +122,20 @@ pub fn verification_switches(text: &str) -> Vec<(usize, String)> {
                     continue;
                 }
                 let rest = rest.trim_start();
-                let value: String = if let Some(q) = rest.strip_prefix(['"', '\'']) {
-                    q.chars().take_while(|c| *c != '"' && *c != '\'').collect()
-                } else {
-                    rest.chars()
-                        .take_while(|c| !c.is_whitespace() && *c != ',' && *c != '}')
-                        .collect()
+                let (quoted, rest) = match rest.strip_prefix(['"', '\'']) {
+                    Some(q) => (true, q),
+                    None => (false, rest),
                 };
-                if let Some(why) = disables_verification(key, &value) {
+                // One byte more than is judged, so a longer value shows as cut.
+                let rest = cut(rest, MAX_VALUE + 1);
+                let value = if quoted {
+                    rest.split(['"', '\'']).next()
+                } else {
+                    rest.split(|c: char| c.is_whitespace() || c == ',' || c == '}')
+                        .next()
+                }
+                .unwrap_or_default();
+                if let Some(why) = disables_verification(key, value) {
                     out.push((i + 1, why));
                 }
             }
@@ -121,5 +155,40 @@ mod tests {
         assert_eq!(lines, [2, 5, 7, 8]);
         assert!(disables_verification("GOSUMDB", "sum.golang.org").is_none());
         assert!(disables_verification("GOPRIVATE", "github.com").is_some());
+    }
+
+    #[test]
+    fn values_are_bounded() {
+        let at = "a".repeat(MAX_VALUE);
+        let why = |text: &str| verification_switches(text).pop().unwrap().1;
+        assert_eq!(
+            why(&format!("GONOSUMDB={at}")),
+            format!("GONOSUMDB={at} skips checksum verification for those modules")
+        );
+        assert_eq!(
+            why(&format!("GONOSUMDB: \"{at}b\"")),
+            format!("GONOSUMDB={at}… skips checksum verification for those modules")
+        );
+        assert_eq!(
+            disables_verification("GOPRIVATE", &format!("*,{at}")).unwrap(),
+            format!(
+                "GOPRIVATE=*,{}… is so broad that public modules skip the checksum database",
+                &at[2..]
+            )
+        );
+        // A flag list too long to judge is reported, not passed.
+        let long = format!("{} -insecure", "-trimpath ".repeat(30));
+        assert!(disables_verification("GOFLAGS", &long)
+            .unwrap()
+            .starts_with("GOFLAGS is longer than 256 bytes"));
+        assert!(disables_verification("GOFLAGS", &"-trimpath ".repeat(25)).is_none());
+        // Every match used to copy the rest of the line: 500 MB from 100 KB.
+        let line = "GONOSUMDB=".repeat(10_000);
+        let found = verification_switches(&line);
+        // The last one has an empty value.
+        assert_eq!(found.len(), 10_000 - 1);
+        assert!(found
+            .iter()
+            .all(|(l, why)| *l == 1 && why.len() < MAX_VALUE + 64));
     }
 }

@@ -27,7 +27,14 @@ pub enum VerifyError {
     BadToken,
     #[error("webhook-timestamp is more than 5 minutes away from now")]
     StaleTimestamp,
+    #[error("webhook-signature has more than {MAX_SIGNATURES} entries")]
+    TooManySignatures,
 }
+
+/// The most `webhook-signature` entries a signed delivery may carry (key
+/// rotation needs two or three). Each is a comparison done before the
+/// sender is authenticated.
+pub const MAX_SIGNATURES: usize = 10;
 
 fn mac(key: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length")
@@ -113,7 +120,17 @@ pub fn verify_gitlab_signed(
     if (now - when).abs() > TIMESTAMP_TOLERANCE_SECS {
         return Err(VerifyError::StaleTimestamp);
     }
-    let key = signing_key(secret);
+    if sigs.split_whitespace().nth(MAX_SIGNATURES).is_some() {
+        return Err(VerifyError::TooManySignatures);
+    }
+    // One MAC over the body, whatever the number of entries.
+    let mut m = mac(&signing_key(secret));
+    m.update(id.as_bytes());
+    m.update(b".");
+    m.update(ts.trim().as_bytes());
+    m.update(b".");
+    m.update(body);
+    let expected = m.finalize().into_bytes();
     let mut any_v1 = false;
     for entry in sigs.split_whitespace() {
         let Some(b64) = entry.strip_prefix("v1,") else {
@@ -123,13 +140,7 @@ pub fn verify_gitlab_signed(
         let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(b64) else {
             continue;
         };
-        let mut m = mac(&key);
-        m.update(id.as_bytes());
-        m.update(b".");
-        m.update(ts.trim().as_bytes());
-        m.update(b".");
-        m.update(body);
-        if m.verify_slice(&sig).is_ok() {
+        if bool::from(sig.as_slice().ct_eq(expected.as_slice())) {
             return Ok(());
         }
     }
@@ -222,5 +233,45 @@ mod tests {
             1700000000,
         );
         assert_eq!(other_id, Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn signature_entries_are_capped() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"object_kind":"pipeline"}"#;
+        let sig = gitlab_signature(secret, "msg_1", "1700000000", body);
+        let verify = |header: &str| {
+            verify_gitlab_signed(
+                secret,
+                Some("msg_1"),
+                Some("1700000000"),
+                Some(header),
+                body,
+                1700000000,
+            )
+        };
+        let wrong = |n: usize| vec!["v1,bm90IGl0"; n].join(" ");
+        // The 10th of 10 is the right one.
+        let ten = format!("{} {sig}", wrong(MAX_SIGNATURES - 1));
+        assert_eq!(verify(&ten), Ok(()));
+        assert_eq!(
+            verify(&wrong(MAX_SIGNATURES)),
+            Err(VerifyError::BadSignature)
+        );
+        // 11 entries are refused, even with the right one among them.
+        let eleven = format!("{ten} v1,bm90IGl0");
+        let refused = verify(&eleven);
+        assert_eq!(refused, Err(VerifyError::TooManySignatures));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "webhook-signature has more than 10 entries"
+        );
+        // A header of 100 000 entries once meant 100 000 MACs over the body.
+        assert_eq!(verify(&wrong(100_000)), Err(VerifyError::TooManySignatures));
+        // A signature of the wrong length does not match.
+        assert_eq!(
+            verify(&sig[..sig.len() - 4]),
+            Err(VerifyError::BadSignature)
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! `sbom-matches-binary`, `workflow-hardening`, `base-image-pinned`. Thin
 //! adapters over `crate::goevidence` and `crate::cidef`.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -117,9 +119,13 @@ impl BuiltinRule for GoModulesVerified {
             }
         }
         if let Some(m) = &g.go_mod {
+            // Keys reported so far, so that a replacement the build info
+            // showed is not reported again: one lookup per go.mod replace.
+            let mut seen: HashSet<String> = v.iter().map(|x| x.key.clone()).collect();
             for r in &m.replace {
                 let key = format!("local-replace:{}", r.path);
-                if r.local_path && !v.iter().any(|x| x.key == key) {
+                if r.local_path && !seen.contains(&key) {
+                    seen.insert(key.clone());
                     v.push(violation(
                         key,
                         format!(
@@ -127,8 +133,17 @@ impl BuiltinRule for GoModulesVerified {
                             r.path, r.new_path
                         ),
                     ));
-                } else if r.fork && !v.iter().any(|x| x.key == format!("fork:{}", r.path)) {
-                    fork(&mut v, &r.path, &r.new_path);
+                } else if r.fork {
+                    let key = format!("fork:{}", r.path);
+                    if !seen.contains(&key) {
+                        let before = v.len();
+                        fork(&mut v, &r.path, &r.new_path);
+                        // Not when the fork was allowed: another replace of
+                        // the path may name a fork that is not.
+                        if v.len() > before {
+                            seen.insert(key);
+                        }
+                    }
                 }
             }
             if let Some(s) = &g.go_sum {
@@ -659,6 +674,39 @@ mod tests {
             &json!({"allowed_forks": ["github.com/acme-forks/*"]}),
         );
         assert_eq!(keys(&o), ["no-sum:github.com/google/uuid"]);
+    }
+
+    #[test]
+    fn go_mod_replaces_at_scale() {
+        let n = 10_000;
+        let mut text = String::from(
+            "module a\n\
+             replace golang.org/x/sync => ./sync\n\
+             replace x.com/x v1.0.0 => github.com/acme-forks/x v1.0.0\n\
+             replace x.com/x v2.0.0 => evil.com/x v2.0.0\n\
+             replace x.com/x v3.0.0 => evil.com/y v3.0.0\n",
+        );
+        let mut want = vec![
+            "local-replace:golang.org/x/sync".to_owned(),
+            "fork:x.com/x".into(),
+        ];
+        for i in 0..n {
+            text.push_str(&format!(
+                "replace l{i} => ./l{i}\nreplace f{i} v1.0.0 => evil.com/f{i} v1.0.0\n"
+            ));
+            want.extend([format!("local-replace:l{i}"), format!("fork:f{i}")]);
+        }
+        // Replaced again: reported once. (Once n × 2n key comparisons.)
+        text.push_str("replace l0 => ./other\nreplace f0 v2.0.0 => evil.com/g v2.0.0\n");
+        let mut input = go_input(VERSION_M);
+        let g = input.go.as_mut().unwrap();
+        g.go_mod = Some(gomod::parse_go_mod(&text).unwrap());
+        g.go_sum = None;
+        let o = GoModulesVerified.evaluate(
+            &input,
+            &json!({"allowed_forks": ["github.com/acme-forks/*"]}),
+        );
+        assert_eq!(keys(&o), want);
     }
 
     #[test]
