@@ -36,7 +36,14 @@ pub struct UploadResult {
     /// The signer (of the first document that has one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
-    /// The stored attempts, one per document (line).
+    /// Anything new was stored (false: every document was stored already,
+    /// and the answer is the stored record; HTTP 200).
+    pub stored: bool,
+    /// What the upload means for the artifact it named: a verified document
+    /// that does not cover the artifact's digest, attempts not stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The stored attempts, one per distinct document.
     pub attestations: Vec<AttestationRecord>,
 }
 
@@ -114,9 +121,49 @@ pub async fn upload(
         }
         None => None,
     };
+    // The digest the artifact now has: what the documents must cover.
+    let artifact_digest = match artifact_id {
+        Some(id) => store::digest_of(&mut *tx, id).await?,
+        None => None,
+    };
     let mut ids = Vec::with_capacity(pieces.len());
+    let mut notes = Vec::new();
+    let mut stored_new = false;
+    let several = pieces.len() > 1;
+    let at = |n: usize| {
+        if several {
+            format!("line {}: ", n + 1)
+        } else {
+            String::new()
+        }
+    };
     for (n, (piece, out)) in pieces.iter().zip(&outcomes).enumerate() {
         let content_sha256 = Sha256::digest(&piece.raw);
+        if out.verified && artifact_id.is_some() {
+            if let Some(note) = coverage_note(artifact_digest.as_deref(), &out.subjects) {
+                notes.push(format!("{}{note}", at(n)));
+            }
+        }
+        if !out.verified {
+            if let Some(id) = store::same_failed_attempt(
+                &mut *tx,
+                &content_sha256,
+                artifact_id,
+                out.reason.as_deref(),
+            )
+            .await?
+            {
+                ids.push(id);
+                continue;
+            }
+            if store::failed_attempts(&mut *tx, artifact_id).await? >= MAX_FAILED_ATTEMPTS {
+                notes.push(format!(
+                    "{}not stored: {MAX_FAILED_ATTEMPTS} unverified attempts are kept for this artifact already",
+                    at(n)
+                ));
+                continue;
+            }
+        }
         let statement = out.statement.as_ref();
         let new = NewAttestation {
             artifact_id,
@@ -148,16 +195,26 @@ pub async fn upload(
                 .map(|s| (s.name.clone(), s.digest.clone()))
                 .collect(),
         };
-        ids.push(store::insert(&mut tx, &new).await?);
+        match store::insert(&mut tx, &new).await? {
+            store::Stored::New(id) => {
+                stored_new = true;
+                ids.push(id)
+            }
+            store::Stored::Existing(id) => ids.push(id),
+        }
     }
-    // Verified evidence: its artifacts are (re-)judged by the policy worker.
+    // Verified evidence: its artifacts are (re-)judged by the policy worker
+    // (the named artifact too: it may be new, with a digest the stored
+    // document covers).
     if outcomes.iter().any(|o| o.verified) {
+        crate::store::policies::enqueue(&mut tx, artifact_id.as_slice(), "attestation").await?;
+    }
+    if stored_new && outcomes.iter().any(|o| o.verified) {
         let digests: Vec<String> = outcomes
             .iter()
             .filter(|o| o.verified)
             .flat_map(|o| o.subjects.iter().map(|s| s.digest.clone()))
             .collect();
-        crate::store::policies::enqueue(&mut tx, artifact_id.as_slice(), "attestation").await?;
         crate::store::policies::enqueue_digests(&mut tx, &digests, "attestation").await?;
     }
     tx.commit().await?;
@@ -169,23 +226,41 @@ pub async fn upload(
             "attestation stored"
         );
     }
+    ids.dedup();
     let attestations = store::get_many(pool, &ids).await?;
-    let several = pieces.len() > 1;
-    let reason = outcomes.iter().enumerate().find_map(|(n, o)| {
-        o.reason.as_ref().map(|r| {
-            if several {
-                format!("line {}: {r}", n + 1)
-            } else {
-                r.clone()
-            }
-        })
-    });
+    let reason = outcomes
+        .iter()
+        .enumerate()
+        .find_map(|(n, o)| o.reason.as_ref().map(|r| format!("{}{r}", at(n))));
     Ok(UploadResult {
         verified: outcomes.iter().all(|o| o.verified),
         reason,
         identity: outcomes.iter().find_map(|o| o.identity.clone()),
+        stored: stored_new,
+        notes,
         attestations,
     })
+}
+
+/// Most unverified attempts kept per artifact (or for uploads naming no
+/// artifact): enough to diagnose, too few to flood a listing.
+pub const MAX_FAILED_ATTEMPTS: i64 = 100;
+
+/// What a verified document means for the artifact it was sent for, when
+/// it does not count for it: it counts only for its own subjects.
+fn coverage_note(artifact_digest: Option<&str>, subjects: &[attest::Subject]) -> Option<String> {
+    let covered: Vec<&str> = subjects.iter().map(|s| s.digest.as_str()).collect();
+    match artifact_digest {
+        Some(d) if covered.contains(&d) => None,
+        Some(d) => Some(format!(
+            "verified, but it does not cover the artifact's digest {d} (it covers {}): it is not evidence for this artifact",
+            if covered.is_empty() { "no digest".to_owned() } else { covered.join(", ") }
+        )),
+        None => Some(
+            "verified, but the artifact has no digest yet: the document counts for it only once the artifact's digest is one of its subjects"
+                .into(),
+        ),
+    }
 }
 
 /// Adds a Sigstore trusted root (JSON) or a PEM public key.
@@ -315,8 +390,12 @@ async fn build(
     artifacts: Vec<ArtifactSummary>,
 ) -> ApiResult<Evidence> {
     let ids: Vec<i64> = artifacts.iter().map(|a| a.id).collect();
-    let digests: Vec<String> = digest.iter().cloned().collect();
-    let records = store::for_artifacts(pool, &ids, &digests).await?;
+    // Verified evidence counts for the digest it covers, nothing else.
+    let verified = match &digest {
+        Some(d) => store::verified_for_digest(pool, d).await?,
+        None => Vec::new(),
+    };
+    let failed = store::failed_for_artifacts(pool, &ids, digest.as_deref()).await?;
     let mut sboms = Vec::new();
     for id in &ids {
         for s in crate::store::sboms::list_for_artifact(pool, *id).await? {
@@ -330,7 +409,6 @@ async fn build(
             });
         }
     }
-    let (verified, failed): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.verified);
     let (provenance, signatures): (Vec<_>, Vec<_>) =
         verified.into_iter().partition(|r| r.provenance.is_some());
 

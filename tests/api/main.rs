@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod dashboard;
 mod embedded;
+mod evidence_integrity;
 mod go_ci;
 mod openapi;
 mod poison_process;

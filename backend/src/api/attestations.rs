@@ -87,14 +87,19 @@ impl AttestationParams {
 /// (cosign `sign-blob --key`; the key must be trusted). The kind is detected
 /// from the content. Verification is offline, against the Sigstore
 /// public-good root and the roots and keys added with
-/// `POST /api/v1/trust-roots`. Every attempt is stored: a document that does
-/// not verify is answered 201 with `"verified": false` and the exact
-/// `reason`, and never counts as a signature.
+/// `POST /api/v1/trust-roots`. A document that does not verify is answered
+/// 201 with `"verified": false` and the exact `reason`, is kept (at most 100
+/// such attempts per artifact) and never counts as a signature. A verified
+/// document counts only for the digests it covers (its subjects, or the
+/// signed digest); `notes` says when it does not cover the artifact it was
+/// sent for. The same document sent again is stored once: 200 with the
+/// stored record.
 #[utoipa::path(
     post, path = "/api/v1/attestations", tag = "attestations",
     params(AttestationParams),
     request_body(content = serde_json::Value, description = "The bundle, envelope, JSON lines or detached signature", content_type = "application/json"),
     responses(
+        (status = 200, description = "Every document was stored already: the stored records", body = UploadResult),
         (status = 201, description = "Verified (or not: see `verified` and `reason`) and stored", body = UploadResult),
         (status = 400, description = "Malformed JSON or invalid parameters", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown token", body = Problem, content_type = "application/problem+json"),
@@ -117,7 +122,12 @@ pub async fn upload(
     let max = state.config.max_upload.min(MAX_ATTESTATION);
     let body = upload::read_body(&headers, body, max).await?;
     let result = evidence::upload(&state.pool, &target, &body.document, &caller).await?;
-    Ok((StatusCode::CREATED, Json(result)))
+    let status = if result.stored {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(result)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -97,7 +97,7 @@ pub struct NewAttestation<'a> {
 }
 
 /// Stores one attempt and its subjects (two statements).
-pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Result<i64> {
+pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Result<Stored> {
     let san = n
         .identity
         .as_ref()
@@ -115,12 +115,15 @@ pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Resu
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    let id: i64 = sqlx::query_scalar(
+    // A verified document is stored once: a concurrent identical upload
+    // inserts nothing here and the caller finds the stored row.
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO attestations (artifact_id, kind, media_type, line, content_sha256, document,
              verified, failed_check, reason, signer_san, signer_issuer, identity, trusted_by,
              rekor_log_index, rekor_integrated_time, predicate_type, provenance, builder_id,
              source_repository, source_commit, expected_identity, expected_issuer, uploaded_by)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+         ON CONFLICT (content_sha256) WHERE verified DO NOTHING
          RETURNING id",
     )
     .bind(n.artifact_id)
@@ -146,8 +149,15 @@ pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Resu
     .bind(n.expected_identity)
     .bind(n.expected_issuer)
     .bind(n.uploaded_by)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(id) = id else {
+        return Ok(Stored::Existing(
+            verified_by_content(&mut *tx, n.content_sha256)
+                .await?
+                .expect("the conflicting row exists"),
+        ));
+    };
     let (names, digests): (Vec<Option<String>>, Vec<String>) = n.subjects.iter().cloned().unzip();
     sqlx::query(
         "INSERT INTO attestation_subjects (attestation_id, ordinal, name, digest)
@@ -159,7 +169,110 @@ pub async fn insert(tx: &mut PgConnection, n: &NewAttestation<'_>) -> sqlx::Resu
     .bind(&digests)
     .execute(&mut *tx)
     .await?;
-    Ok(id)
+    Ok(Stored::New(id))
+}
+
+/// Where a document ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New(i64),
+    /// The same document was stored already (this id).
+    Existing(i64),
+}
+
+/// The verified attestation with exactly these bytes, if any.
+pub async fn verified_by_content(
+    db: impl PgExecutor<'_>,
+    content_sha256: &[u8],
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM attestations WHERE verified AND content_sha256 = $1")
+        .bind(content_sha256)
+        .fetch_optional(db)
+        .await
+}
+
+/// An unverified attempt with these bytes that failed the same way for the
+/// same artifact, if any: trying again changes nothing.
+pub async fn same_failed_attempt(
+    db: impl PgExecutor<'_>,
+    content_sha256: &[u8],
+    artifact_id: Option<i64>,
+    reason: Option<&str>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM attestations
+          WHERE NOT verified AND content_sha256 = $1
+            AND artifact_id IS NOT DISTINCT FROM $2 AND reason IS NOT DISTINCT FROM $3
+          LIMIT 1",
+    )
+    .bind(content_sha256)
+    .bind(artifact_id)
+    .bind(reason)
+    .fetch_optional(db)
+    .await
+}
+
+/// How many unverified attempts are kept for this artifact (or, without
+/// one, for uploads that named no artifact).
+pub async fn failed_attempts(
+    db: impl PgExecutor<'_>,
+    artifact_id: Option<i64>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM attestations
+          WHERE NOT verified AND artifact_id IS NOT DISTINCT FROM $1",
+    )
+    .bind(artifact_id)
+    .fetch_one(db)
+    .await
+}
+
+/// The verified evidence for a digest: every verified attestation one of
+/// whose subjects (or signed digest) is exactly `digest`. Nothing else
+/// counts for an artifact — not the artifact an upload named, not an
+/// unverified attempt — and nothing is left out (no limit: unverified
+/// attempts cannot crowd out verified ones).
+pub async fn verified_for_digest(
+    db: impl PgExecutor<'_>,
+    digest: &str,
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!(
+        "{RECORD}
+         WHERE t.verified AND EXISTS (SELECT 1 FROM attestation_subjects s
+                                       WHERE s.attestation_id = t.id AND s.digest = $1)
+         ORDER BY t.id"
+    ))
+    .bind(digest)
+    .fetch_all(db)
+    .await
+}
+
+/// Unverified attempts about these artifacts, newest first: uploaded for
+/// one of them, or naming `digest` and uploaded for an artifact of the same
+/// project. Shown, never counted; an uploader in another project cannot
+/// attach attempts to these artifacts by naming their digest.
+pub async fn failed_for_artifacts(
+    db: impl PgExecutor<'_>,
+    artifact_ids: &[i64],
+    digest: Option<&str>,
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!(
+        "{RECORD}
+         WHERE NOT t.verified
+           AND (t.artifact_id = ANY($1)
+                OR ($2::text IS NOT NULL
+                    AND EXISTS (SELECT 1 FROM attestation_subjects s
+                                 WHERE s.attestation_id = t.id AND s.digest = $2)
+                    AND t.artifact_id IN (
+                        SELECT o.id FROM artifacts o
+                         WHERE o.project_id IN (SELECT a.project_id FROM artifacts a
+                                                 WHERE a.id = ANY($1)))))
+         ORDER BY t.id DESC"
+    ))
+    .bind(artifact_ids)
+    .bind(digest)
+    .fetch_all(db)
+    .await
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<AttestationRecord>> {
@@ -205,24 +318,13 @@ pub async fn list(
     .await
 }
 
-/// Everything about some artifacts: attestations naming one of them, or
-/// whose subject is one of these digests. Newest first.
-pub async fn for_artifacts(
-    db: impl PgExecutor<'_>,
-    artifact_ids: &[i64],
-    digests: &[String],
-) -> sqlx::Result<Vec<AttestationRecord>> {
-    sqlx::query_as(&format!(
-        "{RECORD}
-         WHERE t.artifact_id = ANY($1)
-            OR EXISTS (SELECT 1 FROM attestation_subjects s
-                        WHERE s.attestation_id = t.id AND s.digest = ANY($2))
-         ORDER BY t.id DESC LIMIT 500"
-    ))
-    .bind(artifact_ids)
-    .bind(digests)
-    .fetch_all(db)
-    .await
+/// An artifact's digest.
+pub async fn digest_of(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT digest FROM artifacts WHERE id = $1")
+        .bind(artifact_id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
 }
 
 /// The artifacts recorded with this digest.

@@ -99,9 +99,12 @@ pub async fn load_input(
         }),
     };
 
-    let digests: Vec<String> = digest.iter().cloned().collect();
-    let records =
-        crate::store::attestations::for_artifacts(&mut *conn, &[artifact_id], &digests).await?;
+    // Evidence counts only for the digest it covers: an artifact without
+    // a digest has no signature and no provenance.
+    let records = match &digest {
+        Some(d) => crate::store::attestations::verified_for_digest(&mut *conn, d).await?,
+        None => Vec::new(),
+    };
     let mut signatures = Vec::new();
     let mut provenance = Vec::new();
     let mut commits = BTreeSet::new();

@@ -142,6 +142,10 @@ impl BuiltinRule for Signed {
                 Err(e) => return RuleOutcome::error(e),
             }
         }
+        // `min` counts signers, not documents: the same signer (identity,
+        // trust root and key) signing again, or one bundle sent twice, is
+        // one signature.
+        let mut signers = std::collections::HashSet::new();
         let matching: Vec<EvidenceRef> = input
             .signatures
             .iter()
@@ -154,6 +158,7 @@ impl BuiltinRule for Signed {
                             .any(|(m, r)| m.matches(id, r.as_ref()))
                     })
             })
+            .filter(|s| signers.insert(signer(s)))
             .map(|s| EvidenceRef {
                 kind: "attestation".into(),
                 id: s.id,
@@ -206,6 +211,25 @@ impl BuiltinRule for Signed {
             matching,
         )
     }
+}
+
+/// Who signed: the certificate identity (issuer and SAN) or the key, and
+/// the trust root or key that vouched for it.
+fn signer(
+    s: &crate::policy::input::SignatureFacts,
+) -> (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
+    let id = s.identity.as_ref();
+    (
+        id.and_then(|i| i.issuer.clone()),
+        id.and_then(|i| i.san.clone()),
+        id.and_then(|i| i.key_fingerprint.clone()),
+        s.trusted_by.clone(),
+    )
 }
 
 // --- provenance ----------------------------------------------------------------

@@ -266,6 +266,38 @@ fn signed_matches_identities() {
         .is_err());
 }
 
+/// `min` counts distinct signers: the same identity signing twice (or one
+/// bundle counted twice) is one; two identities, or one identity vouched
+/// for by two trust roots, are two.
+#[test]
+fn signed_min_counts_distinct_signers() {
+    let mut i = input_with(None);
+    let acme = github_identity("https://github.com/acme/app");
+    i.signatures.push(signature(1, acme.clone()));
+    i.signatures.push(signature(2, acme.clone()));
+    let two = json!({"min": 2});
+    let out = eval("signed", &i, two.clone());
+    assert_eq!(out.status, Status::Fail, "{out:?}");
+    assert!(
+        out.message
+            .contains("2 verified signature(s) required, 1 found"),
+        "{}",
+        out.message
+    );
+    // Another signer: two.
+    i.signatures.push(signature(
+        3,
+        github_identity("https://github.com/other/app"),
+    ));
+    let out = eval("signed", &i, two.clone());
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    assert_eq!(out.evidence.len(), 2);
+    // The same identity through another trust root is another signer.
+    i.signatures.truncate(2);
+    i.signatures[1].trusted_by = Some("acme private root".into());
+    assert_eq!(eval("signed", &i, two).status, Status::Pass);
+}
+
 fn provenance(id: i64, builder: &str, source: &str) -> ProvenanceFacts {
     ProvenanceFacts {
         id,

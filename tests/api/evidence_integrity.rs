@@ -1,0 +1,254 @@
+//! Evidence integrity through the real server: evidence counts only for the
+//! digest it covers, one document counts once, and junk cannot crowd out
+//! good evidence. Each attack is refused and the legitimate path shown to
+//! work, with a real slsa-github-generator-style bundle (the Bazel Central
+//! Registry's, signed by publish-to-bcr through the public-good Sigstore).
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::harness::{fixture, spawn_app, TestApp, ADMIN_TOKEN};
+
+const MODULE: &str = "slsa/slsa-verifier__bcr__MODULE.bazel";
+const BUNDLE: &str = "slsa/slsa-verifier__bcr__MODULE.bazel.intoto.jsonl";
+
+fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn other_digest(n: u8) -> String {
+    format!("sha256:{}", hex::encode([n; 32]))
+}
+
+impl TestApp {
+    async fn post_attestation(&self, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/attestations?{query}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+
+    async fn set(&self, rules: Value) {
+        let res = self
+            .client
+            .post(self.url("/api/v1/policy-sets"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"name": "release", "mode": "enforce", "rules": rules}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+
+    async fn decision(&self, digest: &str) -> Value {
+        self.get_json(&format!("/api/v1/gate?digest={digest}"))
+            .await
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+}
+
+/// The bundle's line, `n` times, as one JSON-lines upload.
+fn copies(n: usize) -> Vec<u8> {
+    let line = String::from_utf8(fixture(BUNDLE)).unwrap();
+    let line = line.trim_end();
+    vec![line; n].join("\n").into_bytes()
+}
+
+/// Class 1: a real, verified bundle whose subject is another file does not
+/// make the gate allow a digest nobody signed, however the artifact got
+/// that digest; an artifact without a digest never passes `signed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_counts_only_for_the_digest_it_covers() {
+    let app = spawn_app().await;
+    app.set(json!([{"rule": "signed"}])).await;
+    let signed = digest_of(&fixture(MODULE));
+    // Two documents in one upload: no single subject names the artifact,
+    // which keeps no digest.
+    let (status, out) = app
+        .post_attestation("project=acme/forge&artifact=app&version=1", copies(2))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    assert_eq!(out["verified"], true, "{out}");
+    assert!(
+        out["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the artifact has no digest yet"),
+        "{out}"
+    );
+    // The uploader then gives the artifact a digest of its choice.
+    let forged = other_digest(0xf0);
+    let res = app
+        .upload(
+            &format!("project=acme/forge&artifact=app&version=1&digest={forged}"),
+            fixture("sbom/guac__alpine-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let gate = app.decision(&forged).await;
+    assert_eq!(gate["decision"], "deny", "{gate}");
+    assert_eq!(gate["reasons"][0]["rule"], "signed", "{gate}");
+    let artifact = gate["artifacts"][0]["id"].as_i64().unwrap();
+    let ev = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/evidence"))
+        .await;
+    assert_eq!(
+        (
+            ev["signature_count"].as_i64(),
+            ev["provenance_count"].as_i64()
+        ),
+        (Some(0), Some(0)),
+        "{ev}"
+    );
+    // Sent again for that artifact, the answer says it does not cover it.
+    let (status, out) = app
+        .post_attestation("project=acme/forge&artifact=app&version=1", copies(1))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    assert_eq!(out["verified"], false, "{out}");
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("the artifact digest {forged} is not a subject"))
+            && reason.contains(&signed),
+        "{reason}"
+    );
+    assert_eq!(app.decision(&forged).await["decision"], "deny");
+    // The legitimate path: the artifact whose digest the bundle covers.
+    let (status, _) = app
+        .post_attestation(
+            &format!("project=acme/forge&artifact=MODULE.bazel&version=1&digest={signed}"),
+            copies(1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the same document, stored once");
+    assert_eq!(app.decision(&signed).await["decision"], "allow");
+}
+
+/// Class 3: the same bundle sent twice, or N copies in one JSON-lines file,
+/// is one signature: stored once (200 with the stored record) and `min: 2`
+/// is not met by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_document_counts_once() {
+    let app = spawn_app().await;
+    let signed = digest_of(&fixture(MODULE));
+    let query = format!("project=acme/once&artifact=MODULE.bazel&version=1&digest={signed}");
+    let (status, first) = app.post_attestation(&query, copies(1)).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["stored"], true);
+    let id = first["attestations"][0]["id"].clone();
+    let (status, again) = app.post_attestation(&query, copies(1)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["stored"], false);
+    assert_eq!(again["attestations"][0]["id"], id);
+    let (status, many) = app.post_attestation(&query, copies(5)).await;
+    assert_eq!(status, StatusCode::OK, "{many}");
+    assert_eq!(many["attestations"].as_array().unwrap().len(), 1, "{many}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM attestations WHERE verified")
+            .await,
+        1
+    );
+    app.set(json!([{"rule": "signed", "params": {"min": 2}}]))
+        .await;
+    let gate = app.decision(&signed).await;
+    assert_eq!(gate["decision"], "deny", "{gate}");
+    assert!(
+        gate["reasons"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2 verified signature(s) required, 1 found"),
+        "{gate}"
+    );
+    // The legitimate path: one signature meets `min: 1`.
+    let res = app
+        .client
+        .put(app.url("/api/v1/policy-sets/1"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "release", "mode": "enforce", "rules": [{"rule": "signed"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.decision(&signed).await["decision"], "allow");
+}
+
+/// A DSSE envelope naming `digest` with a signature that cannot verify.
+fn junk(digest: &str, n: usize) -> String {
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "MODULE.bazel", "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"buildDefinition": {"buildType": format!("junk-{n}")}}
+    });
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::STANDARD.encode(statement.to_string());
+    json!({"payloadType": "application/vnd.in-toto+json", "payload": payload,
+           "signatures": [{"keyid": "", "sig": "MEUCIQDjunkjunkjunk"}]})
+    .to_string()
+}
+
+/// Class 4: 501 junk envelopes naming a public digest, from another
+/// project, neither crowd out the correctly signed artifact's evidence nor
+/// appear in its evidence; unverified attempts are bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_cannot_crowd_out_good_evidence() {
+    let app = spawn_app().await;
+    app.set(json!([{"rule": "signed"}, {"rule": "provenance", "params": {"require_source_match": false}}]))
+        .await;
+    let signed = digest_of(&fixture(MODULE));
+    let (status, _) = app
+        .post_attestation(
+            &format!("project=bcr/rules_lint&artifact=MODULE.bazel&version=1&digest={signed}"),
+            copies(1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let lines: Vec<String> = (0..501).map(|n| junk(&signed, n)).collect();
+    let (status, out) = app
+        .post_attestation(
+            "project=evil/crowd&artifact=junk&version=1",
+            lines.join("\n").into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    assert_eq!(out["verified"], false);
+    assert!(
+        out["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("not stored: 100 unverified attempts")),
+        "{out}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM attestations WHERE NOT verified")
+            .await,
+        100
+    );
+    let gate = app.decision(&signed).await;
+    assert_eq!(gate["decision"], "allow", "{gate}");
+    let artifact = gate["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["project"] == "bcr/rules_lint")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let ev = app
+        .get_json(&format!("/api/v1/artifacts/{artifact}/evidence"))
+        .await;
+    assert_eq!(ev["provenance_count"], 1, "{ev}");
+    assert_eq!(
+        ev["failed_count"], 0,
+        "another project's junk is not shown here"
+    );
+}
