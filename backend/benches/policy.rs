@@ -156,6 +156,7 @@ fn input(doc: &[u8]) -> RuleInput {
     i.provenance.push(ProvenanceFacts {
         id: 1,
         signer: Some(identity()),
+        trusted_by: None,
         provenance: Provenance {
             slsa_version: "https://slsa.dev/provenance/v1".into(),
             builder_id: Some("https://github.com/actions/runner/github-hosted".into()),

@@ -252,3 +252,95 @@ async fn junk_cannot_crowd_out_good_evidence() {
         "another project's junk is not shown here"
     );
 }
+
+/// A DSSE envelope over `statement`, signed with `key` (DSSE v1 PAE).
+fn key_signed_dsse(key: &sigstore_verify::crypto::KeyPair, statement: &Value) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body = statement.to_string();
+    let kind = "application/vnd.in-toto+json";
+    let pae = format!("DSSEv1 {} {kind} {} {body}", kind.len(), body.len());
+    let sig = b64.encode(key.sign(pae.as_bytes()).unwrap().as_bytes());
+    json!({"payloadType": kind, "payload": b64.encode(&body),
+           "signatures": [{"keyid": "", "sig": sig}]})
+    .to_string()
+    .into_bytes()
+}
+
+/// Class 2: provenance does not vouch for itself. Real provenance signed by
+/// slsa-github-generator reaches SLSA build level 3; a statement that only
+/// claims the generator as its builder, signed by a trusted key, does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provenance_earns_its_builder_and_level_from_its_signer() {
+    let app = spawn_app().await;
+    app.set(
+        json!([{"rule": "provenance", "params": {"min_slsa_level": 3, "require_source_match": false,
+        "builder_ids": ["https://github.com/slsa-framework/slsa-github-generator/*"]}}]),
+    )
+    .await;
+    // The legitimate path: the generator's own provenance (slsa-verifier's fixture).
+    let (status, out) = app
+        .post_attestation(
+            "",
+            fixture("slsa/slsa-verifier__gha_go_v2.1.0__binary-linux-amd64-workflow_dispatch.intoto.jsonl"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(out["verified"], true, "{out}");
+    let real = out["attestations"][0]["subjects"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .upload(
+            &format!("project=slsa/example&artifact=binary&version=1&digest={real}"),
+            fixture("sbom/syft__TestCycloneDxImageEncoder.golden.cdx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let gate = app.decision(&real).await;
+    assert_eq!(gate["decision"], "allow", "{gate}");
+
+    // Forged: a trusted key signs a statement claiming the generator.
+    let key = sigstore_verify::crypto::KeyPair::generate_ecdsa_p256().unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/trust-roots?name=ci%20key"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/x-pem-file")
+        .body(key.public_key_der().unwrap().to_pem())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml@refs/tags/v2.1.0";
+    let forged = other_digest(0xf2);
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "binary", "digest": {"sha256": forged.trim_start_matches("sha256:")}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+                "externalParameters": {"workflow": {"ref": "refs/tags/v1", "repository": "https://github.com/acme/app", "path": ".github/workflows/release.yml"}},
+                "resolvedDependencies": [{"uri": "git+https://github.com/acme/app@refs/tags/v1", "digest": {"gitCommit": "0123456789abcdef0123456789abcdef01234567"}}]
+            },
+            "runDetails": {"builder": {"id": generator}}
+        }
+    });
+    let (status, out) = app
+        .post_attestation(
+            &format!("project=acme/forged&artifact=binary&version=1&digest={forged}"),
+            key_signed_dsse(&key, &statement),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    assert_eq!(out["verified"], true, "the key is trusted: {out}");
+    let gate = app.decision(&forged).await;
+    assert_eq!(gate["decision"], "deny", "{gate}");
+    let reasons = gate["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!("builder `{generator}` is self-declared")),
+        "{reasons}"
+    );
+}

@@ -527,6 +527,7 @@ violations contains m if {
             .push(crate::policy::input::ProvenanceFacts {
                 id: 1,
                 signer: None,
+                trusted_by: None,
                 provenance: crate::attest::Provenance {
                     parameters: deep,
                     ..Default::default()

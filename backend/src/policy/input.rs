@@ -125,6 +125,9 @@ pub struct ProvenanceFacts {
     /// The statement was signed by a certificate identity (keyless) rather
     /// than a key.
     pub signer: Option<Identity>,
+    /// The trust root or key that verified the signature.
+    #[serde(default)]
+    pub trusted_by: Option<String>,
     pub provenance: Provenance,
 }
 

@@ -120,6 +120,7 @@ pub async fn load_input(
             provenance.push(ProvenanceFacts {
                 id: r.id,
                 signer: r.identity.clone(),
+                trusted_by: r.trusted_by.clone(),
                 provenance: p.clone(),
             });
         }

@@ -756,6 +756,7 @@ mod tests {
         input.provenance.push(ProvenanceFacts {
             id: 9,
             signer: None,
+            trusted_by: None,
             provenance: prov,
         });
         let o = SbomMatchesBinary.evaluate(&input, &Value::Null);

@@ -265,10 +265,6 @@ impl Default for ProvenanceParams {
     }
 }
 
-/// Builders whose provenance reaches SLSA Build L3 (non-forgeable,
-/// isolated from the user's build steps).
-const L3_BUILDERS: &[&str] = &["https://github.com/slsa-framework/slsa-github-generator/"];
-
 /// `github.com/owner/name` from the URL forms provenance and webhooks use.
 pub(crate) fn normalise_repo(s: &str) -> String {
     let s = s.trim().to_ascii_lowercase();
@@ -281,19 +277,127 @@ pub(crate) fn normalise_repo(s: &str) -> String {
     s.trim_end_matches('/').trim_end_matches(".git").to_owned()
 }
 
-fn slsa_level(p: &crate::policy::input::ProvenanceFacts) -> u8 {
-    let builder = p.provenance.builder_id.as_deref().unwrap_or("");
-    if L3_BUILDERS.iter().any(|b| builder.starts_with(b)) {
-        3
-    } else if p
-        .signer
-        .as_ref()
-        .is_some_and(|s| s.kind == "certificate" && s.workflow_repository.is_some())
-    {
-        2
-    } else {
-        1
+/// The OIDC issuer of GitHub Actions' workflow identities.
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The public-good Sigstore root's name in `trusted_by`: the only root
+/// that vouches for slsa-github-generator's identity.
+const PUBLIC_GOOD: &str = "sigstore-public-good";
+
+/// slsa-github-generator's trusted reusable workflows (as slsa-verifier
+/// accepts them): `generator_*_slsa3.yml`, `builder_*_slsa3.yml` or
+/// `delegator_*_slsa3.yml` at a release tag.
+fn is_generator(san: &str) -> bool {
+    let Some(rest) = san
+        .strip_prefix("https://github.com/slsa-framework/slsa-github-generator/.github/workflows/")
+    else {
+        return false;
+    };
+    let Some((file, git_ref)) = rest.split_once('@') else {
+        return false;
+    };
+    let kind_ok = ["generator_", "builder_", "delegator_"]
+        .iter()
+        .any(|k| file.starts_with(k));
+    let name_ok = file.ends_with("_slsa3.yml")
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    kind_ok && name_ok && git_ref.starts_with("refs/tags/v")
+}
+
+/// What the signer of a provenance statement proves about its builder and
+/// source: the statement's own `builder.id` counts only where the signer
+/// vouches for it, as slsa-verifier decides.
+#[derive(Debug, PartialEq, Eq)]
+struct Vouch {
+    /// The builder identity the signer proves; `None`: self-declared.
+    builder: Option<String>,
+    /// The source repository the signer proves (the certificate's claim),
+    /// else the statement's.
+    source: Option<String>,
+    level: u8,
+    /// Why the statement's claims earn less than they say.
+    why: Option<String>,
+}
+
+fn vouch(p: &crate::policy::input::ProvenanceFacts) -> Vouch {
+    let declared = p.provenance.builder_id.as_deref().unwrap_or("");
+    let stated_source = p
+        .provenance
+        .source_repository
+        .as_deref()
+        .map(normalise_repo);
+    let Some(signer) = p.signer.as_ref().filter(|s| s.kind == "certificate") else {
+        // Signed by a trusted key: it vouches for no builder (keys are not
+        // bound to builders).
+        return Vouch {
+            builder: None,
+            source: stated_source,
+            level: 1,
+            why: Some(format!(
+                "builder `{declared}` is self-declared: the statement is signed by a key, not by the builder's identity"
+            )),
+        };
+    };
+    let san = signer.san.as_deref().unwrap_or("");
+    let ci = signer.workflow_repository.is_some();
+    let cert_source = signer.workflow_repository.as_deref().map(normalise_repo);
+    let mut v = Vouch {
+        builder: None,
+        source: if ci {
+            cert_source.clone()
+        } else {
+            stated_source.clone()
+        },
+        level: if ci { 2 } else { 1 },
+        why: None,
+    };
+    if ci && cert_source != stated_source {
+        v.why = Some(format!(
+            "the statement names source {} but was signed by a workflow of {}",
+            stated_source.as_deref().unwrap_or("none"),
+            cert_source.as_deref().unwrap_or("none")
+        ));
+        return v;
     }
+    let github = signer.issuer.as_deref() == Some(GITHUB_ISSUER);
+    if github && is_generator(san) {
+        if p.trusted_by.as_deref() != Some(PUBLIC_GOOD) {
+            v.why = Some(format!(
+                "slsa-github-generator's identity is vouched for only by the public-good Sigstore, not by `{}`",
+                p.trusted_by.as_deref().unwrap_or("an unknown root")
+            ));
+        } else if declared != san {
+            v.why = Some(format!(
+                "builder.id `{declared}` does not match its signer `{san}`"
+            ));
+        } else {
+            v.builder = Some(san.to_owned());
+            v.level = 3;
+        }
+        return v;
+    }
+    // The signing workflow is the builder, or GitHub's hosted runner whose
+    // certificate says so.
+    let runner = github
+        && match declared {
+            "https://github.com/actions/runner/github-hosted" => {
+                signer.runner_environment.as_deref() == Some("github-hosted")
+            }
+            "https://github.com/actions/runner/self-hosted" => {
+                signer.runner_environment.as_deref() == Some("self-hosted")
+            }
+            _ => false,
+        };
+    if declared == san || runner {
+        v.builder = Some(declared.to_owned());
+    } else {
+        v.why = Some(format!(
+            "builder `{declared}` is self-declared: the statement was signed by {san}"
+        ));
+    }
+    v
 }
 
 impl BuiltinRule for ProvenanceRule {
@@ -341,25 +445,31 @@ impl BuiltinRule for ProvenanceRule {
         let mut problems = Vec::new();
         for prov in &input.provenance {
             let mut mine = Vec::new();
-            let builder = prov.provenance.builder_id.as_deref().unwrap_or("");
-            if !p.builder_ids.is_empty()
-                && !p.builder_ids.iter().any(|b| match b.strip_suffix('*') {
-                    Some(prefix) => builder.starts_with(prefix),
-                    None => builder == b,
-                })
-            {
-                mine.push(violation(
-                    format!("builder:{builder}"),
-                    format!("provenance {}: builder `{builder}` is not allowed", prov.id),
-                ));
+            let v = vouch(prov);
+            let declared = prov.provenance.builder_id.as_deref().unwrap_or("");
+            if !p.builder_ids.is_empty() {
+                match &v.builder {
+                    Some(builder)
+                        if p.builder_ids.iter().any(|b| match b.strip_suffix('*') {
+                            Some(prefix) => builder.starts_with(prefix),
+                            None => builder == b,
+                        }) => {}
+                    Some(builder) => mine.push(violation(
+                        format!("builder:{builder}"),
+                        format!("provenance {}: builder `{builder}` is not allowed", prov.id),
+                    )),
+                    None => mine.push(violation(
+                        format!("builder:{declared}"),
+                        format!(
+                            "provenance {}: {}",
+                            prov.id,
+                            v.why.as_deref().unwrap_or("the builder is not vouched for")
+                        ),
+                    )),
+                }
             }
             if p.require_source_match {
-                let source = prov
-                    .provenance
-                    .source_repository
-                    .as_deref()
-                    .map(normalise_repo);
-                match (&project_repo, &source) {
+                match (&project_repo, &v.source) {
                     (None, _) => mine.push(violation(
                         "source",
                         format!(
@@ -381,19 +491,28 @@ impl BuiltinRule for ProvenanceRule {
                     _ => {}
                 }
             }
-            let level = slsa_level(prov);
+            let level = v.level;
             if level < p.min_slsa_level {
+                let because = v
+                    .why
+                    .as_deref()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default();
                 mine.push(violation(
                     "slsa-level",
                     format!(
-                        "provenance {} reaches SLSA build level {level}, below the required {}",
+                        "provenance {} reaches SLSA build level {level}, below the required {}{because}",
                         prov.id, p.min_slsa_level
                     ),
                 ));
             }
             if mine.is_empty() {
+                let from = match &v.builder {
+                    Some(b) => b.clone(),
+                    None => format!("a self-declared builder `{declared}`"),
+                };
                 return RuleOutcome::pass(
-                    format!("verified provenance from {builder} (SLSA build level {level})"),
+                    format!("verified provenance from {from} (SLSA build level {level})"),
                     vec![EvidenceRef {
                         kind: "attestation".into(),
                         id: prov.id,

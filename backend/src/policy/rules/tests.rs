@@ -298,10 +298,16 @@ fn signed_min_counts_distinct_signers() {
     assert_eq!(eval("signed", &i, two).status, Status::Pass);
 }
 
-fn provenance(id: i64, builder: &str, source: &str) -> ProvenanceFacts {
+/// Provenance signed by `signer_san` (a GitHub Actions certificate of the
+/// `acme/app` repository's workflow run, through the public-good root).
+fn provenance_signed(id: i64, builder: &str, source: &str, signer_san: &str) -> ProvenanceFacts {
+    let mut signer = github_identity("https://github.com/acme/app");
+    signer.san = Some(signer_san.into());
+    signer.workflow_repository = Some("https://github.com/acme/app".into());
     ProvenanceFacts {
         id,
-        signer: Some(github_identity("https://github.com/acme/app")),
+        signer: Some(signer),
+        trusted_by: Some("sigstore-public-good".into()),
         provenance: Provenance {
             slsa_version: "https://slsa.dev/provenance/v1".into(),
             builder_id: Some(builder.into()),
@@ -310,6 +316,10 @@ fn provenance(id: i64, builder: &str, source: &str) -> ProvenanceFacts {
         },
     }
 }
+
+const GENERATOR: &str = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0";
+const RELEASE: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
+const SOURCE: &str = "git+https://github.com/acme/app@refs/tags/v1";
 
 #[test]
 fn provenance_builder_source_and_level() {
@@ -320,18 +330,17 @@ fn provenance_builder_source_and_level() {
         eval("provenance", &i, Value::Null).message,
         "the artifact has no verified SLSA provenance"
     );
-    let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0";
-    i.provenance.push(provenance(
-        5,
-        generator,
-        "git+https://github.com/acme/app@refs/tags/v1",
-    ));
-    let out = eval(
-        "provenance",
-        &i,
-        json!({"min_slsa_level": 3, "builder_ids": ["https://github.com/slsa-framework/slsa-github-generator/*"]}),
-    );
+    // Signed by the generator itself, for the project's repository: L3.
+    i.provenance
+        .push(provenance_signed(5, GENERATOR, SOURCE, GENERATOR));
+    let l3 = json!({"min_slsa_level": 3, "builder_ids": ["https://github.com/slsa-framework/slsa-github-generator/*"]});
+    let out = eval("provenance", &i, l3.clone());
     assert_eq!(out.status, Status::Pass, "{out:?}");
+    assert!(
+        out.message.contains("SLSA build level 3"),
+        "{}",
+        out.message
+    );
     let out = eval(
         "provenance",
         &i,
@@ -351,18 +360,102 @@ fn provenance_builder_source_and_level() {
         eval("provenance", &i, json!({"require_source_match": false})).status,
         Status::Pass
     );
-    i.provenance[0].provenance.builder_id = Some("https://github.com/actions/runner".into());
+}
+
+/// Provenance cannot vouch for itself: claiming slsa-github-generator as
+/// the builder earns nothing unless the generator signed it, through the
+/// public-good root, for the source its certificate names.
+#[test]
+fn provenance_builder_and_level_come_from_the_signer() {
+    let said = |o: &crate::policy::RuleOutcome| {
+        o.violations
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let mut i = input_with(None);
+    i.project.repository_url = Some("https://github.com/acme/app".into());
+    let l3 = json!({"min_slsa_level": 3, "builder_ids": ["https://github.com/slsa-framework/slsa-github-generator/*"]});
+    // Forged: the project's own release workflow claims the generator.
+    i.provenance = vec![provenance_signed(1, GENERATOR, SOURCE, RELEASE)];
+    let out = eval("provenance", &i, l3.clone());
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        said(&out).contains(&format!(
+            "builder `{GENERATOR}` is self-declared: the statement was signed by {RELEASE}"
+        )),
+        "{}",
+        said(&out)
+    );
+    assert!(
+        said(&out).contains("SLSA build level 2, below the required 3"),
+        "{}",
+        said(&out)
+    );
+    // The generator signed, but the statement names another builder.
+    let go = GENERATOR.replace("generator_generic_slsa3", "builder_go_slsa3");
+    i.provenance = vec![provenance_signed(2, &go, SOURCE, GENERATOR)];
+    let out = eval("provenance", &i, l3.clone());
+    assert!(
+        said(&out).contains("does not match its signer"),
+        "{}",
+        said(&out)
+    );
+    // The generator's identity through a private root.
+    let mut private = provenance_signed(3, GENERATOR, SOURCE, GENERATOR);
+    private.trusted_by = Some("acme private root".into());
+    i.provenance = vec![private];
+    let out = eval("provenance", &i, l3.clone());
+    assert!(
+        said(&out).contains("only by the public-good Sigstore"),
+        "{}",
+        said(&out)
+    );
+    // The certificate's repository is not the statement's source.
+    i.provenance = vec![provenance_signed(
+        4,
+        GENERATOR,
+        "git+https://github.com/evil/app",
+        GENERATOR,
+    )];
     let out = eval(
         "provenance",
         &i,
-        json!({"require_source_match": false, "min_slsa_level": 3}),
+        json!({"min_slsa_level": 3, "require_source_match": false}),
     );
     assert!(
-        out.message
-            .contains("SLSA build level 2, below the required 3"),
+        said(&out).contains(
+            "names source github.com/evil/app but was signed by a workflow of github.com/acme/app"
+        ),
         "{}",
-        out.message
+        said(&out)
     );
+    // A look-alike workflow is not the generator.
+    let fake = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/evil.yml@refs/tags/v2.1.0";
+    i.provenance = vec![provenance_signed(5, fake, SOURCE, fake)];
+    let out = eval("provenance", &i, json!({"min_slsa_level": 3}));
+    assert!(
+        said(&out).contains("level 2, below the required 3"),
+        "{}",
+        said(&out)
+    );
+    // Legitimate L2: GitHub's hosted runner, as the certificate says.
+    i.provenance = vec![provenance_signed(
+        6,
+        "https://github.com/actions/runner/github-hosted",
+        SOURCE,
+        RELEASE,
+    )];
+    let out = eval(
+        "provenance",
+        &i,
+        json!({"min_slsa_level": 2, "builder_ids": ["https://github.com/actions/runner/github-hosted"]}),
+    );
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    // Legitimate L3 for comparison.
+    i.provenance = vec![provenance_signed(7, GENERATOR, SOURCE, GENERATOR)];
+    assert_eq!(eval("provenance", &i, l3).status, Status::Pass);
 }
 
 #[test]
