@@ -56,15 +56,20 @@ pub async fn trust_set(pool: &PgPool) -> ApiResult<TrustSet> {
     };
     for row in rows {
         let built = match row.kind.as_str() {
-            "sigstore-root" => {
-                trust::stored_root(row.id, &row.name, &row.document).map(|r| set.roots.push(r))
-            }
+            "sigstore-root" => trust::stored_root(
+                row.id,
+                &row.name,
+                &row.document,
+                trust::RootScope::configured(row.issuers.clone(), row.identities.clone()),
+            )
+            .map(|r| set.roots.push(r)),
             _ => trust::public_key(&row.document).map(|(der, algorithm)| {
                 set.keys.push(TrustedKey {
                     id: row.id,
                     name: row.name.clone(),
                     der,
                     algorithm,
+                    builder_id: row.builder_id.clone(),
                 })
             }),
         };
@@ -268,9 +273,20 @@ pub async fn add_trust(
     pool: &PgPool,
     pem: bool,
     name: Option<&str>,
+    scope: &store::TrustScope,
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<(store::TrustRootSummary, bool)> {
+    if pem && (scope.issuers.is_some() || scope.identities.is_some()) {
+        return Err(ApiError::bad_request(
+            "issuers and identities scope a Sigstore trusted root; a public key vouches for no certificate identity",
+        ));
+    }
+    if !pem && scope.builder_id.is_some() {
+        return Err(ApiError::bad_request(
+            "builder binds a public key to an SLSA builder; a Sigstore root's builders are the certificate identities it vouches for",
+        ));
+    }
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid_trust_root("the body is not UTF-8 text"))?;
     let (kind, fingerprint, default_name) = if pem {
@@ -296,8 +312,16 @@ pub async fn add_trust(
         None => default_name,
     };
     let mut tx = pool.begin().await?;
-    let out =
-        store::insert_trust_root(&mut tx, kind, &name, text, &fingerprint, caller.token_id).await?;
+    let out = store::insert_trust_root(
+        &mut tx,
+        kind,
+        &name,
+        text,
+        &fingerprint,
+        scope,
+        caller.token_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -310,6 +334,9 @@ pub fn builtin_root() -> store::TrustRootSummary {
         fingerprint: hex::encode(Sha256::digest(trust::PUBLIC_GOOD_ROOT.as_bytes())),
         builtin: true,
         created_at: None,
+        issuers: None,
+        identities: None,
+        builder_id: None,
     }
 }
 

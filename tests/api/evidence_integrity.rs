@@ -344,3 +344,80 @@ async fn provenance_earns_its_builder_and_level_from_its_signer() {
         "{reasons}"
     );
 }
+
+/// Class 7: a private root does not vouch for public-good identities unless
+/// scoped to them, nor for identities outside its scope; the answer names
+/// the root; a policy may require the public-good root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_root_vouches_only_within_its_scope() {
+    let staging = fixture("sigstore/sigstore-python__staging_trusted_root.json");
+    let bundle = fixture("sigstore/sigstore-python/bundle.txt.sigstore");
+    let digest = digest_of(&fixture("sigstore/sigstore-python/bundle.txt"));
+    let add = |app: &TestApp, query: &'static str| {
+        let req = app
+            .client
+            .post(app.url(&format!("/api/v1/trust-roots?{query}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(staging.clone());
+        async move { req.send().await.unwrap() }
+    };
+    // Unscoped: the root may not vouch for GitHub's OAuth issuer.
+    let app = spawn_app().await;
+    assert_eq!(
+        add(&app, "name=staging").await.status(),
+        StatusCode::CREATED
+    );
+    let query = format!("project=acme/staging&artifact=bundle.txt&version=1&digest={digest}");
+    let (_, out) = app.post_attestation(&query, bundle.clone()).await;
+    assert_eq!(out["verified"], false, "{out}");
+    assert_eq!(out["attestations"][0]["failed_check"], "trust-scope");
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("trust root `staging` may not vouch for the public-good issuer https://github.com/login/oauth"),
+        "{out}"
+    );
+    // Scoped to the issuer but to other identities: refused too.
+    let app = spawn_app().await;
+    let res = add(
+        &app,
+        "name=staging&issuers=https://github.com/login/oauth&identities=*@example.com",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, out) = app.post_attestation(&query, bundle.clone()).await;
+    assert_eq!(out["verified"], false, "{out}");
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("may not vouch for identity"),
+        "{out}"
+    );
+    // The legitimate path: scoped to that issuer, it verifies, and says which root did.
+    let app = spawn_app().await;
+    let res = add(&app, "name=staging&issuers=https://github.com/login/oauth").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, out) = app.post_attestation(&query, bundle.clone()).await;
+    assert_eq!(out["verified"], true, "{out}");
+    assert_eq!(out["attestations"][0]["trusted_by"], "staging");
+    // A policy written for the public-good root is not met by it.
+    app.set(json!([{"rule": "signed", "params": {"identities": [{"trust_root": "sigstore-public-good"}]}}]))
+        .await;
+    assert_eq!(app.decision(&digest).await["decision"], "deny");
+    // Scope parameters belong to Sigstore roots, `builder` to keys.
+    let res = app
+        .client
+        .post(app.url("/api/v1/trust-roots?builder=https://example.com/b"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(fixture(
+            "sigstore/sigstore-python__staging_trusted_root.json",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}

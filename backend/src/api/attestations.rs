@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::evidence::{self, Evidence, Target, UploadResult};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::store::attestations::{self, AttestationRecord, TrustRootSummary};
+use crate::store::attestations::{self, AttestationRecord, TrustRootSummary, TrustScope};
 use crate::store::inventory::ArtifactSummary;
 use crate::upload;
 
@@ -196,6 +196,30 @@ pub async fn get(
 pub struct TrustRootParams {
     /// A name to show (default: derived from the fingerprint).
     pub name: Option<String>,
+    /// Sigstore roots: the OIDC issuers whose certificates the root may
+    /// vouch for, comma-separated. Absent: any issuer except the public-good
+    /// instance's (GitHub Actions, GitLab.com, Google, Microsoft, GitHub,
+    /// Sigstore's own, Buildkite), which a private root must be given
+    /// explicitly to vouch for.
+    pub issuers: Option<String>,
+    /// Sigstore roots: certificate SAN globs (`*` any run of characters)
+    /// the root may vouch for, comma-separated. Absent: any.
+    pub identities: Option<String>,
+    /// Public keys: the SLSA builder id whose key this is; provenance the
+    /// key signs then earns that builder identity (else none).
+    pub builder: Option<String>,
+}
+
+/// `a,b , c` as a list without blanks; `None` when absent or empty.
+fn comma_list(param: &Option<String>) -> Option<Vec<String>> {
+    let items: Vec<String> = param
+        .as_deref()?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!items.is_empty()).then_some(items)
 }
 
 /// Add trust: a Sigstore `trusted_root.json` or a PEM public key (admin).
@@ -248,10 +272,16 @@ pub async fn add_trust_root(
         }
     };
     let body = upload::read_body(&headers, body, 4 << 20).await?;
+    let scope = TrustScope {
+        issuers: comma_list(&params.issuers),
+        identities: comma_list(&params.identities),
+        builder_id: nonempty(&params.builder).map(str::to_owned),
+    };
     let (summary, created) = evidence::add_trust(
         &state.pool,
         pem,
         nonempty(&params.name),
+        &scope,
         &body.document,
         &caller,
     )

@@ -37,7 +37,7 @@ use sigstore_verify::{
 use utoipa::ToSchema;
 
 pub use statement::{Provenance, Statement, Subject};
-pub use trust::{SigstoreRoot, TrustSet, TrustedKey};
+pub use trust::{RootScope, SigstoreRoot, TrustSet, TrustedKey};
 
 /// What kind of evidence a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +275,9 @@ pub struct Identity {
     /// For key signatures: the trusted key's name and SHA-256 fingerprint.
     pub key_name: Option<String>,
     pub key_fingerprint: Option<String>,
+    /// For key signatures: the SLSA builder the key is configured for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_builder: Option<String>,
     /// Fulcio CI extensions (GitHub: the workflow run that signed).
     pub workflow_repository: Option<String>,
     pub workflow_ref: Option<String>,
@@ -328,6 +331,7 @@ fn key_identity(key: &TrustedKey) -> Identity {
         kind: "public-key".into(),
         key_name: Some(key.name.clone()),
         key_fingerprint: Some(trust::key_fingerprint(&key.der)),
+        key_builder: key.builder_id.clone(),
         ..Identity::default()
     }
 }
@@ -624,14 +628,22 @@ fn verify_bundle(
             if let Some(iss) = &expect.issuer {
                 policy = policy.require_issuer(iss.clone());
             }
+            let mut out_of_scope = None;
             for root in &trust.roots {
                 match root.verifier.verify(artifact.clone(), bundle, &policy) {
                     Ok(r) => {
+                        let identity = r.certificate().map(cert_identity);
+                        let (issuer, san) = identity
+                            .as_ref()
+                            .map_or((None, None), |i| (i.issuer.as_deref(), i.san.as_deref()));
+                        // A root vouches only for the identities it is scoped to.
+                        if let Some(why) = root.scope.refuses(&root.name, issuer, san) {
+                            out_of_scope.get_or_insert(why);
+                            continue;
+                        }
                         out.verified = true;
                         out.trusted_by = Some(root.name.clone());
-                        if let Some(info) = r.certificate() {
-                            out.identity = Some(cert_identity(info));
-                        }
+                        out.identity = identity;
                         if let (Some(rk), Some(t)) = (&mut out.rekor, r.integrated_time()) {
                             rk.integrated_time = ts(t.as_second());
                         }
@@ -639,6 +651,9 @@ fn verify_bundle(
                     }
                     Err(e) => errors.push((root.name.clone(), e)),
                 }
+            }
+            if let Some(why) = out_of_scope {
+                return out.failed("trust-scope", why);
             }
         }
     }
@@ -834,6 +849,7 @@ mod signature_cap_tests {
                 name: "k".into(),
                 der,
                 algorithm,
+                builder_id: None,
             }],
         };
         (env.to_string(), trust)

@@ -29,7 +29,13 @@ fn public_good_only() -> TrustSet {
 }
 
 fn with_root(json: &[u8]) -> TrustSet {
-    let root = trust::stored_root(1, "custom", std::str::from_utf8(json).unwrap()).unwrap();
+    let root = trust::stored_root(
+        1,
+        "custom",
+        std::str::from_utf8(json).unwrap(),
+        trust::RootScope::any(),
+    )
+    .unwrap();
     TrustSet {
         roots: vec![root, trust::public_good()],
         keys: vec![],
@@ -87,6 +93,7 @@ impl ConformanceCase {
                 name: "managed".into(),
                 der,
                 algorithm,
+                builder_id: None,
             });
         }
         trust
@@ -294,7 +301,13 @@ fn upstream_failure_reasons() {
         .unwrap();
     let root = case.read("trusted_root.json").unwrap();
     let own = TrustSet {
-        roots: vec![trust::stored_root(1, "own", std::str::from_utf8(&root).unwrap()).unwrap()],
+        roots: vec![trust::stored_root(
+            1,
+            "own",
+            std::str::from_utf8(&root).unwrap(),
+            trust::RootScope::any(),
+        )
+        .unwrap()],
         keys: vec![],
     };
     let out = verify(
@@ -679,12 +692,14 @@ fn detached_signature_and_bare_dsse_with_keys() {
             id: None,
             name: "x".into(),
             verifier: trust::sigstore_root(trust::PUBLIC_GOOD_ROOT).unwrap(),
+            scope: trust::RootScope::any(),
         })],
         keys: vec![TrustedKey {
             id: 7,
             name: "release key".into(),
             der: der2,
             algorithm,
+            builder_id: None,
         }],
     };
     let doc = serde_json::json!({"signature": B64.encode(sig.as_bytes()), "publicKey": pem});

@@ -23,6 +23,88 @@ pub struct SigstoreRoot {
     pub id: Option<i64>,
     pub name: String,
     pub verifier: Verifier,
+    /// Whose certificates it may vouch for.
+    pub scope: RootScope,
+}
+
+/// The OIDC issuers whose identities the public-good Sigstore certifies
+/// for CI and people. A private root that issues certificates naming one
+/// of them could impersonate any GitHub workflow or Google account, so it
+/// vouches for them only when configured to.
+pub const PUBLIC_GOOD_ISSUERS: &[&str] = &[
+    "https://token.actions.githubusercontent.com",
+    "https://gitlab.com",
+    "https://accounts.google.com",
+    "https://github.com/login/oauth",
+    "https://login.microsoftonline.com",
+    "https://oauth2.sigstore.dev/auth",
+    "https://agent.buildkite.com",
+    "https://token.actions.githubusercontent.com/",
+];
+
+/// What a trust root may vouch for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootScope {
+    /// OIDC issuers it may vouch for; `None`: any issuer but
+    /// [`PUBLIC_GOOD_ISSUERS`].
+    pub issuers: Option<Vec<String>>,
+    /// Certificate SAN globs (`*` any run of characters); `None`: any.
+    pub identities: Option<Vec<String>>,
+    /// The public-good root itself: any issuer, any identity.
+    pub any: bool,
+}
+
+impl RootScope {
+    /// The public-good root's scope.
+    pub fn any() -> Self {
+        RootScope {
+            issuers: None,
+            identities: None,
+            any: true,
+        }
+    }
+
+    /// A stored root's scope as configured (absent lists: the defaults).
+    pub fn configured(issuers: Option<Vec<String>>, identities: Option<Vec<String>>) -> Self {
+        RootScope {
+            issuers,
+            identities,
+            any: false,
+        }
+    }
+
+    /// Why `root` may not vouch for this certificate; `None` when it may.
+    pub fn refuses(&self, root: &str, issuer: Option<&str>, san: Option<&str>) -> Option<String> {
+        if self.any {
+            return None;
+        }
+        let issuer = issuer.unwrap_or("");
+        let allowed = match &self.issuers {
+            Some(list) => list.iter().any(|i| i == issuer),
+            None => !PUBLIC_GOOD_ISSUERS.contains(&issuer),
+        };
+        if !allowed {
+            return Some(match &self.issuers {
+                Some(list) => format!(
+                    "trust root `{root}` may vouch only for issuers {}, not {issuer}",
+                    list.join(", ")
+                ),
+                None => format!(
+                    "trust root `{root}` may not vouch for the public-good issuer {issuer} (add the root with issuers={issuer} to allow it)"
+                ),
+            });
+        }
+        let san = san.unwrap_or("");
+        match &self.identities {
+            Some(globs) if !globs.iter().any(|g| crate::domain::glob_match(g, san)) => {
+                Some(format!(
+                    "trust root `{root}` may not vouch for identity {san} (allowed: {})",
+                    globs.join(", ")
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A trusted public key (cosign `--key`, managed-key bundles, DSSE).
@@ -31,6 +113,9 @@ pub struct TrustedKey {
     pub name: String,
     pub der: DerPublicKey,
     pub algorithm: KeyAlgorithm,
+    /// The SLSA builder whose key this is, if it is configured as one: only
+    /// then does provenance it signs earn that builder identity.
+    pub builder_id: Option<String>,
 }
 
 /// Everything an upload is verified against.
@@ -71,6 +156,7 @@ pub fn public_good() -> Arc<SigstoreRoot> {
             id: None,
             name: PUBLIC_GOOD_NAME.into(),
             verifier: sigstore_root(PUBLIC_GOOD_ROOT).expect("the shipped trusted root is valid"),
+            scope: RootScope::any(),
         })
     })
     .clone()
@@ -78,18 +164,26 @@ pub fn public_good() -> Arc<SigstoreRoot> {
 
 /// A stored Sigstore root, built once per distinct document (a verifier
 /// parses every certificate and key of the root).
-pub fn stored_root(id: i64, name: &str, json: &str) -> Result<Arc<SigstoreRoot>, String> {
+pub fn stored_root(
+    id: i64,
+    name: &str,
+    json: &str,
+    scope: RootScope,
+) -> Result<Arc<SigstoreRoot>, String> {
     type Cache = Mutex<HashMap<(i64, [u8; 32]), Arc<SigstoreRoot>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (id, Sha256::digest(json.as_bytes()).into());
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().expect("trust cache").get(&key) {
-        return Ok(hit.clone());
+        if hit.scope == scope {
+            return Ok(hit.clone());
+        }
     }
     let root = Arc::new(SigstoreRoot {
         id: Some(id),
         name: name.to_owned(),
         verifier: sigstore_root(json)?,
+        scope,
     });
     cache.lock().expect("trust cache").insert(key, root.clone());
     Ok(root)
@@ -98,6 +192,37 @@ pub fn stored_root(id: i64, name: &str, json: &str) -> Result<Arc<SigstoreRoot>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_scopes() {
+        let gh = Some("https://token.actions.githubusercontent.com");
+        let san = Some("https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1");
+        assert_eq!(RootScope::any().refuses("pg", gh, san), None);
+        // Default: any issuer but the public-good ones.
+        let default = RootScope::configured(None, None);
+        assert!(default
+            .refuses("corp", gh, san)
+            .unwrap()
+            .contains("may not vouch for the public-good issuer"));
+        assert_eq!(
+            default.refuses("corp", Some("https://idp.corp.example"), san),
+            None
+        );
+        // Configured issuers: those only; identities: globs.
+        let corp = RootScope::configured(
+            Some(vec!["https://token.actions.githubusercontent.com".into()]),
+            Some(vec!["https://github.com/acme/*".into()]),
+        );
+        assert_eq!(corp.refuses("corp", gh, san), None);
+        assert!(corp
+            .refuses("corp", Some("https://accounts.google.com"), san)
+            .is_some());
+        let other = Some("https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main");
+        assert!(corp
+            .refuses("corp", gh, other)
+            .unwrap()
+            .contains("may not vouch for identity"));
+    }
 
     #[test]
     fn shipped_root_and_keys() {

@@ -379,6 +379,13 @@ pub struct TrustRootSummary {
     pub fingerprint: String,
     pub builtin: bool,
     pub created_at: Option<DateTime<Utc>>,
+    /// The OIDC issuers a Sigstore root may vouch for; null: any but the
+    /// public-good instance's (for the public-good root itself: any).
+    pub issuers: Option<Vec<String>>,
+    /// Certificate SAN globs a Sigstore root may vouch for; null: any.
+    pub identities: Option<Vec<String>>,
+    /// For a public key: the SLSA builder whose key it is.
+    pub builder_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -387,6 +394,17 @@ pub struct TrustRootRow {
     pub kind: String,
     pub name: String,
     pub document: String,
+    pub issuers: Option<Vec<String>>,
+    pub identities: Option<Vec<String>>,
+    pub builder_id: Option<String>,
+}
+
+/// What a trust root may vouch for, as configured when it is added.
+#[derive(Debug, Clone, Default)]
+pub struct TrustScope {
+    pub issuers: Option<Vec<String>>,
+    pub identities: Option<Vec<String>>,
+    pub builder_id: Option<String>,
 }
 
 /// Inserts unless the same fingerprint exists; `(summary, created)`.
@@ -396,22 +414,27 @@ pub async fn insert_trust_root(
     name: &str,
     document: &str,
     fingerprint: &[u8],
+    scope: &TrustScope,
     created_by: i64,
 ) -> sqlx::Result<(TrustRootSummary, bool)> {
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO trust_roots (kind, name, document, fingerprint, created_by)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
+        "INSERT INTO trust_roots (kind, name, document, fingerprint, issuers, identities,
+                                  builder_id, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
     )
     .bind(kind)
     .bind(name)
     .bind(document)
     .bind(fingerprint)
+    .bind(&scope.issuers)
+    .bind(&scope.identities)
+    .bind(&scope.builder_id)
     .bind(created_by)
     .fetch_optional(&mut *tx)
     .await?;
     let summary = sqlx::query_as(
         "SELECT id, kind, name, encode(fingerprint, 'hex') AS fingerprint, false AS builtin,
-                created_at
+                created_at, issuers, identities, builder_id
            FROM trust_roots WHERE fingerprint = $1",
     )
     .bind(fingerprint)
@@ -423,7 +446,7 @@ pub async fn insert_trust_root(
 pub async fn list_trust_roots(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TrustRootSummary>> {
     sqlx::query_as(
         "SELECT id, kind, name, encode(fingerprint, 'hex') AS fingerprint, false AS builtin,
-                created_at
+                created_at, issuers, identities, builder_id
            FROM trust_roots ORDER BY id",
     )
     .fetch_all(db)
@@ -431,9 +454,12 @@ pub async fn list_trust_roots(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Trust
 }
 
 pub async fn trust_documents(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TrustRootRow>> {
-    sqlx::query_as("SELECT id, kind, name, document FROM trust_roots ORDER BY id")
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT id, kind, name, document, issuers, identities, builder_id
+           FROM trust_roots ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// CI runs (from webhook records) that built this commit or are this run.

@@ -32,6 +32,10 @@ pub(crate) struct IdentityMatch {
     /// A trusted public key: its SHA-256 fingerprint (`sha256:<hex>`) or name.
     #[serde(default)]
     key: Option<String>,
+    /// The trust root that verified it (`sigstore-public-good`, or a stored
+    /// root's or key's name as `trusted_by` shows it), exact.
+    #[serde(default)]
+    trust_root: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +66,7 @@ fn anchored(re: &str) -> Result<Regex, String> {
 }
 
 impl IdentityMatch {
-    fn matches(&self, id: &Identity, re: Option<&Regex>) -> bool {
+    fn matches(&self, id: &Identity, trusted_by: Option<&str>, re: Option<&Regex>) -> bool {
         let eq = |want: &Option<String>, got: &Option<String>| {
             want.as_ref()
                 .is_none_or(|w| got.as_deref() == Some(w.as_str()))
@@ -76,6 +80,10 @@ impl IdentityMatch {
                 id.key_fingerprint.as_deref() == Some(k.as_str())
                     || id.key_name.as_deref() == Some(k.as_str())
             })
+            && self
+                .trust_root
+                .as_ref()
+                .is_none_or(|t| trusted_by == Some(t.as_str()))
     }
     fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -86,6 +94,7 @@ impl IdentityMatch {
             ("repository", &self.workflow_repository),
             ("ref", &self.workflow_ref),
             ("key", &self.key),
+            ("root", &self.trust_root),
         ] {
             if let Some(v) = v {
                 parts.push(format!("{k}={v}"));
@@ -113,7 +122,8 @@ impl BuiltinRule for Signed {
                         "issuer": {"type": "string"}, "san": {"type": "string"},
                         "san_regex": {"type": "string", "description": "Anchored regular expression."},
                         "workflow_repository": {"type": "string"}, "workflow_ref": {"type": "string"},
-                        "key": {"type": "string", "description": "Trusted key fingerprint (sha256:<hex>) or name."}
+                        "key": {"type": "string", "description": "Trusted key fingerprint (sha256:<hex>) or name."},
+                        "trust_root": {"type": "string", "description": "The trust root that verified it, as `trusted_by` shows it (e.g. sigstore-public-good)."}
                     }}}
             }
         })
@@ -155,7 +165,7 @@ impl BuiltinRule for Signed {
                         p.identities
                             .iter()
                             .zip(&regexes)
-                            .any(|(m, r)| m.matches(id, r.as_ref()))
+                            .any(|(m, r)| m.matches(id, s.trusted_by.as_deref(), r.as_ref()))
                     })
             })
             .filter(|s| signers.insert(signer(s)))
@@ -329,15 +339,29 @@ fn vouch(p: &crate::policy::input::ProvenanceFacts) -> Vouch {
         .as_deref()
         .map(normalise_repo);
     let Some(signer) = p.signer.as_ref().filter(|s| s.kind == "certificate") else {
-        // Signed by a trusted key: it vouches for no builder (keys are not
-        // bound to builders).
+        // Signed by a trusted key: it vouches for the builder it is
+        // configured for (`builder` when the key was added), and no other.
+        let key_builder = p.signer.as_ref().and_then(|s| s.key_builder.as_deref());
+        if key_builder == Some(declared) && !declared.is_empty() {
+            return Vouch {
+                builder: Some(declared.to_owned()),
+                source: stated_source,
+                level: 2,
+                why: None,
+            };
+        }
         return Vouch {
             builder: None,
             source: stated_source,
             level: 1,
-            why: Some(format!(
-                "builder `{declared}` is self-declared: the statement is signed by a key, not by the builder's identity"
-            )),
+            why: Some(match key_builder {
+                Some(b) => format!(
+                    "builder `{declared}` is self-declared: the signing key is configured for builder `{b}`"
+                ),
+                None => format!(
+                    "builder `{declared}` is self-declared: the statement is signed by a key not configured for any builder"
+                ),
+            }),
         };
     };
     let san = signer.san.as_deref().unwrap_or("");

@@ -298,6 +298,57 @@ fn signed_min_counts_distinct_signers() {
     assert_eq!(eval("signed", &i, two).status, Status::Pass);
 }
 
+/// An identity match may name the trust root: a private root's
+/// signature does not meet a policy written for the public-good one.
+#[test]
+fn signed_identities_may_name_the_trust_root() {
+    let mut i = input_with(None);
+    let mut s = signature(1, github_identity("https://github.com/acme/app"));
+    s.trusted_by = Some("corp root".into());
+    i.signatures.push(s);
+    let pg = json!({"identities": [{"issuer": "https://token.actions.githubusercontent.com", "trust_root": "sigstore-public-good"}]});
+    assert_eq!(eval("signed", &i, pg.clone()).status, Status::Fail);
+    i.signatures[0].trusted_by = Some("sigstore-public-good".into());
+    assert_eq!(eval("signed", &i, pg).status, Status::Pass);
+}
+
+/// A key vouches for the builder it is configured for, and no other.
+#[test]
+fn key_signed_provenance_earns_only_its_configured_builder() {
+    let mut i = input_with(None);
+    let tekton = "https://tekton.dev/chains/v2";
+    let key = |builder: Option<&str>| Identity {
+        kind: "public-key".into(),
+        key_name: Some("chains".into()),
+        key_fingerprint: Some("sha256:00".into()),
+        key_builder: builder.map(str::to_owned),
+        ..Identity::default()
+    };
+    let mut p = provenance_signed(1, tekton, SOURCE, RELEASE);
+    p.signer = Some(key(Some(tekton)));
+    i.provenance = vec![p];
+    let params =
+        json!({"builder_ids": [tekton], "min_slsa_level": 2, "require_source_match": false});
+    assert_eq!(eval("provenance", &i, params.clone()).status, Status::Pass);
+    i.provenance[0].signer = Some(key(None));
+    let out = eval("provenance", &i, params.clone());
+    assert_eq!(out.status, Status::Fail);
+    assert!(
+        out.violations[0]
+            .message
+            .contains("not configured for any builder"),
+        "{out:?}"
+    );
+    i.provenance[0].signer = Some(key(Some("https://other.example/builder")));
+    let out = eval("provenance", &i, params);
+    assert!(
+        out.violations[0]
+            .message
+            .contains("configured for builder `https://other.example/builder`"),
+        "{out:?}"
+    );
+}
+
 /// Provenance signed by `signer_san` (a GitHub Actions certificate of the
 /// `acme/app` repository's workflow run, through the public-good root).
 fn provenance_signed(id: i64, builder: &str, source: &str, signer_san: &str) -> ProvenanceFacts {
