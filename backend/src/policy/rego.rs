@@ -35,11 +35,16 @@ pub const MAX_MODULE_BYTES: usize = 64 * 1024;
 /// in a single step the execution timer cannot interrupt.
 const REFUSED_BUILTINS: &[&str] = &["numbers.range", "numbers.range_step"];
 
+/// Builtins that answer differently each time: a verdict must follow from
+/// the evidence alone. (regorus is built without `time` and `uuid`, so
+/// `time.now_ns` and `uuid.rfc4122` do not exist at all.)
+const NONDETERMINISTIC_BUILTINS: &[&str] = &["rand.intn"];
+
 /// Deepest nesting of `[`, `{` and `(` accepted in a module. regorus'
 /// parser recurses once per level and, for arrays, sets and objects, tries
 /// each level twice (a comprehension first): the work doubles per level.
 /// Real rules nest three or four deep.
-pub const MAX_NESTING: usize = 12;
+pub const MAX_NESTING: usize = 10;
 
 /// Stack for compiling and evaluating custom rules. regorus' parser,
 /// compiler and interpreter recurse over expressions; a module is at most
@@ -149,6 +154,14 @@ impl RegoRule {
         if let Some(b) = REFUSED_BUILTINS.iter().find(|b| compact.contains(*b)) {
             return Err(format!(
                 "builtin {b} is not allowed in custom rules (it can allocate without bound)"
+            ));
+        }
+        if let Some(b) = NONDETERMINISTIC_BUILTINS
+            .iter()
+            .find(|b| compact.contains(*b))
+        {
+            return Err(format!(
+                "builtin {b} is not allowed in custom rules (it is not deterministic: the same evidence must give the same verdict)"
             ));
         }
         let (package, program) = on_large_stack(|| compile(module))?;
@@ -431,8 +444,7 @@ mod tests {
                 "]".repeat(n)
             )
         };
-        // `{ x == 0 }` is one level too.
-        RegoRule::compile(&nest(MAX_NESTING - 1)).unwrap();
+        RegoRule::compile(&nest(MAX_NESTING)).unwrap();
         let err = RegoRule::compile(&nest(MAX_NESTING + 1)).unwrap_err();
         assert_eq!(
             err,
@@ -460,6 +472,32 @@ mod tests {
         let r = RegoRule::compile(&quoted).unwrap();
         assert_eq!(
             r.evaluate(&input(), Duration::from_secs(1)).status,
+            Status::Pass
+        );
+    }
+
+    /// Verdicts follow from the evidence alone: random builtins are
+    /// refused; the clock and UUID builtins do not exist.
+    #[test]
+    fn nondeterministic_builtins_are_refused() {
+        let m = "package r\nviolations contains \"unlucky\" if { rand.intn(\"x\", 2) == 0 }";
+        assert!(RegoRule::compile(m)
+            .unwrap_err()
+            .contains("not deterministic"));
+        for absent in ["time.now_ns()", "uuid.rfc4122(\"x\")"] {
+            let m = format!("package t\nviolations contains \"m\" if {{ x := {absent}; x == 0 }}");
+            // Refused when saved, or an error when run: never a verdict.
+            if let Ok(r) = RegoRule::compile(&m) {
+                let out = r.evaluate(&input(), Duration::from_secs(1));
+                assert_eq!(out.status, Status::Error, "{absent}: {out:?}");
+            }
+        }
+        let ok = "package d\nviolations contains \"m\" if { count(input.signatures) > 100 }";
+        assert_eq!(
+            RegoRule::compile(ok)
+                .unwrap()
+                .evaluate(&input(), Duration::from_secs(1))
+                .status,
             Status::Pass
         );
     }
