@@ -5,6 +5,7 @@ mod harness;
 mod attestations;
 mod auth;
 mod browser;
+mod ci_yaml;
 mod dashboard;
 mod embedded;
 mod evidence_integrity;

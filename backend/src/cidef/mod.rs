@@ -53,6 +53,17 @@ impl Findings {
         }
     }
 
+    /// How many findings are kept so far: a mark for [`Findings::edit_since`].
+    pub(crate) fn mark(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Edits the findings kept since `mark` (those past the cap are only
+    /// counted).
+    pub(crate) fn edit_since(&mut self, mark: usize, f: impl FnMut(&mut Finding)) {
+        self.kept.iter_mut().skip(mark).for_each(f);
+    }
+
     /// The kept findings, then one saying how many were omitted, if any.
     pub(crate) fn finish(self) -> Vec<Finding> {
         let mut out = self.kept;
