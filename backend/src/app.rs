@@ -1,7 +1,7 @@
 //! The whole HTTP application: API, dashboard, docs, and the middleware
 //! every response goes through.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -25,6 +25,8 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 pub fn router(state: AppState) -> Router {
     let docs = SwaggerUi::new("/api/docs").config(SwaggerConfig::from("/api/v1/openapi.json"));
     let x_request_id = header::HeaderName::from_static("x-request-id");
+    // Served over HTTPS (CAIRN_COOKIE_SECURE): browsers are told to stay on it.
+    let hsts = state.config.cookie_secure;
     Router::new()
         .merge(api::router())
         .merge(web::router())
@@ -34,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
         .merge(docs)
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(hsts, security_headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
@@ -51,10 +53,21 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// `Strict-Transport-Security` of an HTTPS deployment: one year.
+const HSTS: &str = "max-age=31536000";
+
+/// Headers on every response. `hsts`: Cairn is served over HTTPS
+/// (`CAIRN_COOKIE_SECURE=true`), so `Strict-Transport-Security` is sent too.
+async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
     let docs = req.uri().path().starts_with("/api/docs");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if docs { DOCS_CSP } else { STRICT_CSP }),

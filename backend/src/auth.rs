@@ -1,5 +1,7 @@
 //! Who is calling: API tokens (Bearer) and dashboard sessions (a signed JWT
-//! in an HttpOnly cookie). Tokens are random, shown once, stored as SHA-256.
+//! in an HttpOnly cookie, whose id is recorded server-side so that sign-out
+//! and token revocation end it). Tokens are random, shown once, stored as
+//! SHA-256.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -120,12 +122,22 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Claims of the dashboard session JWT.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionClaims {
     /// Token id the session was opened with.
     pub sub: i64,
+    /// The session's id, recorded server-side (table `sessions`): the cookie
+    /// is honoured only while that record is neither expired nor revoked.
+    pub jti: String,
     pub iat: i64,
     pub exp: i64,
+}
+
+/// A new random session id: 128 bits from the OS RNG.
+pub fn generate_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// HS256 keys for dashboard sessions.
@@ -143,24 +155,30 @@ impl SessionKeys {
         }
     }
 
-    pub fn issue(&self, token_id: i64, ttl_secs: u64) -> String {
+    /// A signed session for `token_id` with a fresh id (`jti`), and its
+    /// claims: the caller records the session before handing out the JWT.
+    pub fn issue(&self, token_id: i64, ttl_secs: u64) -> (String, SessionClaims) {
         let now = chrono::Utc::now().timestamp();
         let claims = SessionClaims {
             sub: token_id,
+            jti: generate_session_id(),
             iat: now,
             exp: now + ttl_secs as i64,
         };
-        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
-            .expect("HS256 encoding of plain claims cannot fail")
+        let jwt = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+            .expect("HS256 encoding of plain claims cannot fail");
+        (jwt, claims)
     }
 
-    /// The token id of a valid, unexpired session.
-    pub fn verify(&self, jwt: &str) -> Option<i64> {
+    /// The claims of a well-signed, unexpired session JWT. Whether the
+    /// session is still open is for the `sessions` table to say
+    /// (`store::tokens::session_caller`).
+    pub fn verify(&self, jwt: &str) -> Option<SessionClaims> {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 0;
         jsonwebtoken::decode::<SessionClaims>(jwt, &self.decoding, &validation)
             .ok()
-            .map(|d| d.claims.sub)
+            .map(|d| d.claims)
     }
 }
 
@@ -192,21 +210,34 @@ mod tests {
     #[test]
     fn sessions_verify_and_reject_tampering() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef");
-        let jwt = keys.issue(7, 60);
-        assert_eq!(keys.verify(&jwt), Some(7));
+        let (jwt, issued) = keys.issue(7, 60);
+        let claims = keys.verify(&jwt).unwrap();
+        assert_eq!((claims.sub, &claims.jti), (7, &issued.jti));
+        // Every session has its own id.
+        assert_ne!(keys.issue(7, 60).1.jti, issued.jti);
+        assert!(issued.jti.len() >= 22);
         let other = SessionKeys::new(b"another key another key another k");
-        assert_eq!(other.verify(&jwt), None);
+        assert!(other.verify(&jwt).is_none());
         let mut forged = jwt.clone();
         forged.push('x');
-        assert_eq!(keys.verify(&forged), None);
+        assert!(keys.verify(&forged).is_none());
         let expired = {
             let claims = SessionClaims {
                 sub: 7,
+                jti: "x".into(),
                 iat: 0,
                 exp: 1,
             };
             jsonwebtoken::encode(&Header::default(), &claims, &keys.encoding).unwrap()
         };
-        assert_eq!(keys.verify(&expired), None);
+        assert!(keys.verify(&expired).is_none());
+        // A session signed before sessions had ids (no jti) is no session.
+        let legacy = jsonwebtoken::encode(
+            &Header::default(),
+            &serde_json::json!({"sub": 7, "iat": 0, "exp": 4102444800i64}),
+            &keys.encoding,
+        )
+        .unwrap();
+        assert!(keys.verify(&legacy).is_none());
     }
 }

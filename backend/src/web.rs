@@ -1,5 +1,6 @@
 //! The server-rendered dashboard under `/ui`. Works without JavaScript;
-//! sessions are a signed JWT in an HttpOnly, SameSite=Strict cookie.
+//! sessions are a signed JWT in an HttpOnly, SameSite=Strict cookie, each
+//! recorded server-side (`sessions`) so that signing out ends it.
 
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
@@ -96,9 +97,10 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token_id = cookie(&parts.headers, COOKIE).and_then(|jwt| state.sessions.verify(jwt));
-        let caller = match token_id {
-            Some(id) => tokens::active_by_id(&state.pool, id)
+        let claims = cookie(&parts.headers, COOKIE).and_then(|jwt| state.sessions.verify(jwt));
+        // A well-signed cookie is not enough: its session must still be open.
+        let caller = match claims {
+            Some(c) => tokens::session_caller(&state.pool, &c.jti, c.sub)
                 .await
                 .map_err(|e| WebError(e.into()).into_response())?,
             None => None,
@@ -206,7 +208,10 @@ async fn login(
         return Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response());
     };
     let ttl = state.config.session_ttl_secs;
-    let jwt = state.sessions.issue(caller.token_id, ttl);
+    let (jwt, claims) = state.sessions.issue(caller.token_id, ttl);
+    tokens::open_session(&state.pool, &claims.jti, caller.token_id, claims.exp)
+        .await
+        .map_err(ApiError::from)?;
     let secure = if state.config.cookie_secure {
         "; Secure"
     } else {
@@ -223,14 +228,30 @@ async fn login(
     Ok(res)
 }
 
-async fn logout(headers: HeaderMap) -> WebResult<Response> {
+/// Signs out: the session is revoked server-side (a copy of the cookie is
+/// worthless from now on), and the browser is told to drop the cookie.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
     if !same_origin(&headers) {
         return Err(ApiError::forbidden("cross-site sign-out refused").into());
     }
+    if let Some(claims) = cookie(&headers, COOKIE).and_then(|jwt| state.sessions.verify(jwt)) {
+        if tokens::revoke_session(&state.pool, &claims.jti)
+            .await
+            .map_err(ApiError::from)?
+        {
+            tracing::info!(token_id = claims.sub, "dashboard sign-out");
+        }
+    }
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cleared = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     let mut res = Redirect::to("/ui/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("cairn_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_str(&cleared).expect("ASCII cookie"),
     );
     Ok(res)
 }

@@ -16,5 +16,7 @@ mod policies;
 mod reading;
 mod sbom_bad_input;
 mod sbom_upload;
+mod sessions;
+mod webhook_replays;
 mod webhooks;
 mod webhooks_processes;

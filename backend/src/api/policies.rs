@@ -402,7 +402,8 @@ pub async fn set_tags(
 }
 
 /// Waive a rule (or one violation) for an artifact or a project until an
-/// expiry. Queues the affected artifacts.
+/// expiry. Queues the affected artifacts. The approver recorded is the
+/// caller's token name; a free-text `approver` in the body is ignored.
 #[utoipa::path(
     post, path = "/api/v1/waivers", tag = "policies",
     request_body = NewWaiverRequest,
@@ -419,7 +420,7 @@ pub async fn create_waiver(
     ApiJson(w): ApiJson<NewWaiverRequest>,
 ) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
     caller.require(Role::Maintainer)?;
-    let rec = compliance::create_waiver(&state.pool, &w, caller.token_id).await?;
+    let rec = compliance::create_waiver(&state.pool, &w, &caller).await?;
     tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
     Ok((StatusCode::CREATED, Json(rec)))
 }

@@ -1,7 +1,7 @@
 //! Webhook receiving (`POST /webhooks/{provider}/{source}`) and the admin
 //! API of sources, deliveries, dead letters and the security audit.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -23,7 +23,9 @@ use crate::webhooks::{parse_repository, parse_source_name, secrets, verify, Prov
 /// The answer to a delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryAck {
-    /// `queued` (202) or `duplicate` (200: this delivery id was already received).
+    /// `queued` (202) or `duplicate` (200: this delivery id — signed GitLab:
+    /// this `webhook-id`; GitHub: also this body, within 24 hours — was
+    /// already received).
     pub status: &'static str,
     /// The stored delivery's id (absent for a duplicate).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,11 +50,32 @@ fn refused() -> ApiError {
     ApiError::unauthorized("the delivery could not be verified for this webhook source")
 }
 
+/// The address a refusal is audited under: IPv4 as it is, IPv6 as its /64
+/// network (one host commonly holds a whole /64, so per-address rows would
+/// let one sender grow the audit at will).
+fn audit_address(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
+
 /// Receive a webhook delivery.
 ///
-/// Verified first (GitHub `X-Hub-Signature-256`; GitLab `X-Gitlab-Token`, or
-/// the signed form `webhook-id`/`webhook-timestamp`/`webhook-signature`),
-/// then stored durably and processed asynchronously.
+/// The source is looked up and every check that needs no body is made
+/// (GitHub: `X-Hub-Signature-256` present and well-formed; GitLab:
+/// `X-Gitlab-Token`, or the signed form's headers and timestamp) before the
+/// body is read; then the signature over the body is verified, and the
+/// delivery stored durably and processed asynchronously. Duplicates — the
+/// same delivery id (signed GitLab: the signed `webhook-id`), or for GitHub
+/// the same body within 24 hours — answer 200 and store nothing.
 #[utoipa::path(
     post, path = "/webhooks/{provider}/{source}", tag = "webhooks",
     params(
@@ -62,9 +85,9 @@ fn refused() -> ApiError {
     request_body(content = String, description = "The provider's JSON payload, byte for byte", content_type = "application/json"),
     responses(
         (status = 202, body = DeliveryAck, description = "Stored and queued"),
-        (status = 200, body = DeliveryAck, description = "Already received (same delivery id)"),
+        (status = 200, body = DeliveryAck, description = "Already received (same delivery id; signed GitLab: same webhook-id; GitHub: same body within 24 h)"),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "Verified but not JSON: kept as a dead letter"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "Unknown source or failed verification (audited)"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Unknown source or failed verification (audited); refused before the body is read when the headers suffice"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,16 +98,18 @@ pub async fn receive(
 ) -> ApiResult<(StatusCode, Json<DeliveryAck>)> {
     let provider = Provider::parse(&provider)
         .ok_or_else(|| ApiError::not_found(format!("no webhook provider {provider:?}")))?;
-    let remote = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    let remote = peer.map(|ip| ip.to_string());
+    let audit_remote = peer.map(audit_address);
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let audit = |source_id: Option<i64>, reason: String| {
         // The name comes from the URL: keep a bounded part of it.
         let name: String = name.chars().take(200).collect();
-        let (pool, remote) = (state.pool.clone(), remote.clone());
+        let (pool, remote) = (state.pool.clone(), audit_remote.clone());
         async move {
             tracing::warn!(provider = provider.as_str(), source = %name, remote = ?remote, %reason, "webhook delivery refused");
             store::audit(
@@ -99,11 +124,36 @@ pub async fn receive(
         }
     };
 
+    // Nothing of the body is read until the source exists and the headers
+    // could verify.
     let Some(source) = store::find_source(&state.pool, provider.as_str(), &name).await? else {
         audit(None, "unknown webhook source".into()).await?;
         return Err(refused());
     };
-    let body = read_body(body, state.config.webhook_max_body).await?;
+    let now = chrono::Utc::now().timestamp();
+    let token = header(&headers, "x-gitlab-token");
+    let expected_token = source.token_hash.as_deref().unwrap_or_default();
+    let signed = provider == Provider::Gitlab && source.signing_sealed.is_some();
+    let early = match provider {
+        Provider::Github => verify::check_github_header(header(&headers, "x-hub-signature-256")),
+        Provider::Gitlab if signed => verify::check_signed_headers(
+            header(&headers, "webhook-id"),
+            header(&headers, "webhook-timestamp"),
+            header(&headers, "webhook-signature"),
+            now,
+        )
+        .and_then(|()| match token {
+            // A token sent along must be the right one too.
+            Some(_) => verify::verify_gitlab_token(expected_token, token),
+            None => Ok(()),
+        }),
+        Provider::Gitlab => verify::verify_gitlab_token(expected_token, token),
+    };
+    if let Err(e) = early {
+        audit(Some(source.id), e.to_string()).await?;
+        return Err(refused());
+    }
+    let body = read_body(&headers, body, state.config.webhook_max_body).await?;
 
     let verified = match provider {
         Provider::Github => {
@@ -114,33 +164,25 @@ pub async fn receive(
                 .ok_or_else(unsealable)?;
             verify::verify_github(&secret, &body, header(&headers, "x-hub-signature-256"))
         }
-        Provider::Gitlab => {
-            let token = header(&headers, "x-gitlab-token");
-            let expected = source.token_hash.as_deref().unwrap_or_default();
-            match &source.signing_sealed {
-                Some(sealed) => {
-                    let secret = state
-                        .secret_key
-                        .open(&seal_context(provider, &name, "signing secret"), sealed)
-                        .ok_or_else(unsealable)?;
-                    let secret = String::from_utf8_lossy(&secret);
-                    verify::verify_gitlab_signed(
-                        &secret,
-                        header(&headers, "webhook-id"),
-                        header(&headers, "webhook-timestamp"),
-                        header(&headers, "webhook-signature"),
-                        &body,
-                        chrono::Utc::now().timestamp(),
-                    )
-                    .and_then(|()| match token {
-                        // A token sent along must be the right one too.
-                        Some(_) => verify::verify_gitlab_token(expected, token),
-                        None => Ok(()),
-                    })
-                }
-                None => verify::verify_gitlab_token(expected, token),
+        Provider::Gitlab => match &source.signing_sealed {
+            Some(sealed) => {
+                let secret = state
+                    .secret_key
+                    .open(&seal_context(provider, &name, "signing secret"), sealed)
+                    .ok_or_else(unsealable)?;
+                let secret = String::from_utf8_lossy(&secret);
+                verify::verify_gitlab_signed(
+                    &secret,
+                    header(&headers, "webhook-id"),
+                    header(&headers, "webhook-timestamp"),
+                    header(&headers, "webhook-signature"),
+                    &body,
+                    now,
+                )
             }
-        }
+            // The token was checked above.
+            None => Ok(()),
+        },
     };
     if let Err(e) = verified {
         audit(Some(source.id), e.to_string()).await?;
@@ -155,28 +197,42 @@ pub async fn receive(
     .chars()
     .take(100)
     .collect::<String>();
-    let fallback_id;
-    let delivery_id = match provider {
-        Provider::Github => header(&headers, "x-github-delivery"),
-        Provider::Gitlab => header(&headers, "x-gitlab-event-uuid")
-            .or_else(|| header(&headers, "idempotency-key"))
-            .or_else(|| header(&headers, "webhook-id")),
-    };
-    let delivery_id = match delivery_id {
-        Some(id) if id.len() <= 200 => id,
-        _ => {
+    let body_sha256 = Sha256::digest(&body);
+    let delivery_id = if signed {
+        // The signature covers webhook-id, not X-Gitlab-Event-UUID or
+        // Idempotency-Key: a replay inside the signature's window may change
+        // those at will, so the signed id is the delivery id.
+        let id = header(&headers, "webhook-id").unwrap_or_default();
+        if id.len() <= 200 {
+            id.to_owned()
+        } else {
+            format!("webhook-id-sha256:{}", hex::encode(Sha256::digest(id)))
+        }
+    } else {
+        let id = match provider {
+            Provider::Github => header(&headers, "x-github-delivery"),
+            Provider::Gitlab => header(&headers, "x-gitlab-event-uuid")
+                .or_else(|| header(&headers, "idempotency-key"))
+                .or_else(|| header(&headers, "webhook-id")),
+        };
+        match id {
+            Some(id) if id.len() <= 200 => id.to_owned(),
             // No usable id: the content itself identifies the delivery.
-            fallback_id = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
-            &fallback_id
+            _ => format!("sha256:{}", hex::encode(body_sha256)),
         }
     };
 
     let malformed = serde_json::from_slice::<serde::de::IgnoredAny>(&body).err();
     let new = NewDelivery {
         source_id: source.id,
-        delivery_id,
+        delivery_id: &delivery_id,
         event: &event,
         body: &body,
+        body_sha256: &body_sha256,
+        // GitHub signs the body alone: the same body under a new
+        // X-GitHub-Delivery is a replay.
+        body_replay_window_secs: (provider == Provider::Github)
+            .then_some(crate::webhooks::GITHUB_BODY_REPLAY_WINDOW_SECS),
         remote_addr: remote.clone(),
         status: if malformed.is_some() {
             "dead"
@@ -219,12 +275,20 @@ fn unsealable() -> ApiError {
     ApiError::internal()
 }
 
-async fn read_body(body: Body, max: usize) -> ApiResult<bytes::Bytes> {
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<bytes::Bytes> {
+    let too_large = || {
+        ApiError::too_large(format!(
+            "webhook deliveries are limited to {max} bytes (CAIRN_WEBHOOK_MAX_BODY)"
+        ))
+    };
+    // A declared length over the limit is refused without reading.
+    let declared = header(headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
     match Limited::new(body, max).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(
-            format!("webhook deliveries are limited to {max} bytes (CAIRN_WEBHOOK_MAX_BODY)"),
-        )),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
     }
 }
@@ -556,4 +620,19 @@ pub async fn audit_log(
     let before: Option<i64> = page.after()?;
     let rows = store::list_audit(&state.pool, before, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |a| a.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_audited_per_ipv4_address_and_ipv6_network() {
+        let a = |s: &str| audit_address(s.parse().unwrap());
+        assert_eq!(a("203.0.113.7"), "203.0.113.7");
+        assert_eq!(a("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(a("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(a("2001:db8:1:2:ffff:1:2:3"), a("2001:db8:1:2::9"));
+        assert_ne!(a("2001:db8:1:2::1"), a("2001:db8:1:3::1"));
+    }
 }

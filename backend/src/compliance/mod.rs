@@ -731,15 +731,21 @@ pub struct NewWaiverRequest {
     #[serde(default)]
     pub project: Option<String>,
     pub justification: String,
-    /// Who approved it.
-    pub approver: String,
+    /// Ignored, accepted for compatibility: the approver recorded is always
+    /// the authenticated caller (the token's name), never a name the request
+    /// chooses.
+    #[serde(default)]
+    pub approver: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
+/// Creates a waiver approved by `by`, the authenticated caller: its token's
+/// name is the recorded `approver` (and its id `created_by`), whatever the
+/// request's free-text `approver` says.
 pub async fn create_waiver(
     pool: &PgPool,
     w: &NewWaiverRequest,
-    by: i64,
+    by: &crate::auth::Caller,
 ) -> ApiResult<store::WaiverRecord> {
     let text = |what: &str, v: &str, max: usize| -> ApiResult<()> {
         if v.trim().is_empty() || v.len() > max {
@@ -753,7 +759,12 @@ pub async fn create_waiver(
     };
     text("rule", &w.rule, 200)?;
     text("justification", &w.justification, 4000)?;
-    text("approver", &w.approver, 200)?;
+    if w.approver.as_deref().is_some_and(|a| a.trim() != by.name) {
+        tracing::info!(
+            token_id = by.token_id,
+            "waiver: the request's approver field is ignored; the caller is the approver"
+        );
+    }
     if let Some(v) = &w.violation {
         text("violation", v, 2000)?;
     }
@@ -802,9 +813,9 @@ pub async fn create_waiver(
             artifact_id,
             project_id,
             justification: w.justification.trim(),
-            approver: w.approver.trim(),
+            approver: &by.name,
             expires_at: w.expires_at,
-            created_by: by,
+            created_by: by.token_id,
         },
     )
     .await?;

@@ -37,16 +37,74 @@ pub async fn create(
     Ok((id, token))
 }
 
-/// Makes sure an admin token with exactly this value exists and is active.
-pub async fn ensure_bootstrap(db: impl PgExecutor<'_>, token: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO api_tokens (name, role, token_hash) VALUES ('bootstrap', 'admin', $1)
-         ON CONFLICT (token_hash) DO UPDATE SET role = 'admin', revoked_at = NULL",
-    )
-    .bind(hash_token(token))
-    .execute(db)
-    .await?;
-    Ok(())
+/// What `ensure_bootstrap` did with `CAIRN_BOOTSTRAP_TOKEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// No admin token existed: the bootstrap token was created.
+    Created,
+    /// The token exists and is active: nothing to do.
+    Present,
+    /// The token was revoked: it stays revoked (never brought back).
+    Revoked,
+    /// Another active admin token exists: the value was not added.
+    Ignored,
+}
+
+/// Applies `CAIRN_BOOTSTRAP_TOKEN` at start: the admin token with this value
+/// is created only when no active admin token exists. A revoked token is
+/// never revoked back to life, and an existing one is left as it is, so a
+/// restart with the variable still set undoes no revocation. Instances
+/// starting together serialise on an advisory lock.
+pub async fn ensure_bootstrap(pool: &PgPool, token: &str) -> sqlx::Result<Bootstrap> {
+    let hash = hash_token(token);
+    let mut tx = pool.begin().await?;
+    // Two int4 keys: a lock space apart from the one-bigint locks (sqlx's
+    // migrator uses those).
+    sqlx::query("SELECT pg_advisory_xact_lock(1130459502, 1)")
+        .execute(&mut *tx)
+        .await?;
+    let existing: Option<bool> =
+        sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM api_tokens WHERE token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let outcome = match existing {
+        Some(true) => Bootstrap::Revoked,
+        Some(false) => Bootstrap::Present,
+        None => {
+            let admins: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL)",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if admins {
+                Bootstrap::Ignored
+            } else {
+                sqlx::query(
+                    "INSERT INTO api_tokens (name, role, token_hash) VALUES ('bootstrap', 'admin', $1)
+                     ON CONFLICT (token_hash) DO NOTHING",
+                )
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+                Bootstrap::Created
+            }
+        }
+    };
+    tx.commit().await?;
+    match outcome {
+        Bootstrap::Created => tracing::info!("CAIRN_BOOTSTRAP_TOKEN: admin token created"),
+        Bootstrap::Present => {}
+        Bootstrap::Revoked => tracing::warn!(
+            "CAIRN_BOOTSTRAP_TOKEN is set but ignored: that token was revoked and stays revoked \
+             (unset the variable; `cairn token create --role admin` mints a new admin token)"
+        ),
+        Bootstrap::Ignored => tracing::warn!(
+            "CAIRN_BOOTSTRAP_TOKEN is set but ignored: an admin token already exists \
+             (the bootstrap token is only created on a database without one; unset the variable)"
+        ),
+    }
+    Ok(outcome)
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,7 +140,9 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> sqlx::Result<Option<Cal
     }))
 }
 
-/// The caller behind a dashboard session, if its token is still active.
+/// The caller behind token `id`, if the token is still active. This does
+/// not consult the `sessions` table: dashboard sessions use
+/// [`session_caller`].
 pub async fn active_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Caller>> {
     let row: Option<(i64, String, String)> = sqlx::query_as(
         "SELECT id, name, role FROM api_tokens WHERE id = $1 AND revoked_at IS NULL",
@@ -91,6 +151,57 @@ pub async fn active_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Opti
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(id, name, role)| to_caller(id, name, &role)))
+}
+
+/// Records a new dashboard session (its JWT's `jti`), and forgets the
+/// sessions that expired more than a day ago.
+pub async fn open_session(
+    pool: &PgPool,
+    jti: &str,
+    token_id: i64,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (jti, token_id, expires_at) VALUES ($1, $2, to_timestamp($3))",
+    )
+    .bind(jti)
+    .bind(token_id)
+    .bind(expires_at as f64)
+    .execute(pool)
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The caller behind a dashboard session: the session is recorded, not
+/// expired, not revoked (signed out), and its token is not revoked.
+pub async fn session_caller(
+    db: impl PgExecutor<'_>,
+    jti: &str,
+    token_id: i64,
+) -> sqlx::Result<Option<Caller>> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT t.id, t.name, t.role FROM sessions s JOIN api_tokens t ON t.id = s.token_id
+         WHERE s.jti = $1 AND s.token_id = $2 AND s.revoked_at IS NULL
+           AND s.expires_at > now() AND t.revoked_at IS NULL",
+    )
+    .bind(jti)
+    .bind(token_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, name, role)| to_caller(id, name, &role)))
+}
+
+/// Ends a dashboard session (sign-out); false when there was none open.
+pub async fn revoke_session(db: impl PgExecutor<'_>, jti: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = now() WHERE jti = $1 AND revoked_at IS NULL")
+            .bind(jti)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 fn to_caller(token_id: i64, name: String, role: &str) -> Caller {
@@ -110,12 +221,21 @@ pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TokenInfo>> {
     .await
 }
 
-/// Revokes a token; false when there is no such token.
-pub async fn revoke(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+/// Revokes a token and ends its dashboard sessions; false when there is no
+/// such token.
+pub async fn revoke(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
     let done =
         sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
             .bind(id)
-            .execute(db)
+            .execute(&mut *tx)
             .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE token_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use utoipa::ToSchema;
 
 /// A source as stored, with its sealed secrets (never serialised).
@@ -98,22 +98,52 @@ pub struct NewDelivery<'a> {
     pub delivery_id: &'a str,
     pub event: &'a str,
     pub body: &'a [u8],
+    /// SHA-256 of `body`.
+    pub body_sha256: &'a [u8],
+    /// When set, a body identical to one received from this source within
+    /// this many seconds is a duplicate, whatever its delivery id (GitHub:
+    /// its signature covers the body alone).
+    pub body_replay_window_secs: Option<i64>,
     pub remote_addr: Option<String>,
     /// `queued`, or `dead` for a body that is not JSON.
     pub status: &'a str,
     pub error: Option<String>,
 }
 
-/// Stores a verified delivery; None when this delivery id was already
-/// received from this source (also when two copies race).
-pub async fn insert_delivery(
-    db: impl PgExecutor<'_>,
-    d: NewDelivery<'_>,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+/// Stores a verified delivery; None when it is a duplicate: this delivery
+/// id was already received from this source, or (with a replay window) the
+/// same body was, within the window. Also when two copies race: the unique
+/// constraint decides on ids, and copies of one body to one source take
+/// turns on an advisory lock.
+pub async fn insert_delivery(pool: &PgPool, d: NewDelivery<'_>) -> sqlx::Result<Option<i64>> {
+    let mut tx = pool.begin().await?;
+    if let Some(window) = d.body_replay_window_secs {
+        let mut first = [0u8; 4];
+        first.copy_from_slice(&d.body_sha256[..4]);
+        let key = i32::from_be_bytes(first) ^ (d.source_id as i32);
+        // Two int4 keys: apart from the one-bigint locks (sqlx's migrator).
+        sqlx::query("SELECT pg_advisory_xact_lock(1130459503, $1)")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        let seen: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+                             WHERE source_id = $1 AND body_sha256 = $2
+                               AND received_at > now() - make_interval(secs => $3))",
+        )
+        .bind(d.source_id)
+        .bind(d.body_sha256)
+        .bind(window as f64)
+        .fetch_one(&mut *tx)
+        .await?;
+        if seen {
+            return Ok(None);
+        }
+    }
+    let id = sqlx::query_scalar(
         "INSERT INTO webhook_deliveries
-            (source_id, delivery_id, event, body, remote_addr, status, last_error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+            (source_id, delivery_id, event, body, body_sha256, remote_addr, status, last_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (source_id, delivery_id) DO NOTHING
          RETURNING id",
     )
@@ -121,11 +151,14 @@ pub async fn insert_delivery(
     .bind(d.delivery_id)
     .bind(d.event)
     .bind(d.body)
+    .bind(d.body_sha256)
     .bind(d.remote_addr)
     .bind(d.status)
     .bind(d.error)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// A delivery as listed to admins (the body only in detail).
@@ -308,23 +341,31 @@ pub async fn queue_depth(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
-/// One refused delivery.
+/// Refused deliveries: one row per provider, reason and remote address in
+/// each minute, whatever the source names in the URLs, with a count.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
     pub provider: String,
-    /// The source name in the URL (which may not exist).
+    /// The first source name of the row's minute, from the URL (which may not exist).
     pub source_name: String,
+    /// The latest source name (the same unless refusals named several).
+    pub last_source_name: String,
+    /// The id of `source_name`, when it exists.
     pub source_id: Option<i64>,
+    /// The sender's address (IPv6: its /64 network).
     pub remote_addr: Option<String>,
     pub reason: String,
     /// First time this failure was seen in its minute.
     pub created_at: DateTime<Utc>,
-    /// Identical failures (source, address, reason) within the minute.
+    /// Refusals of this provider, reason and address within the minute.
     pub occurrences: i32,
     pub last_seen: DateTime<Utc>,
 }
 
+/// Records a refusal. Unauthenticated senders choose the source name, so it
+/// is not part of the key: refusals of one provider, reason and address in
+/// one minute are one row, however many names they try.
 pub async fn audit(
     db: impl PgExecutor<'_>,
     provider: &str,
@@ -334,10 +375,12 @@ pub async fn audit(
     reason: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO webhook_audit (provider, source_name, source_id, remote_addr, reason)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (provider, source_name, coalesce(remote_addr, ''), reason, minute)
-         DO UPDATE SET occurrences = webhook_audit.occurrences + 1, last_seen = now()",
+        "INSERT INTO webhook_audit
+            (provider, source_name, last_source_name, source_id, remote_addr, reason)
+         VALUES ($1, $2, $2, $3, $4, $5)
+         ON CONFLICT (provider, coalesce(remote_addr, ''), reason, minute)
+         DO UPDATE SET occurrences = least(webhook_audit.occurrences, 2147483646) + 1,
+                       last_seen = now(), last_source_name = excluded.last_source_name",
     )
     .bind(provider)
     .bind(source_name)
@@ -355,8 +398,8 @@ pub async fn list_audit(
     limit: i64,
 ) -> sqlx::Result<Vec<AuditEntry>> {
     sqlx::query_as(
-        "SELECT id, provider, source_name, source_id, remote_addr, reason, created_at,
-                occurrences, last_seen
+        "SELECT id, provider, source_name, last_source_name, source_id, remote_addr, reason,
+                created_at, occurrences, last_seen
          FROM webhook_audit WHERE ($1::bigint IS NULL OR id < $1)
          ORDER BY id DESC LIMIT $2",
     )

@@ -11,6 +11,12 @@ pub mod worker;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// How long a GitHub delivery's body is remembered: within this window, a
+/// byte-identical body sent to the same source again — under any
+/// `X-GitHub-Delivery` — is a duplicate (GitHub signs the body alone, so a
+/// captured delivery can be replayed with a new delivery id). 24 hours.
+pub const GITHUB_BODY_REPLAY_WINDOW_SECS: i64 = 24 * 3600;
+
 /// Which CI system a source belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

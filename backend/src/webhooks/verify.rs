@@ -151,6 +151,49 @@ pub fn verify_gitlab_signed(
     }
 }
 
+/// The part of GitHub's verification that needs no body: the
+/// `X-Hub-Signature-256` header is there and well-formed. Done before the
+/// body is read, so a delivery that cannot verify is refused unread.
+pub fn check_github_header(header: Option<&str>) -> Result<(), VerifyError> {
+    const H: &str = "X-Hub-Signature-256";
+    let header = header.ok_or(VerifyError::MissingHeader(H))?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(VerifyError::MalformedHeader(H))?;
+    hex::decode(hex_sig).map_err(|_| VerifyError::MalformedHeader(H))?;
+    Ok(())
+}
+
+/// The part of the signed form's verification that needs no body: the
+/// three headers are there, the timestamp is recent, the signature entries
+/// are not too many and at least one is `v1`. Done before the body is read;
+/// [`verify_gitlab_signed`] (with the same `now`) does the rest.
+pub fn check_signed_headers(
+    id: Option<&str>,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    now: i64,
+) -> Result<(), VerifyError> {
+    id.ok_or(VerifyError::MissingHeader("webhook-id"))?;
+    let ts = timestamp.ok_or(VerifyError::MissingHeader("webhook-timestamp"))?;
+    let sigs = signature.ok_or(VerifyError::MissingHeader("webhook-signature"))?;
+    let when: i64 = ts
+        .trim()
+        .parse()
+        .map_err(|_| VerifyError::MalformedHeader("webhook-timestamp"))?;
+    if (now - when).abs() > TIMESTAMP_TOLERANCE_SECS {
+        return Err(VerifyError::StaleTimestamp);
+    }
+    if sigs.split_whitespace().nth(MAX_SIGNATURES).is_some() {
+        return Err(VerifyError::TooManySignatures);
+    }
+    if !sigs.split_whitespace().any(|e| e.starts_with("v1,")) {
+        return Err(VerifyError::MalformedHeader("webhook-signature"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +315,56 @@ mod tests {
         assert_eq!(
             verify(&sig[..sig.len() - 4]),
             Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn header_checks_agree_with_full_verification() {
+        // Whatever the header checks refuse, full verification refuses for
+        // the same reason: refusing before the body changes no answer.
+        for h in [
+            None,
+            Some("sha1=0123"),
+            Some("sha256=zz"),
+            Some("757107ea0eb2509fc211221cce984b8a"),
+        ] {
+            let early = check_github_header(h).unwrap_err();
+            assert_eq!(verify_github(b"k", b"body", h).unwrap_err(), early);
+        }
+        assert_eq!(check_github_header(Some("sha256=00ff")), Ok(()));
+
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"object_kind":"pipeline"}"#;
+        let sig = gitlab_signature(secret, "msg_1", "1700000000", body);
+        let many = ["v1,bm90IGl0"; MAX_SIGNATURES + 1].join(" ");
+        let cases: [(Option<&str>, Option<&str>, Option<&str>); 7] = [
+            (None, Some("1700000000"), Some(&sig)),
+            (Some("msg_1"), None, Some(&sig)),
+            (Some("msg_1"), Some("1700000000"), None),
+            (Some("msg_1"), Some("yesterday"), Some(&sig)),
+            (Some("msg_1"), Some("1699000000"), Some(&sig)),
+            (Some("msg_1"), Some("1700000000"), Some(&many)),
+            (Some("msg_1"), Some("1700000000"), Some("v2,abc")),
+        ];
+        for (id, ts, sigs) in cases {
+            let early = check_signed_headers(id, ts, sigs, 1700000000).unwrap_err();
+            let full = verify_gitlab_signed(secret, id, ts, sigs, body, 1700000000).unwrap_err();
+            assert_eq!(early, full, "{id:?} {ts:?} {sigs:?}");
+        }
+        assert_eq!(
+            check_signed_headers(Some("msg_1"), Some("1700000000"), Some(&sig), 1700000000),
+            Ok(())
+        );
+        // A wrong signature of the right form passes the header check: only
+        // the MAC over the body can refuse it.
+        assert_eq!(
+            check_signed_headers(
+                Some("msg_1"),
+                Some("1700000000"),
+                Some("v1,bm90IGl0"),
+                1700000000
+            ),
+            Ok(())
         );
     }
 }
