@@ -81,16 +81,7 @@ async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
         .as_str()
         .unwrap()
         .starts_with("processing never completed after 2 claims"));
-    let gate: Value = client
-        .get(format!("{base}/api/v1/gate?digest={digest}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(gate["decision"], "deny");
+    assert_eq!(gate(&client, &base, &digest).await["decision"], "deny");
     let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert!(cairn.running());
@@ -109,17 +100,20 @@ async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     crate::harness::eventually("the replayed evaluation allows", || async {
-        let gate: Value = client
-            .get(format!("{base}/api/v1/gate?digest={digest}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        gate["decision"] == "allow"
+        gate(&client, &base, &digest).await["decision"] == "allow"
     })
     .await;
     assert_eq!(cairn.stop().code(), Some(0));
+}
+
+async fn gate(client: &reqwest::Client, base: &str, digest: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/gate?digest={digest}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
