@@ -1,0 +1,31 @@
+//! SBOM upload parsing: `sbom::Input::new` (format probe, DSSE / in-toto
+//! unwrapping) then `Input::parse` (CycloneDX or SPDX JSON, normalised),
+//! exactly what `POST /api/v1/sboms` runs on the (gunzipped) body.
+//! Also checks what `ParsedSbom` documents: every edge and the root index
+//! resolve to entries of `nodes`, warnings are bounded.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = cairn::sbom::Input::new(data) else {
+        return;
+    };
+    let _ = input.bytes().len();
+    let Ok(sbom) = input.parse() else {
+        return;
+    };
+    let n = sbom.nodes.len();
+    if let Some(root) = sbom.root {
+        assert!(root < n, "root {root} outside {n} nodes");
+    }
+    for e in &sbom.edges {
+        assert!(
+            (e.from as usize) < n && (e.to as usize) < n,
+            "edge {e:?} outside {n} nodes"
+        );
+    }
+    // 20 messages plus one "... and N more" (sbom/normalize.rs `Warnings`).
+    assert!(sbom.warnings.len() <= 21, "{} warnings", sbom.warnings.len());
+    let _ = (sbom.component_count(), sbom.dependency_count());
+});
