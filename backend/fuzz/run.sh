@@ -32,22 +32,25 @@ ALL_TARGETS=(sbom attestation go_buildinfo go_mod ci_definition webhook licence_
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
 # Largest input per target: the body limits the parsers see in Cairn
-# (CI definitions: cidef::MAX_DEFINITION, 1 MiB; Go `version -m` text:
-# 4 MiB), capped at 1 MiB for the JSON and text parsers so that a short run
-# still executes many inputs. libFuzzer's default would be 4 KiB, and
+# (CI definitions: cidef::MAX_DEFINITION, 1 MiB; AdmissionReview: 2 MiB;
+# Go `version -m` text: 4 MiB), capped at 1 MiB for the other JSON and text
+# parsers (uploads up to 16-256 MiB) so that a short run still executes
+# many inputs. libFuzzer's default would be 4 KiB, and
 # -len_control=0 lets mutations reach -max_len at once instead of growing
 # inputs slowly from the largest seed.
 max_len() {
   case "$1" in
     go_buildinfo) echo $((4 << 20)) ;;
+    admission) echo $((2 << 20)) ;; # the AdmissionReview body limit
     *) echo $((1 << 20)) ;;
   esac
 }
 
 export RUSTC_BOOTSTRAP=1
 # The fuzz build has its own flags (sancov, sanitizer): keep it in its own
-# target dir so it never invalidates the main build's.
-TARGET_DIR="$FUZZ_DIR/target"
+# target dir so it never invalidates the main build's, one per sanitizer so
+# that switching does not rebuild everything.
+TARGET_DIR="$FUZZ_DIR/target/sanitizer-$SANITIZER"
 unset CARGO_TARGET_DIR RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 
 log() { printf '\n== fuzz: %s\n' "$*"; }
@@ -117,8 +120,7 @@ for t in "${TARGETS[@]}"; do
   len=$(max_len "$t")
   marker="$LOGS/$t.start"
   mkdir -p "$FUZZ_DIR/artifacts/$t"
-  touch "$marker"
-  sleep 1 # artifacts of this run are strictly newer than the marker
+  touch "$marker" # artifacts of this run are newer (nanosecond mtimes)
 
   # 1. Regression inputs: each run once; any crash fails.
   regressions=()
