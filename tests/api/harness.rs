@@ -147,6 +147,13 @@ pub async fn spawn_app_with(extra: impl Fn(&str) -> Option<String>) -> TestApp {
         extra(k).or_else(|| (k == "CAIRN_BOOTSTRAP_TOKEN").then(|| ADMIN_TOKEN.to_string()))
     })
     .unwrap();
+    serve(&pool, config).await
+}
+
+/// One start of Cairn on `pool`, as `cairn serve` does it: `cairn::prepare`
+/// (migrations, bootstrap token, keys), then the router on a free port.
+pub async fn serve(pool: &PgPool, config: Config) -> TestApp {
+    let pool = pool.clone();
     let state = cairn::prepare(pool.clone(), config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -226,19 +226,7 @@ async fn start(pool: &PgPool, bootstrap: Option<&str>) -> TestApp {
             .flatten()
     })
     .unwrap();
-    let state = cairn::prepare(pool.clone(), config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(cairn::app::serve(
-        listener,
-        cairn::app::router(state),
-        std::future::pending(),
-    ));
-    TestApp {
-        base: format!("http://{addr}"),
-        client: reqwest::Client::new(),
-        pool: pool.clone(),
-    }
+    crate::harness::serve(pool, config).await
 }
 
 async fn status_with(app: &TestApp, token: &str) -> u16 {
