@@ -10,7 +10,9 @@
 //!    and the evidence digest. Sequential, then on every core; twice: the
 //!    same artifact re-judged (its SBOM-only rules' outcomes are reused, as
 //!    when a signature or a build record arrives after the SBOM), and a new
-//!    SBOM every time (32 variants cycled: nothing can be reused).
+//!    SBOM every time (32 variants cycled: nothing can be reused). Then
+//!    both again with the Rego rules in evaluation worker processes, as
+//!    the server runs them.
 //! 2. Against the real `cairn serve` binary on a fresh database (see
 //!    benches/common): the same SBOM uploaded, the same set created and
 //!    evaluated by the server's worker; `load_input` timed; 40 artifacts
@@ -360,6 +362,26 @@ async fn main() -> Result<()> {
         ));
     }
 
+    // 1b. The same set with its Rego rules in evaluation worker processes,
+    // as the server runs them (the input sent to a worker once per
+    // evaluation): re-judged, then a new SBOM every time.
+    cairn::policy::sandbox::install(cairn::policy::sandbox::SandboxOptions {
+        program: env!("CARGO_BIN_EXE_cairn").into(),
+        memory_bytes: 256 << 20,
+        workers: 2,
+    });
+    ensure!(evaluate_once(&set, &input), "the bench artifact must pass");
+    let t = Instant::now();
+    for _ in 0..n {
+        evaluate_once(&set, &input);
+    }
+    let sandboxed_seq = n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for k in 0..n {
+        evaluate_once(&set, new_sbom(&mut mine, k));
+    }
+    let sandboxed_cold_seq = n as f64 / t.elapsed().as_secs_f64();
+
     // 2. The real server.
     let db = BenchDb::create("cairn_bench_policy").await?;
     let mut server = Server::start(&db.url, &[("CAIRN_POLICY_WORKERS", "1")])?;
@@ -539,6 +561,8 @@ async fn main() -> Result<()> {
     println!("| evaluations/s, {cores} threads, same SBOM re-judged | {par:.0} |");
     println!("| evaluations/s, 1 thread, a new SBOM every time | {cold_seq:.0} |");
     println!("| evaluations/s, {cores} threads, a new SBOM every time | {cold_par:.0} |");
+    println!("| evaluations/s, 1 thread, Rego in worker processes, same SBOM re-judged | {sandboxed_seq:.0} |");
+    println!("| evaluations/s, 1 thread, Rego in worker processes, a new SBOM every time | {sandboxed_cold_seq:.0} |");
     println!("| server worker (1 task), evaluations/s incl. loading from and storing to PostgreSQL, {fleet} artifacts (each its own SBOM) after a set change | {worker_rate:.0} |");
     println!(
         "| loading an artifact's evidence from PostgreSQL (`load_input`), ms | {load_ms:.2} |"

@@ -40,6 +40,15 @@ pub struct Config {
     /// `CAIRN_REGO_TIMEOUT_MS`: evaluation time limit of one custom Rego
     /// rule, in milliseconds (1 to 60000). Default 250.
     pub rego_timeout_ms: u64,
+    /// `CAIRN_REGO_MEMORY_MB`: heap limit of one custom-rule evaluation
+    /// process, in MiB (32 to 8192). Default 256.
+    pub rego_memory_mb: usize,
+    /// `CAIRN_REGO_WORKERS`: custom-rule evaluation processes at most
+    /// (1 to 64). Default 2.
+    pub rego_workers: usize,
+    /// The executable started as `<program> rego-worker` (not read from the
+    /// environment): `None` is this process's own executable.
+    pub rego_program: Option<PathBuf>,
     /// `CAIRN_EVAL_BUDGET_MS`: time budget of one artifact's evaluation
     /// against every set, in milliseconds (100 to 600000); rules not reached
     /// within it are `error`. Default 10000.
@@ -77,6 +86,19 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// How custom rules are run: in worker processes of this executable.
+    pub fn sandbox_options(&self) -> std::io::Result<crate::policy::sandbox::SandboxOptions> {
+        let program = match &self.rego_program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?,
+        };
+        Ok(crate::policy::sandbox::SandboxOptions {
+            program,
+            memory_bytes: self.rego_memory_mb << 20,
+            workers: self.rego_workers,
+        })
+    }
+
     /// The policy engine's limits.
     pub fn eval_limits(&self) -> crate::policy::engine::EvalLimits {
         crate::policy::engine::EvalLimits {
@@ -126,6 +148,8 @@ impl Config {
         let webhook_max_attempts = parse_ranged(&get, "CAIRN_WEBHOOK_MAX_ATTEMPTS", 8, 1..=100)?;
         let rego_timeout_ms = parse_ranged(&get, "CAIRN_REGO_TIMEOUT_MS", 250, 1..=60_000)?;
         let eval_budget_ms = parse_ranged(&get, "CAIRN_EVAL_BUDGET_MS", 10_000, 100..=600_000)?;
+        let rego_memory_mb = parse_ranged(&get, "CAIRN_REGO_MEMORY_MB", 256, 32..=8192)?;
+        let rego_workers = parse_ranged(&get, "CAIRN_REGO_WORKERS", 2, 1..=64)?;
         let queue_max_claims = parse_ranged(&get, "CAIRN_QUEUE_MAX_CLAIMS", 2, 1..=100)?;
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
@@ -154,6 +178,9 @@ impl Config {
             webhook_max_attempts,
             rego_timeout_ms,
             eval_budget_ms,
+            rego_memory_mb,
+            rego_workers,
+            rego_program: None,
             queue_max_claims,
             policy_workers: parse_num(&get, "CAIRN_POLICY_WORKERS", 1)?,
             gate_anonymous: parse_bool(&get, "CAIRN_GATE_ANONYMOUS")?,

@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod go_ci;
 pub mod goevidence;
 pub mod ingest;
+pub mod memlimit;
 pub mod pagination;
 pub mod policy;
 pub mod queue;
@@ -47,6 +48,7 @@ use crate::state::AppState;
 /// session key. Safe to run from several instances at once.
 pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
     db::MIGRATOR.run(&pool).await?;
+    policy::sandbox::install(config.sandbox_options()?);
     if let Some(token) = &config.bootstrap_token {
         store::tokens::ensure_bootstrap(&pool, token).await?;
     }

@@ -10,6 +10,10 @@ use cairn::auth::Role;
 use cairn::config::Config;
 use cairn::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
+/// Counts the heap once armed: the Rego worker's hard memory limit.
+#[global_allocator]
+static ALLOCATOR: cairn::memlimit::Limited = cairn::memlimit::Limited;
+
 #[derive(Parser)]
 #[command(
     name = "cairn",
@@ -32,6 +36,13 @@ enum Command {
     },
     /// Print the OpenAPI document (committed as openapi/openapi.json).
     Openapi,
+    /// Evaluate custom Rego rules for a server (started by the server).
+    #[command(hide = true)]
+    RegoWorker {
+        /// Heap limit in bytes: an allocation past it aborts the process.
+        #[arg(long)]
+        memory_bytes: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -55,6 +66,15 @@ fn parse_role(s: &str) -> Result<Role, String> {
 fn main() {
     limit_malloc_arenas();
     let cli = Cli::parse();
+    if let Some(Command::RegoWorker { memory_bytes }) = cli.command {
+        // No runtime, no logging: read requests, answer, exit at EOF.
+        cairn::memlimit::set_limit(memory_bytes);
+        let code = match cairn::policy::sandbox::serve_worker() {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+        std::process::exit(code);
+    }
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,6 +90,7 @@ fn main() {
                 print!("{}", cairn::api::openapi_json());
                 Ok(())
             }
+            Command::RegoWorker { .. } => unreachable!("handled before the runtime starts"),
         }
     });
     if let Err(e) = result {

@@ -152,8 +152,11 @@ pub async fn spawn_app_with(extra: impl Fn(&str) -> Option<String>) -> TestApp {
 
 /// One start of Cairn on `pool`, as `cairn serve` does it: `cairn::prepare`
 /// (migrations, bootstrap token, keys), then the router on a free port.
-pub async fn serve(pool: &PgPool, config: Config) -> TestApp {
+pub async fn serve(pool: &PgPool, mut config: Config) -> TestApp {
     let pool = pool.clone();
+    // Custom rules run in worker processes of the real `cairn` binary (this
+    // test binary has no `rego-worker` command).
+    config.rego_program = Some(env!("CARGO_BIN_EXE_cairn").into());
     let state = cairn::prepare(pool.clone(), config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

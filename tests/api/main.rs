@@ -14,6 +14,7 @@ mod openapi;
 mod poison_process;
 mod policies;
 mod reading;
+mod rego_memory;
 mod sbom_bad_input;
 mod sbom_upload;
 mod sessions;

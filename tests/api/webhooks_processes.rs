@@ -43,6 +43,11 @@ impl Cairn {
         None
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         self.0

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::memo::{self, Reads};
 use super::rego::{self, RegoRule};
 use super::rules::glob_match;
+use super::sandbox;
 use super::{find_rule, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status, Violation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -265,7 +266,10 @@ pub struct RuleResult {
 /// Everything a set's rules read, converted once per artifact.
 pub struct EvalContext<'a> {
     pub input: &'a RuleInput,
+    /// Unique in this process: names the input to Rego workers.
+    id: u64,
     rego_input: std::sync::OnceLock<Result<regorus::Value, String>>,
+    rego_json: std::sync::OnceLock<Result<String, String>>,
     prints: memo::Fingerprints,
     pub limits: EvalLimits,
     /// When the evaluation's budget runs out.
@@ -284,9 +288,12 @@ pub struct EvalLimits {
 
 impl<'a> EvalContext<'a> {
     pub fn new(input: &'a RuleInput, limits: EvalLimits) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         EvalContext {
             input,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             rego_input: std::sync::OnceLock::new(),
+            rego_json: std::sync::OnceLock::new(),
             prints: memo::Fingerprints::default(),
             limits,
             deadline: Instant::now() + limits.evaluation,
@@ -300,9 +307,31 @@ impl<'a> EvalContext<'a> {
             .filter(|d| !d.is_zero())
     }
 
-    fn rego_input(&self) -> &Result<regorus::Value, String> {
-        self.rego_input
-            .get_or_init(|| rego::input_value(self.input))
+    /// Runs a Rego rule: in the process's sandbox when one is installed
+    /// (the server), else here (unit tests, the sandbox's own worker).
+    fn run_rego(&self, rule: &RegoRule, limit: Duration) -> RuleOutcome {
+        match sandbox::installed() {
+            Some(sandbox) => {
+                let json = self.rego_json.get_or_init(|| {
+                    serde_json::to_string(self.input)
+                        .map_err(|e| format!("the Rego input could not be built: {e}"))
+                });
+                match json {
+                    Ok(json) => {
+                        let input = sandbox::InputText { id: self.id, json };
+                        sandbox.evaluate(rule, &input, limit)
+                    }
+                    Err(e) => RuleOutcome::error(e.clone()),
+                }
+            }
+            None => match self
+                .rego_input
+                .get_or_init(|| rego::input_value(self.input))
+            {
+                Ok(input) => rule.evaluate(input, limit),
+                Err(e) => RuleOutcome::error(e.clone()),
+            },
+        }
     }
 }
 
@@ -368,10 +397,9 @@ pub fn evaluate(
                     }))
                     .unwrap_or_else(|_| RuleOutcome::error("the rule failed unexpectedly"))
                 }),
-                CompiledRule::Rego(r) => memo::outcome(key, || match ctx.rego_input() {
-                    Ok(input) => r.evaluate(input, ctx.limits.rego.min(left)),
-                    Err(e) => RuleOutcome::error(e.clone()),
-                }),
+                CompiledRule::Rego(r) => {
+                    memo::outcome(key, || ctx.run_rego(r, ctx.limits.rego.min(left)))
+                }
             };
             judge(id, kind, outcome, mode, &mine)
         })

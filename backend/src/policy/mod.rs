@@ -39,6 +39,7 @@ pub mod licenses;
 pub mod memo;
 pub mod rego;
 pub mod rules;
+pub mod sandbox;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -11,11 +11,11 @@
 //! `time` features (no network, no environment, no clock, no filesystem
 //! builtins exist); evaluation runs with regorus' cooperative execution
 //! timer (and, in the VM, an instruction budget), so a non-terminating rule
-//! stops with an `error` result; the
-//! builtins that materialise arbitrarily large values in one step
-//! (`numbers.range`, `numbers.range_step`) are refused when the rule is
-//! saved, so memory grows only as fast as evaluation steps, which the timer
-//! bounds. Module size is capped too.
+//! stops with an `error` result. One step can still allocate without bound
+//! (`sprintf` widths, `concat` doubling), so the server runs rules in
+//! memory-limited worker processes (`sandbox`); `numbers.range*` and the
+//! random builtins are refused when the rule is saved. Module size and
+//! nesting are capped, and so is what a rule reports.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -110,6 +110,19 @@ fn nesting(module: &str) -> usize {
         minus_run = 0;
     }
     deepest
+}
+
+/// Violations a rule reports at most (the rest are counted in its message),
+/// and the longest message kept: an outcome's size is bounded whatever the
+/// module builds.
+pub const MAX_VIOLATIONS: usize = 1_000;
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+
+fn bounded(text: String) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
 }
 
 /// VM instructions one evaluation may execute: far above what a rule over
@@ -225,17 +238,27 @@ impl RegoRule {
                 ))
             }
         };
+        let total = items.len();
         let violations = items
             .into_iter()
+            .take(MAX_VIOLATIONS)
             .map(|m| {
                 let text = match &m {
                     Value::String(s) => s.to_string(),
                     other => other.to_json_str().unwrap_or_else(|_| other.to_string()),
                 };
+                let text = bounded(text);
                 violation(text.clone(), text)
             })
             .collect();
-        let out = RuleOutcome::from_violations(violations, "no violations", Vec::new());
+        let mut out = RuleOutcome::from_violations(violations, "no violations", Vec::new());
+        if total > MAX_VIOLATIONS {
+            out.message = format!(
+                "{} (and {} more; the first {MAX_VIOLATIONS} are listed)",
+                out.violations[0].message,
+                total - 1
+            );
+        }
         debug_assert!(matches!(out.status, Status::Pass | Status::Fail));
         out
     }
