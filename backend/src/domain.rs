@@ -6,8 +6,8 @@ fn check_text(what: &str, s: &str, max: usize) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err(format!("{what} must not be empty"));
     }
-    if s.len() > max {
-        return Err(format!("{what} is longer than {max} bytes"));
+    if s.chars().count() > max {
+        return Err(format!("{what} is longer than {max} characters"));
     }
     if s.chars().any(char::is_control) {
         return Err(format!("{what} must not contain control characters"));
@@ -118,9 +118,132 @@ impl fmt::Display for Sha256Digest {
     }
 }
 
+// --- The same rules as JSON Schema, for the API description. Each pattern
+// accepts exactly what the `parse` above accepts (tested below), so a client
+// generating requests from the schema sends only what the server takes.
+
+/// One path segment: letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+const SEGMENT: &str =
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)";
+
+/// [`ProjectName::parse`] as a pattern.
+pub fn project_pattern() -> String {
+    format!("^{SEGMENT}(?:/{SEGMENT})*$")
+}
+
+/// White space that is not a control character (controls are refused
+/// anywhere): what `str::trim` removes besides controls.
+const SPACES: &str = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+const CONTROLS: &str = r"\x00-\x1f\x7f-\x9f";
+
+/// [`Label::parse`] as a pattern (the length is `maxLength`).
+pub fn label_pattern() -> String {
+    format!("^[^{CONTROLS}{SPACES}](?:[^{CONTROLS}]*[^{CONTROLS}{SPACES}])?$")
+}
+
+pub const DIGEST_PATTERN: &str = "^sha256:[0-9a-fA-F]{64}$";
+
+fn string_schema(pattern: String, max: usize) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(pattern))
+        .build()
+}
+
+/// The schema of a project name.
+pub fn project_schema() -> utoipa::openapi::Object {
+    string_schema(project_pattern(), 200)
+}
+
+/// The schema of an artifact name or version.
+pub fn label_schema() -> utoipa::openapi::Object {
+    string_schema(label_pattern(), 256)
+}
+
+/// The schema of a `sha256:` digest.
+pub fn digest_schema() -> utoipa::openapi::Object {
+    string_schema(DIGEST_PATTERN.into(), 71)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The patterns the API documents accept exactly what the parsers do.
+    #[test]
+    fn schemas_agree_with_the_parsers() {
+        let project = regex::Regex::new(&project_pattern()).unwrap();
+        for s in [
+            "acme/payments-api",
+            "solo",
+            "",
+            "acme//x",
+            "/acme",
+            "acme/",
+            "a b",
+            "acme/../x",
+            "x\n",
+            ".",
+            "..",
+            "...",
+            ".a",
+            "..a",
+            "a/.",
+            "a/..",
+            "a/.b",
+            "_",
+            "-",
+            "A.B_c-d/e",
+            "é",
+            "a/b/c/d",
+        ] {
+            assert_eq!(
+                project.is_match(s),
+                ProjectName::parse(s).is_ok(),
+                "project {s:?}"
+            );
+        }
+        let label = regex::Regex::new(&label_pattern()).unwrap();
+        for s in [
+            "app",
+            "1.0.0",
+            "",
+            " ",
+            " a",
+            "a ",
+            "a b",
+            "\u{a0}a",
+            "a\u{3000}",
+            "a\tb",
+            "\u{85}",
+            "x\u{7f}",
+            "日本",
+            "\u{2028}",
+            "a\u{200b}",
+            "v1 (beta)",
+            "\u{1680}x",
+        ] {
+            assert_eq!(
+                label.is_match(s),
+                Label::parse("version", s).is_ok(),
+                "label {s:?}"
+            );
+        }
+        assert!(Label::parse("version", &"é".repeat(256)).is_ok());
+        assert!(Label::parse("version", &"é".repeat(257)).is_err());
+        let digest = regex::Regex::new(DIGEST_PATTERN).unwrap();
+        for s in [
+            &format!("sha256:{}", "a".repeat(64)),
+            &format!("sha256:{}", "A".repeat(64)),
+            &format!("sha256:{}", "a".repeat(63)),
+            &format!("sha512:{}", "a".repeat(64)),
+            "sha256:",
+        ] {
+            assert_eq!(digest.is_match(s), Sha256Digest::parse(s).is_ok(), "{s}");
+        }
+    }
 
     #[test]
     fn project_names() {

@@ -175,6 +175,15 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store (NUL in `text`, `\u0000` in `jsonb`)
+        // is the client's to fix; the transaction was rolled back.
+        if let Some(code) = e.as_database_error().and_then(|d| d.code()) {
+            if code == "22021" || code == "22P05" {
+                return ApiError::bad_request(
+                    "text in the request holds a NUL character (U+0000), which cannot be stored",
+                );
+            }
+        }
         tracing::error!(error = %e, "database error");
         ApiError::internal()
     }

@@ -909,8 +909,23 @@ async fn admission_reviews() {
         "{out}"
     );
 
-    // Malformed reviews: a clear denial, uid when present, never a 500.
-    let out = app.admit(b"{not json".to_vec()).await;
+    // Not a JSON object: a 400 problem (the API server never sends one; with
+    // failurePolicy Fail it rejects too). Never a 500.
+    for body in [&b"{not json"[..], b"[]", b"", b"5"] {
+        let res = app
+            .client
+            .post(app.url("/k8s/admission"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(res, 400).await;
+        assert!(problem["detail"].as_str().unwrap().contains("JSON object"));
+    }
+    // Malformed reviews: a clear denial, uid when present.
+    let out = app.admit(b"{}".to_vec()).await;
     assert_eq!(out["response"]["allowed"], false);
     assert_eq!(out["response"]["uid"], "");
     let out = app

@@ -97,7 +97,7 @@ impl AttestationParams {
 #[utoipa::path(
     post, path = "/api/v1/attestations", tag = "attestations",
     params(AttestationParams),
-    request_body(content = serde_json::Value, description = "The bundle, envelope, JSON lines or detached signature", content_type = "application/json"),
+    request_body(content = Object, description = "The bundle, envelope, JSON lines or detached signature", content_type = "application/json"),
     responses(
         (status = 200, description = "Every document was stored already: the stored records", body = UploadResult),
         (status = 201, description = "Verified (or not: see `verified` and `reason`) and stored", body = UploadResult),
@@ -232,7 +232,7 @@ fn comma_list(param: &Option<String>) -> Option<Vec<String>> {
 #[utoipa::path(
     post, path = "/api/v1/trust-roots", tag = "attestations",
     params(TrustRootParams),
-    request_body(content = serde_json::Value, description = "trusted_root.json, or a PEM public key with Content-Type application/x-pem-file", content_type = "application/json"),
+    request_body(content = Object, description = "trusted_root.json, or a PEM public key with Content-Type application/x-pem-file", content_type = "application/json"),
     responses(
         (status = 201, description = "Added", body = TrustRootSummary),
         (status = 200, description = "Already trusted", body = TrustRootSummary),

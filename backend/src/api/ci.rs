@@ -24,6 +24,7 @@ pub struct CiUploadParams {
     /// Project name; created on first use.
     pub project: String,
     /// `github-workflow`, `gitlab-ci` or `dockerfile`; detected when absent.
+    #[param(pattern = "^(github-workflow|gitlab-ci|dockerfile)$")]
     pub kind: Option<String>,
     /// Path of the file in the repository, e.g. `.github/workflows/release.yml`.
     pub file: Option<String>,

@@ -40,7 +40,7 @@ pub struct GoBinaryParams {
 #[utoipa::path(
     post, path = "/api/v1/go-binaries", tag = "go",
     params(GoBinaryParams),
-    request_body(content = Vec<u8>, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
+    request_body(content = crate::api::Binary, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Build info extracted and stored", body = GoBuild),
         (status = 200, description = "The artifact's latest build info is this one already: nothing new stored", body = GoBuild),
@@ -108,6 +108,7 @@ pub struct GoModuleParams {
     pub artifact: String,
     pub version: String,
     /// `go.mod` or `go.sum`.
+    #[param(pattern = "^go\\.(mod|sum)$")]
     pub kind: String,
 }
 

@@ -56,13 +56,23 @@ pub async fn rules(caller: Caller) -> ApiResult<Json<Vec<RuleInfo>>> {
     ))
 }
 
+/// The JSON Schemas of the `input` custom Rego rules receive.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegoInputSchema {
+    /// The schema of `input` itself: `RuleInput`.
+    pub root: String,
+    /// Every schema of this API by name (`RuleInput` and those it refers to).
+    #[schema(value_type = Object)]
+    pub schemas: Value,
+}
+
 /// The `input` custom Rego rules receive (JSON Schema).
 #[utoipa::path(
     get, path = "/api/v1/policy-rules/rego-input", tag = "policies",
-    responses((status = 200, body = crate::policy::RuleInput, description = "An example shape; the schema is `RuleInput` in this document's components")),
+    responses((status = 200, body = RegoInputSchema)),
     security(("bearer" = []))
 )]
-pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<RegoInputSchema>> {
     caller.require(Role::Viewer)?;
     use utoipa::OpenApi;
     let doc = super::ApiDoc::openapi();
@@ -70,10 +80,10 @@ pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<Value>> {
         .components
         .map(|c| serde_json::to_value(c.schemas).unwrap_or_default())
         .unwrap_or_default();
-    Ok(Json(serde_json::json!({
-        "root": "RuleInput",
-        "schemas": schemas,
-    })))
+    Ok(Json(RegoInputSchema {
+        root: "RuleInput".into(),
+        schemas,
+    }))
 }
 
 /// Create a policy set (version 1). Queues every artifact it applies to.
@@ -301,6 +311,7 @@ pub struct HistoryQuery {
     /// Evaluations with a smaller id (paging).
     pub before: Option<i64>,
     /// At most this many (1-200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -356,7 +367,19 @@ pub async fn project_policy(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectTags {
+    /// At most 50, each 1-64 letters, digits, `-`, `_`, `.` or `:`.
+    #[schema(schema_with = tags_schema)]
     pub tags: Vec<String>,
+}
+
+fn tags_schema() -> utoipa::openapi::Array {
+    let tag = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some("^[A-Za-z0-9._:-]{1,64}$"));
+    utoipa::openapi::ArrayBuilder::new()
+        .items(tag)
+        .max_items(Some(50))
+        .build()
 }
 
 /// Replace a project's tags (policy scopes select projects by tag).
@@ -588,6 +611,7 @@ pub async fn gate(
     request_body(content = Object, description = "AdmissionReview (admission.k8s.io/v1)", content_type = "application/json"),
     responses(
         (status = 200, description = "AdmissionReview with `response`", body = Object),
+        (status = 400, description = "The body is not a JSON object", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
@@ -599,6 +623,15 @@ pub async fn admission(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let authenticated = gate_caller(&state, caller)?;
+    // Not even a JSON object: the API server never sends that; a client
+    // error, not a review to deny.
+    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+    if !is_object {
+        return Err(ApiError::bad_request(
+            "the body must be an AdmissionReview: a JSON object",
+        ));
+    }
     let options = AdmissionOptions {
         gate: gate_options(&state, authenticated),
         allow_other_kinds: state.config.admission_other_kinds_allow,

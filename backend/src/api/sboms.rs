@@ -51,7 +51,7 @@ impl UploadParams {
 #[utoipa::path(
     post, path = "/api/v1/sboms", tag = "sboms",
     params(UploadParams),
-    request_body(content = serde_json::Value, description = "The SBOM document", content_type = "application/json"),
+    request_body(content = Object, description = "The SBOM document", content_type = "application/json"),
     responses(
         (status = 201, description = "Stored", body = SbomSummary),
         (status = 200, description = "This document was already stored for this artifact", body = SbomSummary),

@@ -16,6 +16,7 @@ use crate::store::tokens::{self, TokenInfo};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewToken {
     /// What the token is for, e.g. `github-actions payments-api`.
+    #[schema(schema_with = crate::domain::label_schema)]
     pub name: String,
     pub role: Role,
 }
