@@ -53,25 +53,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
-        let bytes =
-            match axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-                .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    return Err(
-                        ApiError::bad_request(format!("JSON body: {}", e.body_text()))
-                            .with_status(e.status()),
-                    )
-                }
-            };
-        if has_nul_escape(&bytes) {
-            return Err(ApiError::bad_request(
-                "JSON body: strings must not contain NUL characters (\\u0000)",
-            ));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         axum::Json::<T>::from_request(req, state)
             .await
             .map(|j| ApiJson(j.0))
@@ -79,24 +60,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 let status = e.status();
                 ApiError::bad_request(format!("JSON body: {}", e.body_text())).with_status(status)
             })
-    }
-}
-
-/// Whether JSON text holds the escape `\u0000` (a NUL in a string): an
-/// `u0000` preceded by an odd run of backslashes.
-fn has_nul_escape(json: &[u8]) -> bool {
-    json.windows(5).enumerate().any(|(i, w)| {
-        w == b"u0000" && json[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
-        assert!(super::has_nul_escape(br#"{"a": "x\u0000"}"#));
-        assert!(super::has_nul_escape(br#"{"a": "\\\u0000"}"#));
-        assert!(!super::has_nul_escape(br#"{"a": "\\u0000"}"#));
-        assert!(!super::has_nul_escape(br#"{"a": "u0000"}"#));
     }
 }

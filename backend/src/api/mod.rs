@@ -14,10 +14,12 @@ pub mod tokens;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
@@ -29,31 +31,6 @@ use crate::state::AppState;
                        Errors are RFC 9457 problem documents (`application/problem+json`).",
         license(name = "Apache-2.0")
     ),
-    paths(
-        health::healthz, health::readyz,
-        sboms::upload, sboms::get, sboms::document, sboms::components,
-        inventory::list_projects, inventory::get_project,
-        inventory::list_artifacts, inventory::get_artifact,
-        components::search,
-        attestations::upload, attestations::list, attestations::get,
-        attestations::add_trust_root, attestations::list_trust_roots,
-        attestations::artifact_evidence, attestations::by_digest, attestations::digest_evidence,
-        tokens::create, tokens::list, tokens::revoke,
-        webhooks::receive, webhooks::create_source, webhooks::list_sources,
-        webhooks::delete_source, webhooks::list_deliveries, webhooks::get_delivery,
-        webhooks::dead_letters, webhooks::replay, webhooks::audit_log,
-        runs::list, runs::get,
-        policies::rules, policies::rego_input_schema,
-        policies::create_set, policies::list_sets, policies::get_set, policies::versions,
-        policies::update_set, policies::delete_set, policies::dry_run,
-        policies::artifact_policy, policies::history, policies::project_policy, policies::set_tags,
-        policies::create_waiver, policies::list_waivers, policies::revoke_waiver,
-        policies::compliance_overview, policies::gate, policies::admission,
-        policies::dead_letters, policies::replay_dead_letter,
-        go::upload_binary, go::artifact_go_build, go::upload_module_file,
-        ci::upload, ci::list,
-    ),
-    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "sboms", description = "Upload and read SBOMs"),
         (name = "inventory", description = "Projects and artifacts"),
@@ -167,6 +144,12 @@ impl Modify for ProblemResponses {
                     );
                     add("422", "The body is well formed but cannot be processed");
                 }
+                // Every 401 carries the header, whoever documented it.
+                if let Some(utoipa::openapi::RefOr::T(r)) = op.responses.responses.get_mut("401") {
+                    r.headers
+                        .entry("WWW-Authenticate".into())
+                        .or_insert_with(www_authenticate);
+                }
             }
         }
     }
@@ -185,8 +168,9 @@ fn domain_schema(name: &str, upload: bool) -> Option<utoipa::openapi::Object> {
     }
 }
 
-/// Free text holds no NUL: PostgreSQL `text` cannot store it, and the
-/// server refuses it in parameters and JSON bodies (400). Every string
+/// Free text holds no NUL: PostgreSQL `text` cannot store it; the server
+/// refuses it in parameters, and wherever a body's text reaches the
+/// database (400). Every string
 /// schema without a pattern, format or enum says so.
 fn no_nul(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) {
     use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
@@ -218,7 +202,7 @@ fn no_nul(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) 
 
 /// A problem+json response (401 also names its `WWW-Authenticate` header).
 fn problem(status: &str, description: &str) -> utoipa::openapi::Response {
-    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let mut response = ResponseBuilder::new().description(description).content(
         "application/problem+json",
         ContentBuilder::new()
@@ -226,19 +210,20 @@ fn problem(status: &str, description: &str) -> utoipa::openapi::Response {
             .build(),
     );
     if status == "401" {
-        response = response.header(
-            "WWW-Authenticate",
-            HeaderBuilder::new()
-                .schema(
-                    utoipa::openapi::ObjectBuilder::new()
-                        .schema_type(utoipa::openapi::Type::String)
-                        .enum_values(Some(["Bearer"])),
-                )
-                .description(Some("`Bearer`: authenticate with an API token"))
-                .build(),
-        );
+        response = response.header("WWW-Authenticate", www_authenticate());
     }
     response.build()
+}
+
+fn www_authenticate() -> utoipa::openapi::Header {
+    utoipa::openapi::HeaderBuilder::new()
+        .schema(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(["Bearer"])),
+        )
+        .description(Some("`Bearer`: authenticate with an API token"))
+        .build()
 }
 
 /// 201 for a record stored now, 200 for an identical re-upload.
@@ -252,152 +237,104 @@ pub(crate) fn created_or_ok(created: bool) -> axum::http::StatusCode {
 
 /// The spec as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    let mut s = ApiDoc::openapi()
+    spec_text(&openapi())
+}
+
+fn spec_text(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut s = doc
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     s.push('\n');
     s
 }
 
+/// Every API route, and the OpenAPI document built from the same list: a
+/// path exists in exactly one place (its handler's `#[utoipa::path]`, named
+/// once here). The shared problem answers and the bearer scheme are added
+/// to the document last, over every operation.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Uploads that enforce their own limits while streaming (CAIRN_MAX_UPLOAD,
+    // CAIRN_WEBHOOK_MAX_BODY, the attestation cap) have axum's default off.
+    let unlimited = DefaultBodyLimit::disable;
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(sboms::upload).layer(unlimited()))
+        .routes(routes!(sboms::get))
+        .routes(routes!(sboms::document))
+        .routes(routes!(sboms::components))
+        .routes(routes!(inventory::list_projects))
+        .routes(routes!(inventory::get_project))
+        .routes(routes!(inventory::list_artifacts))
+        .routes(routes!(inventory::get_artifact))
+        .routes(routes!(attestations::upload, attestations::list).layer(unlimited()))
+        .routes(routes!(attestations::get))
+        .routes(routes!(
+            attestations::add_trust_root,
+            attestations::list_trust_roots
+        ))
+        .routes(routes!(attestations::artifact_evidence))
+        .routes(routes!(attestations::by_digest))
+        .routes(routes!(attestations::digest_evidence))
+        .routes(routes!(components::search))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(webhooks::receive).layer(unlimited()))
+        .routes(routes!(webhooks::create_source, webhooks::list_sources))
+        .routes(routes!(webhooks::delete_source))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::replay))
+        .routes(routes!(webhooks::dead_letters))
+        .routes(routes!(webhooks::audit_log))
+        .routes(routes!(go::upload_binary).layer(unlimited()))
+        .routes(routes!(go::artifact_go_build))
+        .routes(routes!(go::upload_module_file).layer(unlimited()))
+        .routes(routes!(ci::upload, ci::list).layer(unlimited()))
+        .routes(routes!(policies::rules))
+        .routes(routes!(policies::rego_input_schema))
+        .routes(routes!(policies::create_set, policies::list_sets))
+        .routes(routes!(
+            policies::get_set,
+            policies::update_set,
+            policies::delete_set
+        ))
+        .routes(routes!(policies::versions))
+        .routes(routes!(policies::dry_run))
+        .routes(routes!(policies::artifact_policy))
+        .routes(routes!(policies::history))
+        .routes(routes!(policies::project_policy))
+        .routes(routes!(policies::set_tags))
+        .routes(routes!(policies::create_waiver, policies::list_waivers))
+        .routes(routes!(policies::revoke_waiver))
+        .routes(routes!(policies::compliance_overview))
+        .routes(routes!(policies::gate))
+        .routes(routes!(policies::dead_letters))
+        .routes(routes!(policies::replay_dead_letter))
+        .routes(routes!(policies::admission))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::get))
+        .split_for_parts();
+    BearerAuth.modify(&mut doc);
+    ProblemResponses.modify(&mut doc);
+    (router, doc)
+}
+
+/// The OpenAPI document (served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
 pub fn router() -> Router<AppState> {
-    let spec = openapi_json();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route(
-            "/api/v1/sboms",
-            // The upload enforces CAIRN_MAX_UPLOAD itself, streaming.
-            post(sboms::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/sboms/{id}", get(sboms::get))
-        .route("/api/v1/sboms/{id}/document", get(sboms::document))
-        .route("/api/v1/sboms/{id}/components", get(sboms::components))
-        .route("/api/v1/projects", get(inventory::list_projects))
-        .route("/api/v1/projects/{project}", get(inventory::get_project))
-        .route("/api/v1/artifacts", get(inventory::list_artifacts))
-        .route("/api/v1/artifacts/{id}", get(inventory::get_artifact))
-        .route(
-            "/api/v1/attestations",
-            // The upload enforces its own limit, streaming.
-            post(attestations::upload)
-                .get(attestations::list)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/attestations/{id}", get(attestations::get))
-        .route(
-            "/api/v1/trust-roots",
-            post(attestations::add_trust_root).get(attestations::list_trust_roots),
-        )
-        .route(
-            "/api/v1/artifacts/{id}/evidence",
-            get(attestations::artifact_evidence),
-        )
-        .route(
-            "/api/v1/artifacts/by-digest/{digest}",
-            get(attestations::by_digest),
-        )
-        .route(
-            "/api/v1/artifacts/by-digest/{digest}/evidence",
-            get(attestations::digest_evidence),
-        )
-        .route("/api/v1/components", get(components::search))
-        .route("/api/v1/tokens", post(tokens::create).get(tokens::list))
-        .route("/api/v1/tokens/{id}", delete(tokens::revoke))
-        .route(
-            "/webhooks/{provider}/{source}",
-            // The handler enforces CAIRN_WEBHOOK_MAX_BODY itself.
-            post(webhooks::receive).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/api/v1/webhook-sources",
-            post(webhooks::create_source).get(webhooks::list_sources),
-        )
-        .route(
-            "/api/v1/webhook-sources/{id}",
-            delete(webhooks::delete_source),
-        )
-        .route("/api/v1/webhook-deliveries", get(webhooks::list_deliveries))
-        .route(
-            "/api/v1/webhook-deliveries/{id}",
-            get(webhooks::get_delivery),
-        )
-        .route(
-            "/api/v1/webhook-deliveries/{id}/replay",
-            post(webhooks::replay),
-        )
-        .route("/api/v1/webhook-dead-letters", get(webhooks::dead_letters))
-        .route("/api/v1/webhook-audit", get(webhooks::audit_log))
-        .route(
-            "/api/v1/go-binaries",
-            // The upload streams to a temporary file within CAIRN_MAX_UPLOAD.
-            post(go::upload_binary).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/api/v1/artifacts/{id}/go-build",
-            get(go::artifact_go_build),
-        )
-        .route(
-            "/api/v1/go-modules",
-            post(go::upload_module_file).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/api/v1/ci-definitions",
-            post(ci::upload)
-                .get(ci::list)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/policy-rules", get(policies::rules))
-        .route(
-            "/api/v1/policy-rules/rego-input",
-            get(policies::rego_input_schema),
-        )
-        .route(
-            "/api/v1/policy-sets",
-            post(policies::create_set).get(policies::list_sets),
-        )
-        .route(
-            "/api/v1/policy-sets/{id}",
-            get(policies::get_set)
-                .put(policies::update_set)
-                .delete(policies::delete_set),
-        )
-        .route("/api/v1/policy-sets/{id}/versions", get(policies::versions))
-        .route("/api/v1/policy-dry-run", post(policies::dry_run))
-        .route(
-            "/api/v1/artifacts/{id}/policy",
-            get(policies::artifact_policy),
-        )
-        .route(
-            "/api/v1/artifacts/{id}/policy/history",
-            get(policies::history),
-        )
-        .route(
-            "/api/v1/projects/{project}/policy",
-            get(policies::project_policy),
-        )
-        .route("/api/v1/projects/{project}/tags", put(policies::set_tags))
-        .route(
-            "/api/v1/waivers",
-            post(policies::create_waiver).get(policies::list_waivers),
-        )
-        .route("/api/v1/waivers/{id}", delete(policies::revoke_waiver))
-        .route("/api/v1/compliance", get(policies::compliance_overview))
-        .route("/api/v1/gate", get(policies::gate))
-        .route("/api/v1/policy-dead-letters", get(policies::dead_letters))
-        .route(
-            "/api/v1/policy-dead-letters/{artifact_id}/replay",
-            post(policies::replay_dead_letter),
-        )
-        .route("/k8s/admission", post(policies::admission))
-        .route("/api/v1/runs", get(runs::list))
-        .route("/api/v1/runs/{id}", get(runs::get))
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    spec.clone(),
-                )
-            }),
-        )
+    let (router, doc) = routes();
+    let spec = spec_text(&doc);
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                spec.clone(),
+            )
+        }),
+    )
 }

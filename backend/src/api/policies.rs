@@ -74,8 +74,7 @@ pub struct RegoInputSchema {
 )]
 pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<RegoInputSchema>> {
     caller.require(Role::Viewer)?;
-    use utoipa::OpenApi;
-    let doc = super::ApiDoc::openapi();
+    let doc = super::openapi();
     let schemas = doc
         .components
         .map(|c| serde_json::to_value(c.schemas).unwrap_or_default())
