@@ -15,6 +15,7 @@ mod poison_process;
 mod policies;
 mod reading;
 mod rego_memory;
+mod roles;
 mod sbom_bad_input;
 mod sbom_upload;
 mod sessions;

@@ -96,6 +96,7 @@ impl AttestationParams {
 /// stored record.
 #[utoipa::path(
     post, path = "/api/v1/attestations", tag = "attestations",
+    extensions(("x-cairn-role" = json!("uploader"))),
     params(AttestationParams),
     request_body(content = Object, description = "The bundle, envelope, JSON lines or detached signature", content_type = "application/json"),
     responses(
@@ -143,6 +144,7 @@ pub struct AttestationFilter {
 /// List attestations, newest first.
 #[utoipa::path(
     get, path = "/api/v1/attestations", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(AttestationFilter, PageParams),
     responses(
         (status = 200, body = Page<AttestationRecord>),
@@ -172,6 +174,7 @@ pub async fn list(
 /// Get an attestation (one verification attempt).
 #[utoipa::path(
     get, path = "/api/v1/attestations/{id}", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "Attestation id")),
     responses(
         (status = 200, body = AttestationRecord),
@@ -231,6 +234,7 @@ fn comma_list(param: &Option<String>) -> Option<Vec<String>> {
 /// with the stored entry.
 #[utoipa::path(
     post, path = "/api/v1/trust-roots", tag = "attestations",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(TrustRootParams),
     request_body(content = Object, description = "trusted_root.json, or a PEM public key with Content-Type application/x-pem-file", content_type = "application/json"),
     responses(
@@ -297,6 +301,7 @@ pub async fn add_trust_root(
 /// List trust: the built-in Sigstore public-good root, then added roots and keys.
 #[utoipa::path(
     get, path = "/api/v1/trust-roots", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = Vec<TrustRootSummary>)),
     security(("bearer" = []))
 )]
@@ -317,6 +322,7 @@ pub async fn list_trust_roots(
 /// attempt that failed and why.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}/evidence", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "Artifact id")),
     responses(
         (status = 200, body = Evidence),
@@ -342,6 +348,7 @@ fn parse_digest(d: &str) -> ApiResult<Sha256Digest> {
 /// Artifacts with this digest.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/by-digest/{digest}", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("digest" = String, Path, description = "`sha256:<64 hex>`")),
     responses(
         (status = 200, body = Vec<ArtifactSummary>),
@@ -370,6 +377,7 @@ pub async fn by_digest(
 /// whose subject it is (also before any artifact has it).
 #[utoipa::path(
     get, path = "/api/v1/artifacts/by-digest/{digest}/evidence", tag = "attestations",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("digest" = String, Path, description = "`sha256:<64 hex>`")),
     responses(
         (status = 200, body = Evidence),

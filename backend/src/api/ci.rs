@@ -38,6 +38,7 @@ pub struct CiUploadParams {
 /// rules re-check the stored definition with a policy's own parameters.
 #[utoipa::path(
     post, path = "/api/v1/ci-definitions", tag = "ci",
+    extensions(("x-cairn-role" = json!("uploader"))),
     params(CiUploadParams),
     request_body(content = String, description = "Workflow YAML, .gitlab-ci.yml or Dockerfile", content_type = "text/plain"),
     responses(
@@ -100,6 +101,7 @@ pub struct CiListParams {
 /// The latest definition of each file of a project, with findings.
 #[utoipa::path(
     get, path = "/api/v1/ci-definitions", tag = "ci",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(CiListParams),
     responses(
         (status = 200, body = Vec<CiDefinition>),

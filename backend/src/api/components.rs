@@ -31,6 +31,7 @@ pub struct ComponentSearch {
 /// matching component comes with the artifacts and projects containing it.
 #[utoipa::path(
     get, path = "/api/v1/components", tag = "components",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(ComponentSearch, PageParams),
     responses(
         (status = 200, body = Page<ComponentHit>),

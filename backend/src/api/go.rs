@@ -39,6 +39,7 @@ pub struct GoBinaryParams {
 /// cross-check against the artifact's SBOM and source commit.
 #[utoipa::path(
     post, path = "/api/v1/go-binaries", tag = "go",
+    extensions(("x-cairn-role" = json!("uploader"))),
     params(GoBinaryParams),
     request_body(content = crate::api::Binary, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
     responses(
@@ -76,6 +77,7 @@ pub async fn upload_binary(
 /// The artifact's latest Go build info with its cross-check.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}/go-build", tag = "go",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "Artifact id")),
     responses(
         (status = 200, body = GoBuild),
@@ -115,6 +117,7 @@ pub struct GoModuleParams {
 /// Upload the go.mod or go.sum of the module an artifact was built from.
 #[utoipa::path(
     post, path = "/api/v1/go-modules", tag = "go",
+    extensions(("x-cairn-role" = json!("uploader"))),
     params(GoModuleParams),
     request_body(content = String, description = "go.mod or go.sum", content_type = "text/plain"),
     responses(

@@ -16,7 +16,7 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)), extensions(("x-cairn-role" = json!("none"))))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
@@ -24,6 +24,7 @@ pub async fn healthz() -> Json<Health> {
 /// The database answers.
 #[utoipa::path(
     get, path = "/readyz", tag = "health",
+    extensions(("x-cairn-role" = json!("none"))),
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {

@@ -24,6 +24,7 @@ pub struct ProjectFilter {
 /// List projects, by name.
 #[utoipa::path(
     get, path = "/api/v1/projects", tag = "inventory",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(ProjectFilter, PageParams),
     responses((status = 200, body = Page<ProjectSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -55,6 +56,7 @@ pub async fn project_page(
 /// The name's `/` must be percent-encoded in the path: `acme%2Fpayments-api`.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}", tag = "inventory",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("project" = String, Path, description = "Project name, percent-encoded")),
     responses((status = 200, body = ProjectSummary), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -86,6 +88,7 @@ pub struct ArtifactFilter {
 /// List artifacts, newest first.
 #[utoipa::path(
     get, path = "/api/v1/artifacts", tag = "inventory",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(ArtifactFilter, PageParams),
     responses((status = 200, body = Page<ArtifactSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -129,6 +132,7 @@ pub struct ArtifactDetail {
 /// Get an artifact.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}", tag = "inventory",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "Artifact id")),
     responses((status = 200, body = ArtifactDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))

@@ -39,6 +39,7 @@ pub struct RuleInfo {
 /// The built-in rule catalogue.
 #[utoipa::path(
     get, path = "/api/v1/policy-rules", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = Vec<RuleInfo>), (status = 401, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -69,6 +70,7 @@ pub struct RegoInputSchema {
 /// The `input` custom Rego rules receive (JSON Schema).
 #[utoipa::path(
     get, path = "/api/v1/policy-rules/rego-input", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = RegoInputSchema)),
     security(("bearer" = []))
 )]
@@ -88,6 +90,7 @@ pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<RegoInputSchema
 /// Create a policy set (version 1). Queues every artifact it applies to.
 #[utoipa::path(
     post, path = "/api/v1/policy-sets", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     request_body = PolicyDefinition,
     responses(
         (status = 201, body = PolicySet),
@@ -116,6 +119,7 @@ pub async fn create_set(
 /// Live policy sets (current versions).
 #[utoipa::path(
     get, path = "/api/v1/policy-sets", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = Vec<PolicySet>)),
     security(("bearer" = []))
 )]
@@ -129,6 +133,7 @@ pub async fn list_sets(
 
 #[utoipa::path(
     get, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path)),
     responses((status = 200, body = PolicySet), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -148,6 +153,7 @@ pub async fn get_set(
 /// Every version of a set, newest first (immutable).
 #[utoipa::path(
     get, path = "/api/v1/policy-sets/{id}/versions", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path)),
     responses((status = 200, body = Vec<PolicyVersion>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -169,6 +175,7 @@ pub async fn versions(
 /// Queues the artifacts of the old and the new scope.
 #[utoipa::path(
     put, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     params(("id" = i64, Path)),
     request_body = PolicyDefinition,
     responses(
@@ -199,6 +206,7 @@ pub async fn update_set(
 /// Delete a set: it stops applying (its history is kept).
 #[utoipa::path(
     delete, path = "/api/v1/policy-sets/{id}", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -218,6 +226,7 @@ pub async fn delete_set(
 /// artifact (uploader; unsaved Rego: maintainer). Nothing is stored.
 #[utoipa::path(
     post, path = "/api/v1/policy-dry-run", tag = "policies",
+    extensions(("x-cairn-role" = json!("uploader"))),
     request_body = DryRun,
     responses(
         (status = 200, body = DryRunResult),
@@ -269,6 +278,7 @@ pub struct ArtifactPolicy {
 /// The latest evaluation of each set for an artifact, and its waivers.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}/policy", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path)),
     responses((status = 200, body = ArtifactPolicy), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -317,6 +327,7 @@ pub struct HistoryQuery {
 /// Every evaluation of an artifact, newest first.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}/policy/history", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path), HistoryQuery),
     responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -343,6 +354,7 @@ pub async fn history(
 /// Latest results for every artifact of a project.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/policy", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("project" = String, Path, description = "Project name, percent-encoded")),
     responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -384,6 +396,7 @@ fn tags_schema() -> utoipa::openapi::Array {
 /// Replace a project's tags (policy scopes select projects by tag).
 #[utoipa::path(
     put, path = "/api/v1/projects/{project}/tags", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     params(("project" = String, Path, description = "Project name, percent-encoded")),
     request_body = ProjectTags,
     responses((status = 200, body = ProjectTags), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -428,6 +441,7 @@ pub async fn set_tags(
 /// caller's token name; a free-text `approver` in the body is ignored.
 #[utoipa::path(
     post, path = "/api/v1/waivers", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     request_body = NewWaiverRequest,
     responses(
         (status = 201, body = WaiverRecord),
@@ -458,6 +472,7 @@ pub struct WaiverFilter {
 
 #[utoipa::path(
     get, path = "/api/v1/waivers", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(WaiverFilter),
     responses((status = 200, body = Vec<WaiverRecord>)),
     security(("bearer" = []))
@@ -476,6 +491,7 @@ pub async fn list_waivers(
 /// Revoke a waiver (it stops applying; the artifacts are re-evaluated).
 #[utoipa::path(
     delete, path = "/api/v1/waivers/{id}", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -502,6 +518,7 @@ pub struct Compliance {
 
 #[utoipa::path(
     get, path = "/api/v1/compliance", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = Compliance)),
     security(("bearer" = []))
 )]
@@ -570,6 +587,7 @@ fn gate_caller(state: &AppState, caller: Option<Caller>) -> ApiResult<bool> {
 /// where `CAIRN_GATE_ANONYMOUS` is set, and then the decision alone.
 #[utoipa::path(
     get, path = "/api/v1/gate", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(GateQuery),
     responses(
         (status = 200, body = GateDecision),
@@ -607,6 +625,7 @@ pub async fn gate(
 /// `CAIRN_ADMISSION_OTHER_KINDS=allow`.
 #[utoipa::path(
     post, path = "/k8s/admission", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     request_body(content = Object, description = "AdmissionReview (admission.k8s.io/v1)", content_type = "application/json"),
     responses(
         (status = 200, description = "AdmissionReview with `response`", body = Object),
@@ -644,6 +663,7 @@ pub async fn admission(
 /// gate denies them until they are replayed (viewer).
 #[utoipa::path(
     get, path = "/api/v1/policy-dead-letters", tag = "policies",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(PageParams),
     responses(
         (status = 200, body = Page<DeadEvaluation>),
@@ -678,6 +698,7 @@ pub struct ReplayAck {
 /// and claims (maintainer).
 #[utoipa::path(
     post, path = "/api/v1/policy-dead-letters/{artifact_id}/replay", tag = "policies",
+    extensions(("x-cairn-role" = json!("maintainer"))),
     params(("artifact_id" = i64, Path, description = "Artifact id")),
     responses(
         (status = 202, body = ReplayAck, description = "Queued again"),

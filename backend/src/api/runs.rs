@@ -87,6 +87,7 @@ pub async fn run_page(
 /// List CI runs, newest first.
 #[utoipa::path(
     get, path = "/api/v1/runs", tag = "builds",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(RunQuery, PageParams),
     responses((status = 200, body = Page<RunSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -127,6 +128,7 @@ pub async fn run_detail(state: &AppState, id: i64) -> ApiResult<RunDetail> {
 /// Get a run with its jobs and the artifacts it produced.
 #[utoipa::path(
     get, path = "/api/v1/runs/{id}", tag = "builds",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "Run id (Cairn's, not the provider's)")),
     responses((status = 200, body = RunDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))

@@ -50,6 +50,7 @@ impl UploadParams {
 /// for the same artifact returns the stored SBOM with status 200.
 #[utoipa::path(
     post, path = "/api/v1/sboms", tag = "sboms",
+    extensions(("x-cairn-role" = json!("uploader"))),
     params(UploadParams),
     request_body(content = Object, description = "The SBOM document", content_type = "application/json"),
     responses(
@@ -97,6 +98,7 @@ pub struct SbomDetail {
 /// Get an SBOM.
 #[utoipa::path(
     get, path = "/api/v1/sboms/{id}", tag = "sboms",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "SBOM id")),
     responses(
         (status = 200, body = SbomDetail),
@@ -134,6 +136,7 @@ pub fn no_sbom(id: i64) -> ApiError {
 /// receive the stored gzip stream with `Content-Encoding: gzip`.
 #[utoipa::path(
     get, path = "/api/v1/sboms/{id}/document", tag = "sboms",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "SBOM id")),
     responses(
         (status = 200, description = "The document as uploaded", content_type = "application/json", body = serde_json::Value),
@@ -211,6 +214,7 @@ pub struct ComponentFilter {
 /// In document order, with the ordinals each component depends on.
 #[utoipa::path(
     get, path = "/api/v1/sboms/{id}/components", tag = "sboms",
+    extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "SBOM id"), ComponentFilter, PageParams),
     responses(
         (status = 200, body = Page<SbomComponent>),

@@ -33,6 +33,7 @@ pub struct CreatedToken {
 /// Create an API token.
 #[utoipa::path(
     post, path = "/api/v1/tokens", tag = "tokens",
+    extensions(("x-cairn-role" = json!("admin"))),
     request_body = NewToken,
     responses(
         (status = 201, body = CreatedToken),
@@ -69,6 +70,7 @@ pub async fn create(
 /// List API tokens (never their secrets).
 #[utoipa::path(
     get, path = "/api/v1/tokens", tag = "tokens",
+    extensions(("x-cairn-role" = json!("admin"))),
     responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -83,6 +85,7 @@ pub async fn list(
 /// Revoke an API token.
 #[utoipa::path(
     delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(("id" = i64, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),

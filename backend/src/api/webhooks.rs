@@ -78,6 +78,7 @@ fn audit_address(ip: IpAddr) -> String {
 /// the same body within 24 hours — answer 200 and store nothing.
 #[utoipa::path(
     post, path = "/webhooks/{provider}/{source}", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("none"))),
     params(
         ("provider" = String, Path, description = "`github` or `gitlab`"),
         ("source" = String, Path, description = "Webhook source name"),
@@ -322,6 +323,7 @@ pub struct CreatedSource {
 /// Create a webhook source (admin).
 #[utoipa::path(
     post, path = "/api/v1/webhook-sources", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     request_body = NewSource,
     responses(
         (status = 201, body = CreatedSource),
@@ -433,6 +435,7 @@ pub async fn new_source(state: &AppState, new: NewSource) -> ApiResult<CreatedSo
 /// List webhook sources (admin; never their secrets).
 #[utoipa::path(
     get, path = "/api/v1/webhook-sources", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     responses((status = 200, body = Vec<SourceInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -447,6 +450,7 @@ pub async fn list_sources(
 /// Delete a webhook source and its deliveries (build records stay).
 #[utoipa::path(
     delete, path = "/api/v1/webhook-sources/{id}", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(("id" = i64, Path, description = "Source id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -498,6 +502,7 @@ async fn delivery_page(
 /// List received deliveries, newest first (admin).
 #[utoipa::path(
     get, path = "/api/v1/webhook-deliveries", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(DeliveryFilter, PageParams),
     responses((status = 200, body = Page<DeliveryInfo>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -517,6 +522,7 @@ pub async fn list_deliveries(
 /// Dead letters: deliveries that failed for good, with their error (admin).
 #[utoipa::path(
     get, path = "/api/v1/webhook-dead-letters", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(PageParams),
     responses((status = 200, body = Page<DeliveryInfo>)),
     security(("bearer" = []))
@@ -543,6 +549,7 @@ pub struct DeliveryDetail {
 /// Get a delivery with its raw payload (admin).
 #[utoipa::path(
     get, path = "/api/v1/webhook-deliveries/{id}", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(("id" = i64, Path, description = "Delivery id")),
     responses((status = 200, body = DeliveryDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -564,6 +571,7 @@ pub async fn get_delivery(
 /// Replay a dead letter: queue it again with fresh attempts (admin).
 #[utoipa::path(
     post, path = "/api/v1/webhook-deliveries/{id}/replay", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(("id" = i64, Path, description = "Delivery id")),
     responses(
         (status = 202, body = DeliveryAck, description = "Queued again"),
@@ -606,6 +614,7 @@ pub async fn replay_dead(state: &AppState, id: i64) -> ApiResult<()> {
 /// Refused deliveries: unknown source or failed verification (admin).
 #[utoipa::path(
     get, path = "/api/v1/webhook-audit", tag = "webhooks",
+    extensions(("x-cairn-role" = json!("admin"))),
     params(PageParams),
     responses((status = 200, body = Page<AuditEntry>)),
     security(("bearer" = []))
