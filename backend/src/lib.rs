@@ -61,3 +61,26 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
         secret_key,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// docs/architecture.md names every top-level module (its layout table).
+    #[test]
+    fn the_architecture_doc_names_every_module() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let doc = std::fs::read_to_string(format!("{root}/../docs/architecture.md")).unwrap();
+        let lib = include_str!("lib.rs");
+        let modules: Vec<&str> = lib
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+            .collect();
+        assert!(modules.len() > 20, "{modules:?}");
+        for m in modules {
+            assert!(
+                doc.contains(&format!("`backend/src/{m}.rs`"))
+                    || doc.contains(&format!("`backend/src/{m}/`")),
+                "docs/architecture.md does not name backend/src/{m}"
+            );
+        }
+    }
+}
