@@ -1365,11 +1365,22 @@ mod tests {
         }
     }
 
+    /// No PostgreSQL server binaries here: the test skips, except where
+    /// `CAIRN_TEST_REQUIRE_PG` is set (`.ci/run` sets it, having installed
+    /// them): there a skip would hide that nothing was tested.
+    fn skip_without_server() {
+        assert!(
+            std::env::var_os("CAIRN_TEST_REQUIRE_PG").is_none(),
+            "no PostgreSQL server binaries, and CAIRN_TEST_REQUIRE_PG is set"
+        );
+        eprintln!("skipping: no PostgreSQL server binaries on this machine");
+    }
+
     async fn start_or_skip(data: &Path, ephemeral: bool) -> Option<EmbeddedPostgres> {
         match EmbeddedPostgres::start(data, EmbeddedOptions { ephemeral }).await {
             Ok(pg) => Some(pg),
             Err(EmbeddedPgError::NoServer) => {
-                eprintln!("skipping: no PostgreSQL server binaries on this machine");
+                skip_without_server();
                 None
             }
             Err(e) => panic!("start failed: {e}"),
@@ -1475,7 +1486,7 @@ mod tests {
         let dir = TestDir::new(0o700);
         let data = dir.0.join("data");
         match EmbeddedPostgres::start(&data, EmbeddedOptions { ephemeral: true }).await {
-            Err(EmbeddedPgError::NoServer) => eprintln!("skipping: no PostgreSQL server binaries"),
+            Err(EmbeddedPgError::NoServer) => skip_without_server(),
             Err(err @ EmbeddedPgError::NotTraversable { .. }) => {
                 let msg = err.to_string();
                 assert!(!msg.contains('\n'), "{msg}");
@@ -1568,7 +1579,7 @@ mod tests {
     async fn embedded_pg_owner_crash_shuts_down_server() {
         use std::io::BufRead;
         if find_candidates().is_empty() {
-            eprintln!("skipping: no PostgreSQL server binaries on this machine");
+            skip_without_server();
             return;
         }
         let dir = TestDir::new(0o755);
