@@ -90,6 +90,9 @@ impl Config {
     pub fn sandbox_options(&self) -> std::io::Result<crate::policy::sandbox::SandboxOptions> {
         let program = match &self.rego_program {
             Some(p) => p.clone(),
+            // The running executable itself, even after an upgrade replaced
+            // the file on disk.
+            None if cfg!(target_os = "linux") => PathBuf::from("/proc/self/exe"),
             None => std::env::current_exe()?,
         };
         Ok(crate::policy::sandbox::SandboxOptions {

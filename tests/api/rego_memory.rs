@@ -128,3 +128,80 @@ async fn adversarial_modules_hit_the_worker_limit_not_the_server() {
     assert!(peak < 600, "the server's peak RSS was {peak} MiB");
     assert_eq!(cairn.stop().code(), Some(0));
 }
+
+/// The `rego-worker` children of a process.
+fn workers_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: the ppid follows the closing paren.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+            ppid == Some(pid) && cmdline.windows(11).any(|w| w == b"rego-worker")
+        })
+        .collect()
+}
+
+/// A worker that dies while idle (killed from outside) is replaced: the
+/// next rule is evaluated, not reported as an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_while_idle_is_replaced_without_an_error() {
+    let options = fresh_database().await;
+    let url = database_url(&options);
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let cairn = start_cairn_with(&url, port, &[]);
+    wait_ready(&client, &base).await;
+    let res = client
+        .post(format!(
+            "{base}/api/v1/sboms?project=acme/idle&artifact=app&version=1&digest=sha256:{}",
+            "ef".repeat(32)
+        ))
+        .bearer_auth(TOKEN)
+        .body(fixture("sbom/guac__alpine-cyclonedx.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let artifact = res.json::<Value>().await.unwrap()["artifact_id"].clone();
+    // Each call a new module: outcomes are remembered per module and SBOM,
+    // and the second call must reach a worker.
+    let (client, base, artifact) = (&client, &base, &artifact);
+    let dry_run = |module: String| async move {
+        let body: Value = client
+            .post(format!("{base}/api/v1/policy-dry-run"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"artifact_id": artifact, "rules": [{"rego": module}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["results"][0].clone()
+    };
+    assert_eq!(dry_run(LEGIT.to_string()).await["status"], "fail");
+    let workers = workers_of(cairn.pid());
+    assert!(!workers.is_empty(), "the server started a rego-worker");
+    for w in &workers {
+        // SAFETY: kill(2) on a pid this test just read as the server's child.
+        unsafe { libc::kill(*w as i32, libc::SIGKILL) };
+    }
+    crate::harness::eventually("the killed workers are gone", || async {
+        workers.iter().all(|w| {
+            !std::path::Path::new(&format!("/proc/{w}/cmdline")).exists()
+                || std::fs::read_to_string(format!("/proc/{w}/stat"))
+                    .is_ok_and(|s| s.contains(") Z "))
+        })
+    })
+    .await;
+    let result = dry_run(LEGIT.replace("denied", "refused")).await;
+    assert_eq!(result["status"], "fail", "{result}");
+    assert_eq!(result["violations"][0]["message"], "musl is refused");
+    assert_eq!(cairn.stop().code(), Some(0));
+}

@@ -105,6 +105,8 @@ enum Failure {
     Deadline,
     /// The worker closed its pipes (it died).
     Died,
+    /// The request could not be written: the worker was already gone.
+    Unsent,
     /// Anything else: what went wrong.
     Other(String),
 }
@@ -132,7 +134,21 @@ impl Sandbox {
             Ok(w) => w,
             Err(e) => return RuleOutcome::error(e),
         };
-        match exchange(&mut worker, rule, input, limit) {
+        let mut result = exchange(&mut worker, rule, input, limit);
+        // A worker that died while idle (it never read this request) is
+        // not the rule's doing: once, with a fresh one.
+        if matches!(result, Err(Failure::Unsent)) {
+            stop(worker);
+            worker = match self.spawn() {
+                Ok(w) => w,
+                Err(e) => {
+                    self.release(None);
+                    return RuleOutcome::error(e);
+                }
+            };
+            result = exchange(&mut worker, rule, input, limit);
+        }
+        match result {
             Ok(outcome) => {
                 worker.served += 1;
                 let keep = worker.served < MAX_REQUESTS_PER_WORKER;
@@ -154,13 +170,13 @@ impl Sandbox {
                 "the Rego rule exceeded its {} ms evaluation limit (its evaluation process was stopped)",
                 limit.as_millis()
             ),
-            (Failure::Died, Some(libc::SIGABRT)) => format!(
+            (Failure::Died | Failure::Unsent, Some(libc::SIGABRT)) => format!(
                 "the Rego rule exceeded the {mib} MiB memory limit of custom-rule evaluation"
             ),
-            (Failure::Died, Some(sig)) => {
+            (Failure::Died | Failure::Unsent, Some(sig)) => {
                 format!("the Rego rule's evaluation process stopped unexpectedly (signal {sig})")
             }
-            (Failure::Died, None) => {
+            (Failure::Died | Failure::Unsent, None) => {
                 "the Rego rule's evaluation process stopped unexpectedly".into()
             }
             (Failure::Other(e), _) => format!("the Rego rule could not be evaluated: {e}"),
@@ -274,7 +290,7 @@ fn exchange(
         w.stdin.flush()
     });
     if written.is_err() {
-        return Err(Failure::Died);
+        return Err(Failure::Unsent);
     }
     // The worker now holds this input, whatever the outcome.
     w.input = Some(input.id);
