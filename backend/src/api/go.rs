@@ -41,7 +41,7 @@ pub struct GoBinaryParams {
     post, path = "/api/v1/go-binaries", tag = "go",
     extensions(("x-cairn-role" = json!("uploader"))),
     params(GoBinaryParams),
-    request_body(content = crate::api::Binary, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
+    request_body(content = crate::api::contract::Binary, description = "The Go binary, or `go version -m` output", content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Build info extracted and stored", body = GoBuild),
         (status = 200, description = "The artifact's latest build info is this one already: nothing new stored", body = GoBuild),
