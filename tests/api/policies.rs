@@ -439,7 +439,7 @@ async fn gate_waivers_and_expiry() {
         .collect();
     assert_eq!(triggers, ["gate", "waiver", "policy-set"]);
     app.drain().await;
-    let waivers = app.get_json("/api/v1/waivers").await;
+    let waivers = app.get_json("/api/v1/waivers").await["items"].clone();
     assert_eq!(waivers[0]["active"], false);
 
     // A project-wide waiver of the whole rule.
@@ -1458,4 +1458,52 @@ async fn anonymous_gate_answers_the_decision_alone_from_stored_results() {
     assert_eq!(out["response"]["allowed"], false);
     let msg = out["response"]["status"]["message"].as_str().unwrap();
     assert!(msg.ends_with("denied") && !msg.contains("busybox"), "{msg}");
+}
+
+/// The waiver list is paged like every list (it used to stop at a silent
+/// 500): `limit` and `next_cursor`, newest first, nothing repeated or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waivers_are_paged() {
+    let app = spawn_app().await;
+    let res = app
+        .upload(
+            "project=acme/paged&artifact=app&version=1",
+            fixture("sbom/guac__alpine-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let artifact = res.json::<Value>().await.unwrap()["artifact_id"].clone();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let res = app
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/waivers",
+                &json!({"rule": format!("rule-{n}"), "artifact_id": artifact,
+                    "justification": "paging", "expires_at": (Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/waivers?limit=2".to_string();
+    loop {
+        let page = app.get_json(&url).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|w| w["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/waivers?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let res = app
+        .get("/api/v1/waivers?limit=501", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
 }

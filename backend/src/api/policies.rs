@@ -310,7 +310,8 @@ pub async fn artifact_status(state: &AppState, id: i64) -> ApiResult<ArtifactPol
         queued: store::queued(&state.pool, id).await?,
         dead_lettered: store::dead_reason(&state.pool, id).await?,
         evaluations,
-        waivers: store::list_waivers(&state.pool, true, Some(id)).await?,
+        // Every waiver in force for it: they are what the decision rests on.
+        waivers: store::list_waivers(&state.pool, true, Some(id), None, i64::MAX).await?,
     })
 }
 
@@ -473,19 +474,27 @@ pub struct WaiverFilter {
 #[utoipa::path(
     get, path = "/api/v1/waivers", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
-    params(WaiverFilter),
-    responses((status = 200, body = Vec<WaiverRecord>)),
+    params(WaiverFilter, PageParams),
+    responses((status = 200, body = Page<WaiverRecord>)),
     security(("bearer" = []))
 )]
 pub async fn list_waivers(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(f): ApiQuery<WaiverFilter>,
-) -> ApiResult<Json<Vec<WaiverRecord>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<WaiverRecord>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(
-        store::list_waivers(&state.pool, f.active.unwrap_or(false), f.artifact_id).await?,
-    ))
+    let limit = page.limit()?;
+    let rows = store::list_waivers(
+        &state.pool,
+        f.active.unwrap_or(false),
+        f.artifact_id,
+        page.after()?,
+        limit + 1,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(rows, limit, |w| w.id)))
 }
 
 /// Revoke a waiver (it stops applying; the artifacts are re-evaluated).

@@ -816,19 +816,25 @@ pub async fn get_waiver(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option
         .await
 }
 
+/// Waivers newest first, `limit` of them from before id `before`.
 pub async fn list_waivers(
     db: impl PgExecutor<'_>,
     active_only: bool,
     artifact_id: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
 ) -> sqlx::Result<Vec<WaiverRecord>> {
     sqlx::query_as(&format!(
         "{WAIVER} WHERE (NOT $1 OR (w.revoked_at IS NULL AND w.expires_at > now()))
            AND ($2::bigint IS NULL OR w.artifact_id = $2
                 OR w.project_id = (SELECT project_id FROM artifacts WHERE id = $2))
-         ORDER BY w.id DESC LIMIT 500"
+           AND ($3::bigint IS NULL OR w.id < $3)
+         ORDER BY w.id DESC LIMIT $4"
     ))
     .bind(active_only)
     .bind(artifact_id)
+    .bind(before)
+    .bind(limit)
     .fetch_all(db)
     .await
 }
