@@ -151,8 +151,13 @@ impl Sandbox {
         match result {
             Ok(outcome) => {
                 worker.served += 1;
-                let keep = worker.served < MAX_REQUESTS_PER_WORKER;
-                self.release(keep.then_some(worker));
+                if worker.served < MAX_REQUESTS_PER_WORKER {
+                    self.release(Some(worker));
+                } else {
+                    // Retired: stopped and reaped, not left a zombie.
+                    stop(worker);
+                    self.release(None);
+                }
                 outcome
             }
             Err(failure) => {
