@@ -31,8 +31,11 @@ impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
         if let Some(components) = openapi.components.as_mut() {
-            for schema in components.schemas.values_mut() {
-                no_nul(schema);
+            // Not `Problem`: its `detail` may quote what the request sent.
+            for (name, schema) in components.schemas.iter_mut() {
+                if name != "Problem" {
+                    no_nul(schema);
+                }
             }
         }
         for item in openapi.paths.paths.values_mut() {
