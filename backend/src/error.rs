@@ -227,6 +227,21 @@ impl From<crate::goevidence::buildinfo::BuildInfoError> for ApiError {
     }
 }
 
+impl From<crate::vulnerabilities::service::ImportError> for ApiError {
+    fn from(e: crate::vulnerabilities::service::ImportError) -> Self {
+        use crate::vulnerabilities::service::ImportError as E;
+        match e {
+            E::Unreadable(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-advisories",
+                "Not an advisory feed Cairn reads",
+                detail,
+            ),
+            E::Database(e) => e.into(),
+        }
+    }
+}
+
 impl ApiError {
     /// A go.mod / go.sum / CI definition that cannot be read.
     pub fn invalid_definition(detail: impl Into<String>) -> Self {

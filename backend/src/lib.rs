@@ -29,6 +29,7 @@ pub mod sbom;
 pub mod state;
 pub mod store;
 pub mod upload;
+pub mod vulnerabilities;
 pub mod web;
 pub mod web_builds;
 pub mod web_goci;
@@ -52,6 +53,16 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
     if let Some(token) = &config.bootstrap_token {
         store::tokens::ensure_bootstrap(&pool, token).await?;
     }
+    // Components stored before package keys existed are keyed in the
+    // background; their artifacts' analysis says `pending` meanwhile.
+    let backfill = pool.clone();
+    tokio::spawn(async move {
+        match vulnerabilities::service::backfill_package_keys(&backfill).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(components = n, "package keys filled in"),
+            Err(e) => tracing::warn!(error = %e, "filling in package keys failed"),
+        }
+    });
     let secret = db::session_secret(&pool).await?;
     let secret_key = webhooks::secrets::server_key(&pool, &config).await?;
     Ok(AppState {

@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import vulnerability advisories into the database a server uses.
+    Advisories {
+        #[command(subcommand)]
+        command: AdvisoriesCommand,
+    },
     /// Print the OpenAPI document (committed as openapi/openapi.json).
     Openapi,
     /// Evaluate custom Rego rules for a server (started by the server).
@@ -55,6 +60,19 @@ enum TokenCommand {
         /// admin, maintainer, uploader or viewer.
         #[arg(long, value_parser = parse_role)]
         role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdvisoriesCommand {
+    /// Import OSV records (a .json record or array, or an osv.dev `all.zip`),
+    /// or with --kev the CISA KEV catalog. One transaction; progress on stderr.
+    Import {
+        /// The file to import.
+        file: std::path::PathBuf,
+        /// The file is the CISA Known Exploited Vulnerabilities catalog.
+        #[arg(long)]
+        kev: bool,
     },
 }
 
@@ -86,6 +104,9 @@ fn main() {
             Command::Token {
                 command: TokenCommand::Create { name, role },
             } => create_token(&name, role).await,
+            Command::Advisories {
+                command: AdvisoriesCommand::Import { file, kev },
+            } => import_advisories(&file, kev).await,
             Command::Openapi => {
                 print!("{}", cairn::api::openapi_json());
                 Ok(())
@@ -220,6 +241,60 @@ async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
         role.as_str()
     );
     println!("{token}");
+    Ok(())
+}
+
+/// `cairn advisories import FILE`: beside a running server (its embedded
+/// database is shared through its socket) or against CAIRN_DATABASE_URL.
+async fn import_advisories(file: &std::path::Path, kev: bool) -> anyhow::Result<()> {
+    use cairn::vulnerabilities::service::{self, Source};
+    use std::io::Read;
+    let config = Config::from_env()?;
+    let mut f =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut magic = [0u8; 4];
+    let is_zip = f.read(&mut magic).is_ok_and(|n| n == 4) && &magic == b"PK\x03\x04";
+    let (pool, embedded) = open_database(&config, true).await?;
+    let result = async {
+        cairn::db::MIGRATOR.run(&pool).await?;
+        if kev {
+            let json = std::fs::read(file)?;
+            let r = service::import_kev(&pool, &json).await?;
+            eprintln!("KEV catalog {}: {} entries, {} new", r.catalog_version.as_deref().unwrap_or("?"), r.entries, r.added);
+            return anyhow::Ok(0);
+        }
+        let source = if is_zip {
+            Source::Zip(Box::new(std::fs::File::open(file)?))
+        } else {
+            Source::Json(std::fs::read(file)?.into())
+        };
+        let report = service::import(&pool, source, |n| {
+            if n % 10_000 == 0 {
+                eprintln!("… {n} records read");
+            }
+        })
+        .await?;
+        for e in &report.errors {
+            eprintln!(
+                "not imported: {}: {}",
+                e.id.as_deref().or(e.entry.as_deref()).unwrap_or("(no id)"),
+                e.reason
+            );
+        }
+        eprintln!(
+            "{} records: {} imported ({} withdrawn), {} unchanged, {} not readable; {} advisories stored",
+            report.records, report.imported, report.withdrawn, report.unchanged, report.error_count, report.advisories
+        );
+        anyhow::Ok(report.error_count)
+    }
+    .await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    if result? > 0 {
+        anyhow::bail!("some records could not be imported (listed above)");
+    }
     Ok(())
 }
 

@@ -65,7 +65,7 @@ impl<T> Page<T> {
     }
 }
 
-fn encode_cursor<K: Serialize>(key: &K) -> String {
+pub fn encode_cursor<K: Serialize>(key: &K) -> String {
     let json = serde_json::to_vec(key).expect("cursor keys serialise");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
 }

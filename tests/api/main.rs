@@ -19,6 +19,7 @@ mod roles;
 mod sbom_bad_input;
 mod sbom_upload;
 mod sessions;
+mod vulnerabilities;
 mod webhook_replays;
 mod webhooks;
 mod webhooks_processes;

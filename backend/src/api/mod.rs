@@ -23,6 +23,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+use crate::vulnerabilities::api as vulnerabilities;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +44,7 @@ use crate::state::AppState;
         (name = "go", description = "Go evidence: build info from binaries, go.mod and go.sum"),
         (name = "ci", description = "CI definitions (workflows, .gitlab-ci.yml, Dockerfiles) and their hardening findings"),
         (name = "policies", description = "Policy engine: rule catalogue, policy sets, waivers, results, dry-runs, the deploy gate and Kubernetes admission"),
+        (name = "vulnerabilities", description = "Advisories (OSV, offline), the CISA KEV catalog, and the portfolio's vulnerabilities"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -153,6 +155,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policies::dead_letters))
         .routes(routes!(policies::replay_dead_letter))
         .routes(routes!(policies::admission))
+        .routes(routes!(vulnerabilities::import_advisories).layer(unlimited()))
+        .routes(routes!(vulnerabilities::import_kev).layer(unlimited()))
+        .routes(routes!(vulnerabilities::artifact_vulnerabilities))
+        .routes(routes!(vulnerabilities::get_vulnerability))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

@@ -267,6 +267,7 @@ async fn insert_new_components(
     let mut suppliers: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut licenses: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut hashes: Vec<String> = Vec::with_capacity(n);
+    let mut keys: Vec<String> = Vec::with_capacity(n);
     for (id, i) in chunk {
         let c = &p.nodes[*i];
         ids.push(&id[..]);
@@ -277,13 +278,22 @@ async fn insert_new_components(
         suppliers.push(c.supplier.as_deref());
         licenses.push(c.licenses.as_deref());
         hashes.push(serde_json::to_string(&c.hashes).expect("strings serialise"));
+        // What advisories call it ('' when none can): matched by index.
+        keys.push(
+            c.purl
+                .as_deref()
+                .and_then(crate::vulnerabilities::core::purl::package_key)
+                .unwrap_or_default(),
+        );
     }
     sqlx::query(
-        "INSERT INTO components (identity, kind, name, version, purl, supplier, licenses, hashes)
-         SELECT t.identity, t.kind, t.name, t.version, t.purl, t.supplier, t.licenses, t.hashes::jsonb
+        "INSERT INTO components (identity, kind, name, version, purl, supplier, licenses, hashes,
+                                 package_key)
+         SELECT t.identity, t.kind, t.name, t.version, t.purl, t.supplier, t.licenses, t.hashes::jsonb,
+                t.package_key
          FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[])
-              AS t(identity, kind, name, version, purl, supplier, licenses, hashes)
+                     $7::text[], $8::text[], $9::text[])
+              AS t(identity, kind, name, version, purl, supplier, licenses, hashes, package_key)
          ON CONFLICT (identity) DO NOTHING",
     )
     .bind(&ids)
@@ -294,6 +304,7 @@ async fn insert_new_components(
     .bind(&suppliers)
     .bind(&licenses)
     .bind(&hashes)
+    .bind(&keys)
     .execute(&mut *tx)
     .await?;
     Ok(())

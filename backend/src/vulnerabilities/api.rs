@@ -1,0 +1,396 @@
+//! Vulnerability endpoints: advisory and KEV import, an artifact's
+//! findings, and "are we affected by X?".
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::core::severity::Severity;
+use super::service::{self, Finding, ImportReport, KevReport, Source, State as TriageState};
+use crate::api::extract::{ApiPath, ApiQuery};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::PageParams;
+use crate::state::AppState;
+use crate::store;
+use crate::upload;
+
+/// Import OSV advisories.
+///
+/// The body is one OSV record, a JSON array of records, or a zip of
+/// records as osv.dev exports them per ecosystem (`all.zip`, sent with
+/// `Content-Type: application/zip`). The import is one transaction and
+/// incremental: a record identical to the stored one costs nothing, a
+/// changed one replaces it, a `withdrawn` one stops matching. Records that
+/// cannot be read are listed by id (or zip entry) and reason; they do not
+/// stop the others. Advisories that share an alias (CVE, GHSA, GO, PYSEC …)
+/// join into one vulnerability.
+#[utoipa::path(
+    post, path = "/api/v1/advisories", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("maintainer"))),
+    request_body(description = "An OSV record, a JSON array of records, or a zip of records", content(
+        (OsvFeed = "application/json"),
+        (crate::api::contract::Binary = "application/zip"),
+    )),
+    responses(
+        (status = 200, description = "Imported; counts and the unreadable records", body = ImportReport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not OSV JSON and not a zip of records", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_advisories(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<ImportReport>> {
+    caller.require(Role::Maintainer)?;
+    let kind = body_kind(&headers)?;
+    let up = upload::read_body(&headers, body, state.config.max_upload).await?;
+    let zip = kind == BodyKind::Zip || up.document.starts_with(b"PK\x03\x04");
+    let source = if zip {
+        Source::Zip(Box::new(std::io::Cursor::new(up.document)))
+    } else {
+        Source::Json(up.document)
+    };
+    let report = service::import(&state.pool, source, |_| {}).await?;
+    tracing::info!(
+        records = report.records,
+        imported = report.imported,
+        unchanged = report.unchanged,
+        errors = report.error_count,
+        by = %caller.name,
+        "advisories imported"
+    );
+    Ok(Json(report))
+}
+
+/// An OSV feed body: one record (an object) or an array of them. What a
+/// record must hold is the OSV schema's; unreadable records are reported.
+pub struct OsvFeed;
+
+impl utoipa::PartialSchema for OsvFeed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().description(Some("One OSV record")))
+            .item(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new())
+                    .description(Some("OSV records")),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OsvFeed {}
+
+/// The CISA KEV catalog's JSON feed (its own schema is in
+/// tests/fixtures/kev/): an object whose `vulnerabilities` are the entries.
+pub struct KevCatalog;
+
+impl utoipa::PartialSchema for KevCatalog {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder};
+        ObjectBuilder::new()
+            .property(
+                "vulnerabilities",
+                ArrayBuilder::new().items(ObjectBuilder::new()),
+            )
+            .required("vulnerabilities")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KevCatalog {}
+
+#[derive(PartialEq)]
+enum BodyKind {
+    Json,
+    Zip,
+}
+
+fn body_kind(headers: &HeaderMap) -> ApiResult<BodyKind> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(BodyKind::Json);
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    match essence {
+        "application/zip" | "application/x-zip-compressed" => Ok(BodyKind::Zip),
+        "application/json" | "application/octet-stream" | "text/plain" | "" => Ok(BodyKind::Json),
+        e if e.ends_with("+json") => Ok(BodyKind::Json),
+        other => Err(ApiError::unsupported_media(format!(
+            "Content-Type {other:?} is not an advisory feed: send application/json (OSV) or application/zip"
+        ))),
+    }
+}
+
+/// Import the CISA Known Exploited Vulnerabilities catalog.
+///
+/// The body is the catalog's JSON feed (`known_exploited_vulnerabilities.json`);
+/// it replaces the stored catalog. A vulnerability is in KEV when its id or
+/// one of its aliases is a catalog `cveID`.
+#[utoipa::path(
+    post, path = "/api/v1/advisories/kev", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("maintainer"))),
+    request_body(content = KevCatalog, description = "The CISA KEV JSON catalog", content_type = "application/json"),
+    responses(
+        (status = 200, body = KevReport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a KEV catalog", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_kev(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<KevReport>> {
+    caller.require(Role::Maintainer)?;
+    if body_kind(&headers)? == BodyKind::Zip {
+        return Err(ApiError::unsupported_media(
+            "the KEV catalog is JSON, not a zip",
+        ));
+    }
+    let up = upload::read_body(&headers, body, state.config.max_upload).await?;
+    Ok(Json(service::import_kev(&state.pool, &up.document).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindingFilter {
+    /// Only findings of this severity.
+    pub severity: Option<Severity>,
+    /// Only findings of at least this severity (`unknown` counts lowest).
+    pub min_severity: Option<Severity>,
+    /// Only findings in this triage state.
+    pub state: Option<TriageState>,
+    /// Only findings that are (true) or are not (false) in CISA KEV.
+    pub kev: Option<bool>,
+    /// Only findings with (true) or without (false) a known fix.
+    pub fix_available: Option<bool>,
+    /// Only findings reported by this source (`osv`).
+    #[param(max_length = 32, pattern = "^[a-z]+$")]
+    pub source: Option<String>,
+}
+
+impl FindingFilter {
+    fn keeps(&self, f: &Finding) -> bool {
+        self.severity.is_none_or(|s| f.severity == s)
+            && self.min_severity.is_none_or(|s| f.severity >= s)
+            && self.state.is_none_or(|s| f.state == s)
+            && self.kev.is_none_or(|k| f.kev == k)
+            && self
+                .fix_available
+                .is_none_or(|x| f.fixed_versions.is_empty() != x)
+            && self.source.as_ref().is_none_or(|s| f.sources.contains(s))
+    }
+}
+
+/// An artifact's findings, one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingPage {
+    pub items: Vec<Finding>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// `pending` while some of the artifact's components are not yet
+    /// indexed for matching (just after an upgrade); else `complete`.
+    pub analysis: Analysis,
+    /// Findings that pass the filters, on every page.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Analysis {
+    Complete,
+    Pending,
+}
+
+/// An artifact's vulnerabilities: one item per vulnerability × component.
+///
+/// Matched against the components of the artifact's latest SBOM with each
+/// ecosystem's version ordering; most severe first (KEV first within a
+/// severity), then by id and purl.
+#[utoipa::path(
+    get, path = "/api/v1/artifacts/{id}/vulnerabilities", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(("id" = i64, Path, description = "Artifact id"), FindingFilter, PageParams),
+    responses(
+        (status = 200, body = FindingPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such artifact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn artifact_vulnerabilities(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<FindingFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<FindingPage>> {
+    caller.require(Role::Viewer)?;
+    let limit = page.limit()? as usize;
+    let after: Option<FindingKey> = page.after()?;
+    if store::inventory::get_artifact(&state.pool, id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("there is no artifact {id}")));
+    }
+    let mut findings: Vec<Finding> = service::artifact_findings(&state.pool, id)
+        .await?
+        .into_iter()
+        .filter(|f| filter.keeps(f))
+        .collect();
+    findings.sort_by_cached_key(FindingKey::of);
+    let total = findings.len();
+    let start = match &after {
+        Some(k) => findings.partition_point(|f| FindingKey::of(f) <= *k),
+        None => 0,
+    };
+    let mut items: Vec<Finding> = findings.into_iter().skip(start).take(limit + 1).collect();
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items
+            .last()
+            .map(|f| crate::pagination::encode_cursor(&FindingKey::of(f)))
+    } else {
+        None
+    };
+    let analysis = if super::store::artifact_pending(&state.pool, id).await? {
+        Analysis::Pending
+    } else {
+        Analysis::Complete
+    };
+    Ok(Json(FindingPage {
+        items,
+        next_cursor,
+        analysis,
+        total,
+    }))
+}
+
+/// The order of findings, and their cursor: severity (most severe first),
+/// KEV first, then id and purl.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct FindingKey(u8, bool, String, String);
+
+impl FindingKey {
+    fn of(f: &Finding) -> Self {
+        FindingKey(4 - f.severity as u8, !f.kev, f.id.clone(), f.purl.clone())
+    }
+}
+
+/// A vulnerability and every artifact of the portfolio it affects.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Vulnerability {
+    /// One advisory id (the ecosystem's own database first).
+    pub id: String,
+    /// Every other id and alias.
+    pub aliases: Vec<String>,
+    /// The imported advisories that make up this vulnerability.
+    pub advisories: Vec<String>,
+    pub summary: Option<String>,
+    pub severity: Severity,
+    pub cvss_score: Option<f64>,
+    pub kev: bool,
+    pub kev_date_added: Option<chrono::NaiveDate>,
+    pub kev_due_date: Option<chrono::NaiveDate>,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// Affected artifacts (their latest SBOM), empty when none is.
+    pub affected: Vec<AffectedArtifact>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AffectedArtifact {
+    pub artifact_id: i64,
+    pub project: String,
+    pub artifact: String,
+    /// The artifact's version.
+    pub version: String,
+    /// The affected component's purl.
+    pub purl: String,
+    pub component_version: String,
+    pub fixed_versions: Vec<String>,
+    pub state: TriageState,
+}
+
+/// One vulnerability by any of its ids or aliases, with every affected
+/// artifact across the portfolio ("are we affected by CVE-…?").
+#[utoipa::path(
+    get, path = "/api/v1/vulnerabilities/{id}", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(("id" = String, Path, description = "Any advisory id or alias: GO-…, GHSA-…, CVE-…, PYSEC-…", max_length = 128)),
+    responses(
+        (status = 200, body = Vulnerability),
+        (status = 404, description = "No imported advisory knows this id", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_vulnerability(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vulnerability>> {
+    caller.require(Role::Viewer)?;
+    let id = id.trim();
+    let group = match super::store::vulnerability_of(&state.pool, id).await? {
+        Some(g) => Some(g),
+        None => super::store::vulnerability_of(&state.pool, &id.to_ascii_uppercase()).await?,
+    };
+    let Some(group) = group else {
+        return Err(ApiError::not_found(format!(
+            "no imported advisory knows {id:?} (as an id or an alias)"
+        )));
+    };
+    Ok(Json(
+        service::vulnerability(&state.pool, group).await?.into(),
+    ))
+}
+
+impl From<service::VulnerabilityView> for Vulnerability {
+    fn from(v: service::VulnerabilityView) -> Self {
+        Vulnerability {
+            id: v.described.id,
+            aliases: v.described.aliases,
+            advisories: v.advisories,
+            summary: v.described.summary,
+            severity: v.described.severity,
+            cvss_score: v.described.cvss_score,
+            kev: v.described.kev_date_added.is_some(),
+            kev_date_added: v.described.kev_date_added,
+            kev_due_date: v.described.kev_due_date,
+            published: v.described.published,
+            affected: v
+                .findings
+                .into_iter()
+                .map(|f| AffectedArtifact {
+                    artifact_id: f.artifact.artifact_id,
+                    project: f.artifact.project,
+                    artifact: f.artifact.artifact,
+                    version: f.artifact.version,
+                    purl: f.purl,
+                    component_version: f.version,
+                    fixed_versions: f.fixed_versions,
+                    state: f.state,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure core of vulnerability matching: no axum, no sqlx, no I/O.
+
+pub mod kev;
+pub mod matching;
+pub mod osv;
+pub mod purl;
+pub mod severity;
+pub mod version;

@@ -1,0 +1,406 @@
+//! The only SQL of the vulnerabilities capability.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+
+/// Imports run one at a time: alias groups are merged from what the
+/// previous import left.
+pub async fn lock_imports(tx: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7263801542)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+pub struct StoredHash {
+    pub id: String,
+    pub content_sha256: Vec<u8>,
+}
+
+pub async fn stored_hashes(tx: &mut PgConnection, ids: &[String]) -> sqlx::Result<Vec<StoredHash>> {
+    sqlx::query_as("SELECT id, content_sha256 FROM advisories WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await
+}
+
+#[derive(sqlx::FromRow)]
+pub struct IdGroup {
+    pub id: String,
+    pub vulnerability_id: i64,
+}
+
+pub async fn groups_of(tx: &mut PgConnection, ids: &[String]) -> sqlx::Result<Vec<IdGroup>> {
+    sqlx::query_as("SELECT id, vulnerability_id FROM vulnerability_ids WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await
+}
+
+/// `n` new vulnerability ids.
+pub async fn new_vulnerabilities(tx: &mut PgConnection, n: usize) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO vulnerabilities (id) OVERRIDING SYSTEM VALUE
+         SELECT nextval(pg_get_serial_sequence('vulnerabilities', 'id'))
+           FROM generate_series(1, $1) RETURNING id",
+    )
+    .bind(n as i64)
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// Folds the groups `from` into `into` (an import found they share an alias).
+pub async fn merge_groups(tx: &mut PgConnection, into: i64, from: &[i64]) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE vulnerability_ids SET vulnerability_id = $1 WHERE vulnerability_id = ANY($2)",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE advisories SET vulnerability_id = $1 WHERE vulnerability_id = ANY($2)")
+        .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM vulnerabilities WHERE id = ANY($1)")
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_ids(tx: &mut PgConnection, ids: &[String], groups: &[i64]) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO vulnerability_ids (id, vulnerability_id)
+         SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(groups)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Column arrays of advisories to write (bound with `unnest`).
+#[derive(Default)]
+pub struct AdvisoryRows {
+    pub id: Vec<String>,
+    pub vulnerability_id: Vec<i64>,
+    /// Each record's aliases, as a PostgreSQL array literal.
+    pub aliases: Vec<String>,
+    pub summary: Vec<Option<String>>,
+    pub details: Vec<Option<String>>,
+    pub published: Vec<Option<DateTime<Utc>>>,
+    pub modified: Vec<Option<DateTime<Utc>>>,
+    pub withdrawn: Vec<Option<DateTime<Utc>>>,
+    pub severity: Vec<&'static str>,
+    pub cvss_score: Vec<Option<f64>>,
+    pub cvss_vector: Vec<Option<String>>,
+    pub notes: Vec<String>,
+    pub content_sha256: Vec<Vec<u8>>,
+    pub record: Vec<String>,
+}
+
+pub async fn upsert_advisories(tx: &mut PgConnection, r: &AdvisoryRows) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO advisories (id, vulnerability_id, source, aliases, summary, details, published,
+                                 modified, withdrawn, severity, cvss_score, cvss_vector, notes,
+                                 content_sha256, record)
+         SELECT t.id, t.vid, 'osv', t.aliases::text[], t.summary, t.details, t.published, t.modified,
+                t.withdrawn, t.severity, t.score, t.vector, t.notes::text[], t.sha, t.record::jsonb
+           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                       $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[],
+                       $10::float8[], $11::text[], $12::text[], $13::bytea[], $14::text[])
+             AS t(id, vid, aliases, summary, details, published, modified, withdrawn, severity,
+                  score, vector, notes, sha, record)
+         ON CONFLICT (id) DO UPDATE SET
+             vulnerability_id = EXCLUDED.vulnerability_id, aliases = EXCLUDED.aliases,
+             summary = EXCLUDED.summary, details = EXCLUDED.details,
+             published = EXCLUDED.published, modified = EXCLUDED.modified,
+             withdrawn = EXCLUDED.withdrawn, severity = EXCLUDED.severity,
+             cvss_score = EXCLUDED.cvss_score, cvss_vector = EXCLUDED.cvss_vector,
+             notes = EXCLUDED.notes, content_sha256 = EXCLUDED.content_sha256,
+             record = EXCLUDED.record, updated_at = now()",
+    )
+    .bind(&r.id)
+    .bind(&r.vulnerability_id)
+    .bind(&r.aliases)
+    .bind(&r.summary)
+    .bind(&r.details)
+    .bind(&r.published)
+    .bind(&r.modified)
+    .bind(&r.withdrawn)
+    .bind(&r.severity)
+    .bind(&r.cvss_score)
+    .bind(&r.cvss_vector)
+    .bind(&r.notes)
+    .bind(&r.content_sha256)
+    .bind(&r.record)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct PackageRows {
+    pub advisory_id: Vec<String>,
+    pub ordinal: Vec<i32>,
+    pub package_key: Vec<String>,
+    pub ecosystem: Vec<String>,
+    pub name: Vec<String>,
+    pub release: Vec<Option<String>>,
+    pub affected: Vec<String>,
+}
+
+/// Replaces the affected packages of the advisories `ids`.
+pub async fn replace_packages(
+    tx: &mut PgConnection,
+    ids: &[String],
+    r: &PackageRows,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM advisory_packages WHERE advisory_id = ANY($1)")
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO advisory_packages (advisory_id, ordinal, package_key, ecosystem, name, release, affected)
+         SELECT t.a, t.o, t.k, t.e, t.n, t.r, t.j::jsonb
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+             AS t(a, o, k, e, n, r, j)",
+    )
+    .bind(&r.advisory_id)
+    .bind(&r.ordinal)
+    .bind(&r.package_key)
+    .bind(&r.ecosystem)
+    .bind(&r.name)
+    .bind(&r.release)
+    .bind(&r.affected)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn advisory_count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM advisories")
+        .fetch_one(db)
+        .await
+}
+
+/// Replaces the KEV catalog; answers how many entries were new.
+pub async fn replace_kev(tx: &mut PgConnection, e: &KevRows) -> sqlx::Result<i64> {
+    let before: Vec<String> = sqlx::query_scalar("SELECT cve_id FROM kev_entries")
+        .fetch_all(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM kev_entries")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO kev_entries (cve_id, vendor_project, product, name, date_added, due_date,
+                                  known_ransomware_use, required_action)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
+                              $6::date[], $7::text[], $8::text[])
+         ON CONFLICT (cve_id) DO NOTHING",
+    )
+    .bind(&e.cve_id)
+    .bind(&e.vendor_project)
+    .bind(&e.product)
+    .bind(&e.name)
+    .bind(&e.date_added)
+    .bind(&e.due_date)
+    .bind(&e.known_ransomware_use)
+    .bind(&e.required_action)
+    .execute(&mut *tx)
+    .await?;
+    let before: std::collections::HashSet<String> = before.into_iter().collect();
+    Ok(e.cve_id.iter().filter(|c| !before.contains(*c)).count() as i64)
+}
+
+#[derive(Default)]
+pub struct KevRows {
+    pub cve_id: Vec<String>,
+    pub vendor_project: Vec<String>,
+    pub product: Vec<String>,
+    pub name: Vec<String>,
+    pub date_added: Vec<NaiveDate>,
+    pub due_date: Vec<Option<NaiveDate>>,
+    pub known_ransomware_use: Vec<Option<String>>,
+    pub required_action: Vec<Option<String>>,
+}
+
+/// Components stored before package keys existed (NULL), a batch at a time.
+#[derive(sqlx::FromRow)]
+pub struct UnkeyedComponent {
+    pub id: i64,
+    pub purl: Option<String>,
+}
+
+pub async fn unkeyed_components(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<UnkeyedComponent>> {
+    sqlx::query_as("SELECT id, purl FROM components WHERE package_key IS NULL ORDER BY id LIMIT $1")
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn set_package_keys(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+    keys: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE components c SET package_key = t.k
+           FROM unnest($1::bigint[], $2::text[]) AS t(id, k) WHERE c.id = t.id",
+    )
+    .bind(ids)
+    .bind(keys)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A component of an artifact's SBOM that some advisory names, with that
+/// advisory's entry for its package.
+#[derive(sqlx::FromRow)]
+pub struct Candidate {
+    pub artifact_id: i64,
+    pub project: String,
+    pub artifact: String,
+    pub artifact_version: String,
+    pub component_id: i64,
+    pub purl: String,
+    pub component_version: Option<String>,
+    pub advisory_id: String,
+    pub vulnerability_id: i64,
+    pub ecosystem: String,
+    pub name: String,
+    pub release: Option<String>,
+    pub affected: Json<serde_json::Value>,
+}
+
+const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.name AS project, a.name AS artifact,
+    a.version AS artifact_version, c.id AS component_id, c.purl, c.version AS component_version,
+    ap.advisory_id, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
+
+/// The advisory entries naming a component of the artifact's latest SBOM
+/// (withdrawn advisories do not match).
+pub async fn artifact_candidates(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query_as(&format!(
+        "SELECT DISTINCT {CANDIDATE_COLUMNS}
+           FROM artifacts a JOIN projects p ON p.id = a.project_id
+           JOIN LATERAL (SELECT s.id FROM sboms s WHERE s.artifact_id = a.id
+                          ORDER BY s.id DESC LIMIT 1) s ON true
+           JOIN sbom_components sc ON sc.sbom_id = s.id
+           JOIN components c ON c.id = sc.component_id AND c.package_key <> ''
+           JOIN advisory_packages ap ON ap.package_key = c.package_key
+           JOIN advisories adv ON adv.id = ap.advisory_id AND adv.withdrawn IS NULL
+          WHERE a.id = $1"
+    ))
+    .bind(artifact_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Every artifact whose latest SBOM holds a package the vulnerability's
+/// advisories name.
+pub async fn vulnerability_candidates(
+    db: impl PgExecutor<'_>,
+    vulnerability_id: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query_as(&format!(
+        "SELECT DISTINCT {CANDIDATE_COLUMNS}
+           FROM advisories adv
+           JOIN advisory_packages ap ON ap.advisory_id = adv.id
+           JOIN components c ON c.package_key = ap.package_key
+           JOIN sbom_components sc ON sc.component_id = c.id
+           JOIN sboms s ON s.id = sc.sbom_id
+           JOIN artifacts a ON a.id = s.artifact_id
+           JOIN projects p ON p.id = a.project_id
+          WHERE adv.vulnerability_id = $1 AND adv.withdrawn IS NULL
+            AND s.id = (SELECT s2.id FROM sboms s2 WHERE s2.artifact_id = a.id
+                         ORDER BY s2.id DESC LIMIT 1)"
+    ))
+    .bind(vulnerability_id)
+    .fetch_all(db)
+    .await
+}
+
+/// An advisory of a vulnerability, for naming and scoring it.
+#[derive(sqlx::FromRow, Clone)]
+pub struct GroupAdvisory {
+    pub vulnerability_id: i64,
+    pub id: String,
+    pub summary: Option<String>,
+    pub severity: String,
+    pub cvss_score: Option<f64>,
+    pub cvss_vector: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub withdrawn: Option<DateTime<Utc>>,
+}
+
+pub async fn group_advisories(
+    db: impl PgExecutor<'_>,
+    groups: &[i64],
+) -> sqlx::Result<Vec<GroupAdvisory>> {
+    sqlx::query_as(
+        "SELECT vulnerability_id, id, summary, severity, cvss_score, cvss_vector, published,
+                modified, withdrawn
+           FROM advisories WHERE vulnerability_id = ANY($1) ORDER BY id",
+    )
+    .bind(groups)
+    .fetch_all(db)
+    .await
+}
+
+/// Every id and alias of the vulnerabilities, and whether CISA KEV lists it.
+#[derive(sqlx::FromRow, Clone)]
+pub struct GroupId {
+    pub vulnerability_id: i64,
+    pub id: String,
+    pub kev_date_added: Option<NaiveDate>,
+    pub kev_due_date: Option<NaiveDate>,
+}
+
+pub async fn group_ids(db: impl PgExecutor<'_>, groups: &[i64]) -> sqlx::Result<Vec<GroupId>> {
+    sqlx::query_as(
+        "SELECT v.vulnerability_id, v.id, k.date_added AS kev_date_added, k.due_date AS kev_due_date
+           FROM vulnerability_ids v LEFT JOIN kev_entries k ON k.cve_id = v.id
+          WHERE v.vulnerability_id = ANY($1) ORDER BY v.id",
+    )
+    .bind(groups)
+    .fetch_all(db)
+    .await
+}
+
+/// The vulnerability an id or alias belongs to.
+pub async fn vulnerability_of(db: impl PgExecutor<'_>, id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT v.vulnerability_id FROM vulnerability_ids v
+          WHERE v.id = $1 AND EXISTS (SELECT 1 FROM advisories a WHERE a.vulnerability_id = v.vulnerability_id)",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether components of the artifact's latest SBOM still wait for their
+/// package key (rows stored before the key existed, until the backfill).
+pub async fn artifact_pending(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sbom_components sc JOIN components c ON c.id = sc.component_id
+                         WHERE sc.sbom_id = (SELECT id FROM sboms WHERE artifact_id = $1
+                                              ORDER BY id DESC LIMIT 1)
+                           AND c.package_key IS NULL)",
+    )
+    .bind(artifact_id)
+    .fetch_one(db)
+    .await
+}

@@ -1,0 +1,476 @@
+//! Vulnerabilities against the real server and database: the whole Go
+//! vulnerability database imported as osv.dev exports it, the real CISA KEV
+//! catalog, and SBOM components matched with Go's version rules.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::{expect_problem, fixture, spawn_app, TestApp, ADMIN_TOKEN};
+
+/// Every x/net advisory of the Go database whose range holds v0.6.0,
+/// read off the database by hand (introduced 0, fixed above 0.6.0; the
+/// pseudo-version fixes and GO-2022-1144's 0.4.0 are below it, and
+/// GO-2026-4559 starts at 0.50.0).
+const XNET_060: [&str; 17] = [
+    "GO-2023-1571",
+    "GO-2023-1988",
+    "GO-2023-2102",
+    "GO-2024-2687",
+    "GO-2024-3333",
+    "GO-2025-3503",
+    "GO-2025-3595",
+    "GO-2026-4440",
+    "GO-2026-4441",
+    "GO-2026-4918",
+    "GO-2026-5025",
+    "GO-2026-5026",
+    "GO-2026-5027",
+    "GO-2026-5028",
+    "GO-2026-5029",
+    "GO-2026-5030",
+    "GO-2026-5942",
+];
+
+fn sbom(purls: &[&str]) -> Vec<u8> {
+    let components: Vec<Value> = purls
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = p.split('@').next().unwrap().rsplit('/').next().unwrap();
+            let version = p.split('@').nth(1).unwrap_or("");
+            json!({"type": "library", "bom-ref": format!("c{i}"), "name": name, "version": version, "purl": p})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "metadata": {"component": {"type": "application", "name": "svc", "bom-ref": "root"}},
+        "components": components
+    }))
+    .unwrap()
+}
+
+async fn post(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn import_go_database(app: &TestApp) -> Value {
+    let res = post(
+        app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/zip",
+        fixture("osv/golang-vulndb__Go-all.zip"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn artifact_with(app: &TestApp, artifact: &str, purls: &[&str]) -> i64 {
+    let res = app
+        .upload(
+            &format!("project=acme/svc&artifact={artifact}&version=1.0.0"),
+            sbom(purls),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["artifact_id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn findings(app: &TestApp, artifact: i64, query: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get_json(&format!(
+                "/api/v1/artifacts/{artifact}/vulnerabilities?limit=7{query}{cursor}"
+            ))
+            .await;
+        assert_eq!(page["analysis"], "complete");
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return items,
+        }
+    }
+}
+
+fn ids_for<'a>(items: &'a [Value], purl: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = items
+        .iter()
+        .filter(|f| f["purl"] == purl)
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_go_database_matches_go_modules_exactly() {
+    let app = spawn_app().await;
+    let report = import_go_database(&app).await;
+    assert_eq!(report["records"], 4291, "{report}");
+    assert_eq!(report["imported"], 4291, "{report}");
+    assert_eq!(report["errors"], json!([]), "{report}");
+    assert_eq!(report["withdrawn"], 17, "{report}");
+
+    let xnet = "pkg:golang/golang.org/x/net@v0.6.0";
+    let wazuh = "pkg:golang/github.com/wazuh/wazuh@v4.9.0%2Bincompatible";
+    let stdlib = "pkg:golang/stdlib@go1.13.4";
+    // Trivy lowercases purl names; the Go database writes Nginx-UI.
+    let nginx_ui = "pkg:golang/github.com/0xjacky/nginx-ui@v1.9.9";
+    let clean = "pkg:golang/github.com/example/nothing-known@v1.0.0";
+    let a = artifact_with(&app, "api", &[xnet, wazuh, stdlib, nginx_ui, clean]).await;
+    let b = artifact_with(&app, "worker", &["pkg:golang/golang.org/x/net@v0.99.0"]).await;
+
+    let items = findings(&app, a, "").await;
+    assert_eq!(
+        ids_for(&items, xnet),
+        XNET_060,
+        "every x/net advisory holding v0.6.0, no other"
+    );
+    assert!(ids_for(&items, clean).is_empty());
+    assert!(
+        !ids_for(&items, nginx_ui).is_empty(),
+        "the lowercased module path matches"
+    );
+    let one = items.iter().find(|f| f["id"] == "GO-2023-1571").unwrap();
+    assert_eq!(
+        one["aliases"],
+        json!(["CVE-2022-41723", "GHSA-vvpx-j8f3-3w6h"])
+    );
+    assert_eq!(one["fixed_versions"], json!(["0.7.0"]));
+    assert_eq!(one["version"], "v0.6.0");
+    assert_eq!(one["severity"], "unknown", "the Go database scores nothing");
+    assert_eq!(one["kev"], false);
+    assert_eq!(one["state"], "in_triage");
+    assert_eq!(one["justification"], Value::Null);
+    assert_eq!(one["sources"], json!(["osv"]));
+
+    // KEV: the real catalog lists CVE-2025-24016 (wazuh) and CVE-2020-0601
+    // (Windows CryptoAPI, GO-2022-0535 for the Go standard library).
+    let res = post(
+        &app,
+        "/api/v1/advisories/kev",
+        ADMIN_TOKEN,
+        "application/json",
+        fixture("kev/cisagov-kev-data__known_exploited_vulnerabilities.json"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let kev: Value = res.json().await.unwrap();
+    assert_eq!(
+        (kev["entries"].as_u64(), kev["added"].as_i64()),
+        (Some(1404), Some(1404))
+    );
+    let items = findings(&app, a, "&kev=true").await;
+    let kev_ids: Vec<(&str, &str)> = items
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["purl"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kev_ids, [("GO-2022-0535", stdlib), ("GO-2025-3459", wazuh)]);
+    let w = &items[1];
+    assert_eq!(w["fixed_versions"], json!(["4.9.1+incompatible"]));
+    assert_eq!(w["kev_date_added"], "2025-06-10");
+    assert_eq!(
+        findings(&app, b, "").await.len(),
+        0,
+        "x/net v0.99.0 is past every fix"
+    );
+
+    // Filters: fix available, severity.
+    let all = findings(&app, a, "").await;
+    let fixed = findings(&app, a, "&fix_available=true").await;
+    assert!(
+        fixed.len() <= all.len()
+            && fixed
+                .iter()
+                .all(|f| !f["fixed_versions"].as_array().unwrap().is_empty())
+    );
+    assert!(
+        findings(&app, a, "&min_severity=low").await.is_empty(),
+        "nothing scored yet"
+    );
+
+    // GHSA's copy of GO-2023-1571 joins the same vulnerability by alias and
+    // brings a rating; the finding stays one item.
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        fixture("osv/github-advisory-database__GHSA-vvpx-j8f3-3w6h.json"),
+    )
+    .await;
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(
+        (r["imported"].as_u64(), r["records"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let items = findings(&app, a, "").await;
+    assert_eq!(
+        ids_for(&items, xnet),
+        XNET_060,
+        "one item per vulnerability × component"
+    );
+    let one = items.iter().find(|f| f["id"] == "GO-2023-1571").unwrap();
+    assert_eq!(one["severity"], "low");
+    assert_eq!(
+        one["advisories"],
+        json!(["GHSA-vvpx-j8f3-3w6h", "GO-2023-1571"])
+    );
+
+    // "Are we affected by X?" by any alias.
+    for alias in [
+        "CVE-2022-41723",
+        "GHSA-vvpx-j8f3-3w6h",
+        "GO-2023-1571",
+        "cve-2022-41723",
+    ] {
+        let v = app
+            .get_json(&format!("/api/v1/vulnerabilities/{alias}"))
+            .await;
+        assert_eq!(v["id"], "GO-2023-1571", "{alias}");
+        // x/net v0.6.0 and the Go 1.13.4 standard library, of artifact `api`
+        // only (`worker`'s x/net v0.99.0 is fixed).
+        let affected: Vec<(i64, &str, &str, &str, &str)> = v["affected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["artifact_id"].as_i64().unwrap(),
+                    x["project"].as_str().unwrap(),
+                    x["version"].as_str().unwrap(),
+                    x["purl"].as_str().unwrap(),
+                    x["state"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            affected,
+            [
+                (a, "acme/svc", "1.0.0", xnet, "in_triage"),
+                (a, "acme/svc", "1.0.0", stdlib, "in_triage")
+            ],
+            "{v}"
+        );
+        assert_eq!(
+            v["aliases"],
+            json!(["CVE-2022-41723", "GHSA-vvpx-j8f3-3w6h"])
+        );
+        assert_eq!(
+            v["advisories"],
+            json!(["GHSA-vvpx-j8f3-3w6h", "GO-2023-1571"])
+        );
+    }
+    let v = app.get_json("/api/v1/vulnerabilities/GO-2020-0001").await;
+    assert_eq!(v["affected"], json!([]), "known, affecting nothing here");
+    let res = app
+        .get("/api/v1/vulnerabilities/CVE-1999-0001", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+
+    // Re-importing the same database writes nothing.
+    let again = import_go_database(&app).await;
+    assert_eq!(
+        (again["imported"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(4291)),
+        "{again}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_and_withdrawn_records_replace_what_was_stored() {
+    let app = spawn_app().await;
+    let record = |fixed: &str, withdrawn: bool| {
+        let mut r = json!({
+            "id": "PYSEC-2099-1", "aliases": ["CVE-2099-1"], "modified": "2099-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "Django_Thing"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+        });
+        if withdrawn {
+            r["withdrawn"] = json!("2099-02-01T00:00:00Z");
+        }
+        serde_json::to_vec(&r).unwrap()
+    };
+    let import = |body: Vec<u8>| {
+        let app = &app;
+        async move {
+            let res = post(
+                app,
+                "/api/v1/advisories",
+                ADMIN_TOKEN,
+                "application/json",
+                body,
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    // PEP 503 names and PEP 440 order: 2.0rc1 < 2.0.
+    let a = artifact_with(&app, "py", &["pkg:pypi/django-thing@2.0rc1"]).await;
+    assert_eq!(import(record("2.0", false)).await["imported"], 1);
+    let items = findings(&app, a, "").await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0]["id"].as_str(), items[0]["severity"].as_str()),
+        (Some("PYSEC-2099-1"), Some("critical"))
+    );
+    assert_eq!(items[0]["cvss_score"], 9.8);
+    assert_eq!(findings(&app, a, "&min_severity=critical").await.len(), 1);
+    assert_eq!(findings(&app, a, "&severity=high").await.len(), 0);
+    // Changed: fixed earlier, so 2.0rc1 is no longer affected.
+    let r = import(record("2.0b1", false)).await;
+    assert_eq!(
+        (r["imported"].as_u64(), r["unchanged"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(findings(&app, a, "").await.is_empty());
+    assert_eq!(import(record("2.0", false)).await["imported"], 1);
+    assert_eq!(findings(&app, a, "").await.len(), 1);
+    // Withdrawn: stops matching, still known.
+    let r = import(record("2.0", true)).await;
+    assert_eq!(r["withdrawn"], 1);
+    assert!(findings(&app, a, "").await.is_empty());
+    assert_eq!(
+        app.get_json("/api/v1/vulnerabilities/CVE-2099-1").await["affected"],
+        json!([])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_feeds_are_refused_or_reported_and_lose_nothing() {
+    let app = spawn_app().await;
+    let good = json!({"id": "GO-2099-0001", "affected": [{"package": {"ecosystem": "Go", "name": "example.com/m"},
+        "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}]}]});
+    let broken = json!({"id": "GO-2099-0002", "affected": [{"package": {"ecosystem": "Go", "name": "m"},
+        "ranges": [{"type": "SEMVER", "events": [{"fixed": 12}]}]}]});
+    let nul = json!({"id": "GO-2099-0003", "summary": "a\u{0}b"});
+    let body = serde_json::to_vec(&json!([good, broken, {"no": "id"}, nul])).unwrap();
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            r["records"].as_u64(),
+            r["imported"].as_u64(),
+            r["error_count"].as_u64()
+        ),
+        (Some(4), Some(1), Some(3)),
+        "{r}"
+    );
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors[0]["id"], "GO-2099-0002");
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not a string"),
+        "{r}"
+    );
+    assert_eq!(errors[1]["id"], Value::Null);
+    assert!(errors[2]["reason"].as_str().unwrap().contains("NUL"), "{r}");
+    let a = artifact_with(&app, "m", &["pkg:golang/example.com/m@v1.1.9"]).await;
+    assert_eq!(
+        ids_for(
+            &findings(&app, a, "").await,
+            "pkg:golang/example.com/m@v1.1.9"
+        ),
+        ["GO-2099-0001"]
+    );
+
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM advisories")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+    for (ct, body, status) in [
+        ("application/json", b"not json".to_vec(), 422),
+        ("application/json", b"42".to_vec(), 422),
+        ("application/zip", b"PK\x03\x04 not really".to_vec(), 422),
+        ("image/png", b"{}".to_vec(), 415),
+    ] {
+        let res = post(&app, "/api/v1/advisories", ADMIN_TOKEN, ct, body).await;
+        let p = expect_problem(res, status).await;
+        assert!(!p["detail"].as_str().unwrap().is_empty());
+    }
+    let res = post(
+        &app,
+        "/api/v1/advisories/kev",
+        ADMIN_TOKEN,
+        "application/json",
+        br#"{"vulnerabilities":[{"cveID":"nope","dateAdded":"2024-01-01"}]}"#.to_vec(),
+    )
+    .await;
+    let p = expect_problem(res, 422).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("not a CVE id"),
+        "{p}"
+    );
+    assert_eq!(count().await, before, "nothing stored by refused feeds");
+
+    // Least privilege: uploaders and viewers cannot import; viewers read.
+    let uploader = app.token("uploader").await;
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        &uploader,
+        "application/json",
+        serde_json::to_vec(&good).unwrap(),
+    )
+    .await;
+    expect_problem(res, 403).await;
+    let maintainer = app.token("maintainer").await;
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        &maintainer,
+        "application/json",
+        serde_json::to_vec(&good).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let viewer = app.token("viewer").await;
+    let res = app
+        .get(&format!("/api/v1/artifacts/{a}/vulnerabilities"), &viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .get("/api/v1/artifacts/999999/vulnerabilities", &viewer)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+}
