@@ -242,6 +242,22 @@ impl From<crate::vulnerabilities::service::ImportError> for ApiError {
     }
 }
 
+impl From<crate::vulnerabilities::service::TriageError> for ApiError {
+    fn from(e: crate::vulnerabilities::service::TriageError) -> Self {
+        use crate::vulnerabilities::service::TriageError as E;
+        match e {
+            E::NotFound(detail) => ApiError::not_found(detail),
+            E::Invalid(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-triage",
+                "Invalid triage decision",
+                detail,
+            ),
+            E::Database(e) => e.into(),
+        }
+    }
+}
+
 impl ApiError {
     /// A go.mod / go.sum / CI definition that cannot be read.
     pub fn invalid_definition(detail: impl Into<String>) -> Self {

@@ -61,6 +61,10 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "rule": "signed", "project": "acme", "justification": "matrix",
                 "expires_at": "2099-01-01T00:00:00Z"
             })),
+            "/api/v1/triage" => json(json!({
+                "vulnerability": "CVE-2099-0001", "purl": "pkg:golang/example.com/m@v1.0.0",
+                "scope": "portfolio", "state": "affected"
+            })),
             "/api/v1/webhook-sources" => {
                 json(json!({"provider": "github", "name": format!("matrix-{n}")}))
             }

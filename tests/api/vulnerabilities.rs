@@ -474,3 +474,198 @@ async fn bad_feeds_are_refused_or_reported_and_lose_nothing() {
         .unwrap();
     expect_problem(res, 404).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn triage_decisions_hold_by_scope_and_keep_their_history() {
+    let app = spawn_app().await;
+    let record = json!({"id": "GO-2099-0077", "aliases": ["CVE-2099-0077"], "affected": [
+        {"package": {"ecosystem": "Go", "name": "example.com/m"},
+         "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}]}]});
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let upload = |project: &str, artifact: &str, purl: &str| {
+        let (app, query, body) = (
+            &app,
+            format!("project={project}&artifact={artifact}&version=1"),
+            sbom(&[purl]),
+        );
+        async move {
+            let res = app.upload(&query, body).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()["artifact_id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let (m11, m10) = (
+        "pkg:golang/example.com/m@v1.1.0",
+        "pkg:golang/example.com/m@v1.0.0",
+    );
+    let a1 = upload("p1", "a1", m11).await;
+    let a2 = upload("p1", "a2", m10).await;
+    let a3 = upload("p2", "a3", m11).await;
+    let maintainer = app.token("maintainer").await;
+    let decide = |body: Value| {
+        let (app, token) = (&app, maintainer.clone());
+        async move {
+            app.client
+                .post(app.url("/api/v1/triage"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let states = || async {
+        let mut out = Vec::new();
+        for a in [a1, a2, a3] {
+            let items = findings(&app, a, "").await;
+            assert_eq!(items.len(), 1);
+            out.push((
+                items[0]["state"].as_str().unwrap().to_string(),
+                items[0]["justification"].clone(),
+            ));
+        }
+        out
+    };
+    let s = |x: &str| x.to_string();
+    assert_eq!(states().await, vec![(s("in_triage"), Value::Null); 3]);
+
+    // One decision for the whole portfolio (DT #1495).
+    let res = decide(json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio",
+        "state": "not_affected", "justification": "vulnerable_code_not_present", "comment": "we never call it"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let d: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            d["vulnerability"].as_str(),
+            d["package"].as_str(),
+            d["purl"].clone()
+        ),
+        (Some("GO-2099-0077"), Some("Go:example.com/m"), Value::Null)
+    );
+    let na = (s("not_affected"), json!("vulnerable_code_not_present"));
+    assert_eq!(
+        states().await,
+        vec![na.clone(); 3],
+        "every version, every product"
+    );
+    // A project's decision beats the portfolio's; an artifact's beats both.
+    let res = decide(json!({"vulnerability": "GO-2099-0077", "purl": m10, "scope": "project", "project": "p1", "state": "affected"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        states().await,
+        vec![
+            (s("affected"), Value::Null),
+            (s("affected"), Value::Null),
+            na.clone()
+        ]
+    );
+    let res = decide(json!({"vulnerability": "go-2099-0077", "purl": m11, "this_version_only": true, "scope": "artifact", "artifact_id": a1, "state": "fixed"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        states().await,
+        vec![
+            (s("fixed"), Value::Null),
+            (s("affected"), Value::Null),
+            na.clone()
+        ]
+    );
+    assert_eq!(findings(&app, a3, "&state=not_affected").await.len(), 1);
+    assert!(findings(&app, a3, "&state=in_triage").await.is_empty());
+    let v = app.get_json("/api/v1/vulnerabilities/CVE-2099-0077").await;
+    let by_artifact: Vec<(i64, &str)> = v["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["artifact_id"].as_i64().unwrap(),
+                x["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_artifact,
+        [(a1, "fixed"), (a2, "affected"), (a3, "not_affected")]
+    );
+
+    // A new portfolio decision supersedes the old one; the history keeps both.
+    let res = decide(json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio", "state": "under_investigation"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(states().await[2], (s("under_investigation"), Value::Null));
+    let history = app
+        .get_json("/api/v1/vulnerabilities/CVE-2099-0077/triage?limit=3")
+        .await;
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["state"], "under_investigation");
+    assert!(history["next_cursor"].is_string());
+    let rest = app
+        .get_json(&format!(
+            "/api/v1/vulnerabilities/CVE-2099-0077/triage?cursor={}",
+            history["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    let first = &rest["items"][0];
+    assert_eq!(
+        (first["state"].as_str(), first["comment"].as_str()),
+        (Some("not_affected"), Some("we never call it"))
+    );
+    assert!(first["superseded_at"].is_string(), "{first}");
+    assert_eq!(first["author"], "maintainer for tests");
+
+    // Verdicts that do not hold together, unknown targets, and roles.
+    for (body, status) in [
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio", "state": "not_affected"}),
+            422,
+        ),
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio", "state": "not_affected", "justification": "trust me"}),
+            422,
+        ),
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "artifact", "state": "affected"}),
+            422,
+        ),
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "project", "project": "nope", "state": "affected"}),
+            404,
+        ),
+        (
+            json!({"vulnerability": "CVE-1900-0001", "purl": m11, "scope": "portfolio", "state": "affected"}),
+            404,
+        ),
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": "pkg:oci/x@sha256%3Aab", "scope": "portfolio", "state": "affected"}),
+            422,
+        ),
+        (
+            json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio", "state": "affected", "expires_at": "2000-01-01T00:00:00Z"}),
+            422,
+        ),
+    ] {
+        let res = decide(body.clone()).await;
+        let p = expect_problem(res, status).await;
+        assert!(!p["detail"].as_str().unwrap().is_empty(), "{body}");
+    }
+    assert_eq!(
+        states().await[2],
+        (s("under_investigation"), Value::Null),
+        "refused decisions change nothing"
+    );
+    let viewer = app.token("viewer").await;
+    let res = app.client.post(app.url("/api/v1/triage")).bearer_auth(&viewer)
+        .json(&json!({"vulnerability": "CVE-2099-0077", "purl": m11, "scope": "portfolio", "state": "affected"}))
+        .send().await.unwrap();
+    expect_problem(res, 403).await;
+}

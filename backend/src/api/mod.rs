@@ -159,6 +159,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(vulnerabilities::import_kev).layer(unlimited()))
         .routes(routes!(vulnerabilities::artifact_vulnerabilities))
         .routes(routes!(vulnerabilities::get_vulnerability))
+        .routes(routes!(vulnerabilities::triage_history))
+        .routes(routes!(vulnerabilities::record_triage))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

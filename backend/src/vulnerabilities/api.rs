@@ -349,16 +349,14 @@ pub async fn get_vulnerability(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vulnerability>> {
     caller.require(Role::Viewer)?;
-    let id = id.trim();
-    let group = match super::store::vulnerability_of(&state.pool, id).await? {
-        Some(g) => Some(g),
-        None => super::store::vulnerability_of(&state.pool, &id.to_ascii_uppercase()).await?,
-    };
-    let Some(group) = group else {
+    let mut conn = state.pool.acquire().await?;
+    let Some(group) = service::vulnerability_group(&mut conn, &id).await? else {
         return Err(ApiError::not_found(format!(
-            "no imported advisory knows {id:?} (as an id or an alias)"
+            "no imported advisory knows {:?} (as an id or an alias)",
+            id.trim()
         )));
     };
+    drop(conn);
     Ok(Json(
         service::vulnerability(&state.pool, group).await?.into(),
     ))
@@ -393,4 +391,187 @@ impl From<service::VulnerabilityView> for Vulnerability {
                 .collect(),
         }
     }
+}
+
+/// A triage decision to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriageBody {
+    /// Any id or alias of the vulnerability (`CVE-…`, `GHSA-…`, `GO-…`).
+    #[schema(min_length = 1, max_length = 128)]
+    pub vulnerability: String,
+    /// The component's purl, as findings show it.
+    #[schema(min_length = 5, max_length = 4096, pattern = "^pkg:")]
+    pub purl: String,
+    /// The decision holds for this version of the package only (default:
+    /// every version of it).
+    #[serde(default)]
+    pub this_version_only: bool,
+    /// `artifact` (needs `artifact_id`), `project` (needs `project`: every
+    /// version of every artifact of it) or `portfolio` (everywhere).
+    pub scope: super::core::triage::Scope,
+    pub artifact_id: Option<i64>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub project: Option<String>,
+    pub state: TriageState,
+    /// Required for `not_affected`, and only there: an OpenVEX/CSAF
+    /// justification or a CycloneDX one.
+    #[schema(
+        pattern = "^(component_not_present|vulnerable_code_not_present|vulnerable_code_not_in_execute_path|vulnerable_code_cannot_be_controlled_by_adversary|inline_mitigations_already_exist|code_not_present|code_not_reachable|requires_configuration|requires_dependency|requires_environment|protected_by_compiler|protected_at_runtime|protected_at_perimeter|protected_by_mitigating_control)$"
+    )]
+    pub justification: Option<String>,
+    #[schema(max_length = 4000)]
+    pub comment: Option<String>,
+    /// After this time the decision no longer holds (the finding returns to
+    /// the decision below it, or `in_triage`).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A recorded triage decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decision {
+    pub id: i64,
+    /// The vulnerability's id as findings show it.
+    pub vulnerability: String,
+    /// The package (`Go:golang.org/x/net`).
+    pub package: String,
+    /// The one version it is about, or null for every version.
+    pub purl: Option<String>,
+    pub scope: super::core::triage::Scope,
+    pub artifact_id: Option<i64>,
+    pub project: Option<String>,
+    pub state: TriageState,
+    pub justification: Option<String>,
+    pub comment: Option<String>,
+    /// `manual`, or the VEX format it was imported from.
+    pub source: String,
+    /// The token that recorded it.
+    pub author: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a later decision for the same target replaced it.
+    pub superseded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Decision {
+    fn from_row(row: super::store::DecisionRow, vulnerability: String) -> Self {
+        Decision {
+            id: row.id,
+            vulnerability,
+            package: row.package_key,
+            purl: row.purl,
+            scope: super::core::triage::Scope::parse(&row.scope)
+                .unwrap_or(super::core::triage::Scope::Portfolio),
+            artifact_id: row.artifact_id,
+            project: row.project,
+            state: TriageState::parse(&row.state).unwrap_or(TriageState::InTriage),
+            justification: row.justification,
+            comment: row.comment,
+            source: row.source,
+            author: row.author,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            superseded_at: row.superseded_at,
+        }
+    }
+}
+
+/// Record a triage decision for one vulnerability in one package.
+///
+/// Scope: one artifact, every artifact of a project, or the whole
+/// portfolio (one decision for every product that ships the package). The
+/// most specific decision holds (artifact over project over portfolio;
+/// this version over every version; then the newest). A new decision for
+/// the same target supersedes the old one; the history is kept.
+#[utoipa::path(
+    post, path = "/api/v1/triage", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("maintainer"))),
+    request_body = TriageBody,
+    responses(
+        (status = 201, body = Decision),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown vulnerability, project or artifact", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A verdict that does not hold together (e.g. not_affected without a justification)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn record_triage(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::api::extract::ApiJson(body): crate::api::extract::ApiJson<TriageBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<Decision>)> {
+    caller.require(Role::Maintainer)?;
+    let mut tx = state.pool.begin().await?;
+    let row = service::triage(
+        &mut tx,
+        &service::TriageRequest {
+            vulnerability: &body.vulnerability,
+            purl: &body.purl,
+            this_version_only: body.this_version_only,
+            scope: body.scope,
+            artifact_id: body.artifact_id,
+            project: body.project.as_deref(),
+            state: body.state,
+            justification: body.justification.as_deref(),
+            comment: body.comment.as_deref(),
+            expires_at: body.expires_at,
+            source: "manual",
+            author: &caller.name,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let named = service::describe_group(&state.pool, row.vulnerability_id)
+        .await?
+        .0
+        .id;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(Decision::from_row(row, named)),
+    ))
+}
+
+/// A vulnerability's triage history: every decision, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/vulnerabilities/{id}/triage", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(("id" = String, Path, description = "Any advisory id or alias", max_length = 128), PageParams),
+    responses(
+        (status = 200, body = crate::pagination::Page<Decision>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn triage_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<crate::pagination::Page<Decision>>> {
+    caller.require(Role::Viewer)?;
+    let limit = page.limit()?;
+    let before: Option<i64> = page.after()?;
+    let mut conn = state.pool.acquire().await?;
+    let Some(group) = service::vulnerability_group(&mut conn, &id).await? else {
+        return Err(ApiError::not_found(format!(
+            "no imported advisory knows {:?} (as an id or an alias)",
+            id.trim()
+        )));
+    };
+    let rows = super::store::decision_history(&mut *conn, group, before, limit).await?;
+    drop(conn);
+    let named = service::describe_group(&state.pool, group).await?.0.id;
+    let items: Vec<Decision> = rows
+        .into_iter()
+        .map(|r| Decision::from_row(r, named.clone()))
+        .collect();
+    Ok(Json(crate::pagination::Page::from_rows(
+        items,
+        limit,
+        |d| d.id,
+    )))
 }

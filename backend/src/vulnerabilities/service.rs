@@ -14,6 +14,8 @@ use super::core::matching;
 use super::core::osv::{self, Advisory, Affected, RecordError};
 use super::core::purl::{Package, Purl};
 use super::core::severity::Severity;
+pub use super::core::triage::State;
+use super::core::triage::{self, Decision, Scope};
 use super::core::version::Ecosystem;
 use super::store;
 
@@ -500,6 +502,8 @@ pub struct Finding {
     pub state: State,
     /// Why it is not affected (CycloneDX/OpenVEX justification), or null.
     pub justification: Option<String>,
+    /// The triage decision that sets `state`, when one does.
+    pub decision_id: Option<i64>,
     /// Who reported it: `osv` for Cairn's own match.
     pub sources: Vec<String>,
     /// The advisories that matched.
@@ -518,17 +522,6 @@ pub struct ArtifactRef {
     pub project: String,
     pub artifact: String,
     pub version: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    InTriage,
-    Affected,
-    NotAffected,
-    Fixed,
-    UnderInvestigation,
-    FalsePositive,
 }
 
 /// The artifact's findings, every one (filtering and paging are the caller's).
@@ -575,6 +568,8 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
         let hit = matched
             .entry((c.artifact_id, c.vulnerability_id, c.component_id))
             .or_insert_with(|| Hit {
+                project_id: c.project_id,
+                package_key: c.package_key,
                 artifact: ArtifactRef {
                     artifact_id: c.artifact_id,
                     project: c.project,
@@ -602,6 +597,14 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
     for a in &advisories {
         by_group.entry(a.vulnerability_id).or_default().push(a);
     }
+    let mut decisions: HashMap<(i64, String), Vec<Decision>> = HashMap::new();
+    for row in store::current_decisions(pool, &groups).await? {
+        let key = (row.vulnerability_id, row.package_key.clone());
+        if let Some(d) = decision_of(&row) {
+            decisions.entry(key).or_default().push(d);
+        }
+    }
+    let now = chrono::Utc::now();
     let mut ids_by_group: HashMap<i64, Vec<&store::GroupId>> = HashMap::new();
     for i in &ids {
         ids_by_group.entry(i.vulnerability_id).or_default().push(i);
@@ -619,6 +622,11 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
             Some(hit.ecosystem),
             &hit.advisories,
         );
+        let decided = decisions
+            .get(&(group, hit.package_key.clone()))
+            .and_then(|ds| {
+                triage::decide(ds, hit.artifact.artifact_id, hit.project_id, &hit.purl, now)
+            });
         out.push(Finding {
             id: v.id,
             aliases: v.aliases,
@@ -630,8 +638,9 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
             cvss_score: v.cvss_score,
             kev: v.kev_date_added.is_some(),
             kev_date_added: v.kev_date_added,
-            state: State::InTriage,
-            justification: None,
+            state: decided.map_or(State::InTriage, |d| d.state),
+            justification: decided.and_then(|d| d.justification.clone()),
+            decision_id: decided.map(|d| d.id),
             sources: vec!["osv".into()],
             advisories: hit.advisories.into_iter().collect(),
             published: v.published,
@@ -644,6 +653,8 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
 
 struct Hit {
     artifact: ArtifactRef,
+    project_id: i64,
+    package_key: String,
     ecosystem: Ecosystem,
     purl: String,
     version: String,
@@ -747,6 +758,137 @@ pub fn describe(
     }
 }
 
+fn decision_of(row: &store::DecisionRow) -> Option<Decision> {
+    Some(Decision {
+        id: row.id,
+        scope: Scope::parse(&row.scope)?,
+        artifact_id: row.artifact_id,
+        project_id: row.project_id,
+        purl: row.purl.clone(),
+        state: State::parse(&row.state)?,
+        justification: row.justification.clone(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    })
+}
+
+/// What a triage decision is about and says.
+pub struct TriageRequest<'a> {
+    /// Any id or alias of the vulnerability.
+    pub vulnerability: &'a str,
+    /// The component's purl.
+    pub purl: &'a str,
+    /// Whether the decision is about this version only (else every version).
+    pub this_version_only: bool,
+    pub scope: Scope,
+    pub artifact_id: Option<i64>,
+    pub project: Option<&'a str>,
+    pub state: State,
+    pub justification: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub source: &'a str,
+    pub author: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Records a decision (superseding the current one for the same target).
+pub async fn triage(
+    tx: &mut sqlx::PgConnection,
+    r: &TriageRequest<'_>,
+) -> Result<store::DecisionRow, TriageError> {
+    triage::check(r.state, r.justification).map_err(TriageError::Invalid)?;
+    if r.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+        return Err(TriageError::Invalid("expires_at is in the past".into()));
+    }
+    let group = vulnerability_group(&mut *tx, r.vulnerability)
+        .await?
+        .ok_or_else(|| {
+            TriageError::NotFound(format!("no imported advisory knows {:?}", r.vulnerability))
+        })?;
+    let purl = Purl::parse(r.purl)
+        .ok_or_else(|| TriageError::Invalid(format!("{:?} is not a purl", r.purl)))?;
+    let package = purl.package().ok_or_else(|| {
+        TriageError::Invalid(format!(
+            "no advisory can name {:?}: its type is not one Cairn matches",
+            r.purl
+        ))
+    })?;
+    let (artifact_id, project_id) = match r.scope {
+        Scope::Portfolio => {
+            if r.artifact_id.is_some() || r.project.is_some() {
+                return Err(TriageError::Invalid(
+                    "a portfolio decision names no artifact_id and no project".into(),
+                ));
+            }
+            (None, None)
+        }
+        Scope::Project => {
+            let name = r
+                .project
+                .ok_or_else(|| TriageError::Invalid("a project decision needs `project`".into()))?;
+            let id = store::project_by_name(&mut *tx, name)
+                .await?
+                .ok_or_else(|| TriageError::NotFound(format!("there is no project {name:?}")))?;
+            (None, Some(id))
+        }
+        Scope::Artifact => {
+            let id = r.artifact_id.ok_or_else(|| {
+                TriageError::Invalid("an artifact decision needs `artifact_id`".into())
+            })?;
+            if store::artifact_project(&mut *tx, id).await?.is_none() {
+                return Err(TriageError::NotFound(format!("there is no artifact {id}")));
+            }
+            (Some(id), None)
+        }
+    };
+    if r.this_version_only && purl.version.is_none() {
+        return Err(TriageError::Invalid(
+            "this_version_only needs a purl with a version".into(),
+        ));
+    }
+    let key = package.key();
+    Ok(store::insert_decision(
+        tx,
+        &store::NewDecision {
+            vulnerability_id: group,
+            package_key: &key,
+            purl: r.this_version_only.then_some(r.purl),
+            scope: r.scope.as_str(),
+            artifact_id,
+            project_id,
+            state: r.state.as_str(),
+            justification: r.justification,
+            comment: r.comment,
+            source: r.source,
+            author: r.author,
+            expires_at: r.expires_at,
+        },
+    )
+    .await?)
+}
+
+/// The vulnerability an id or alias names (exactly, then upper-cased).
+pub async fn vulnerability_group(
+    db: &mut sqlx::PgConnection,
+    id: &str,
+) -> sqlx::Result<Option<i64>> {
+    let id = id.trim();
+    if let Some(g) = store::vulnerability_of(&mut *db, id).await? {
+        return Ok(Some(g));
+    }
+    store::vulnerability_of(&mut *db, &id.to_ascii_uppercase()).await
+}
+
 /// A vulnerability with every finding of it across the portfolio.
 pub struct VulnerabilityView {
     pub described: Described,
@@ -755,8 +897,7 @@ pub struct VulnerabilityView {
 }
 
 pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<VulnerabilityView> {
-    let advisories = store::group_advisories(pool, &[group]).await?;
-    let ids = store::group_ids(pool, &[group]).await?;
+    let (described, advisories) = describe_group(pool, group).await?;
     let mut findings = vulnerability_findings(pool, group).await?;
     findings.sort_by(|a, b| {
         (
@@ -772,14 +913,21 @@ pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<Vulnerabil
                 &b.purl,
             ))
     });
+    Ok(VulnerabilityView {
+        described,
+        advisories,
+        findings,
+    })
+}
+
+/// How a vulnerability is named and scored, and its advisories' ids.
+pub async fn describe_group(pool: &PgPool, group: i64) -> sqlx::Result<(Described, Vec<String>)> {
+    let advisories = store::group_advisories(pool, &[group]).await?;
+    let ids = store::group_ids(pool, &[group]).await?;
     let refs: Vec<&store::GroupAdvisory> = advisories.iter().collect();
     let id_refs: Vec<&store::GroupId> = ids.iter().collect();
     let described = describe(&refs, &id_refs, None, &BTreeSet::new());
-    Ok(VulnerabilityView {
-        described,
-        advisories: advisories.iter().map(|a| a.id.clone()).collect(),
-        findings,
-    })
+    Ok((described, advisories.into_iter().map(|a| a.id).collect()))
 }
 
 /// The prefix of each ecosystem's own advisory database.

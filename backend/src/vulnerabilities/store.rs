@@ -268,10 +268,12 @@ pub async fn set_package_keys(
 #[derive(sqlx::FromRow)]
 pub struct Candidate {
     pub artifact_id: i64,
+    pub project_id: i64,
     pub project: String,
     pub artifact: String,
     pub artifact_version: String,
     pub component_id: i64,
+    pub package_key: String,
     pub purl: String,
     pub component_version: Option<String>,
     pub advisory_id: String,
@@ -282,8 +284,9 @@ pub struct Candidate {
     pub affected: Json<serde_json::Value>,
 }
 
-const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.name AS project, a.name AS artifact,
-    a.version AS artifact_version, c.id AS component_id, c.purl, c.version AS component_version,
+const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
+    a.name AS artifact, a.version AS artifact_version, c.id AS component_id, c.package_key, c.purl,
+    c.version AS component_version,
     ap.advisory_id, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
 
 /// The advisory entries naming a component of the artifact's latest SBOM
@@ -403,4 +406,144 @@ pub async fn artifact_pending(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx
     .bind(artifact_id)
     .fetch_one(db)
     .await
+}
+
+/// A triage decision as stored.
+#[derive(sqlx::FromRow, Clone)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub vulnerability_id: i64,
+    pub package_key: String,
+    pub purl: Option<String>,
+    pub scope: String,
+    pub artifact_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub project: Option<String>,
+    pub state: String,
+    pub justification: Option<String>,
+    pub comment: Option<String>,
+    pub source: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
+const DECISION_COLUMNS: &str = "d.id, d.vulnerability_id, d.package_key, d.purl, d.scope,
+    d.artifact_id, d.project_id, (SELECT name FROM projects WHERE id = d.project_id) AS project,
+    d.state, d.justification, d.comment, d.source, d.author, d.created_at, d.expires_at,
+    d.superseded_at";
+
+pub struct NewDecision<'a> {
+    pub vulnerability_id: i64,
+    pub package_key: &'a str,
+    pub purl: Option<&'a str>,
+    pub scope: &'a str,
+    pub artifact_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub state: &'a str,
+    pub justification: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub source: &'a str,
+    pub author: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a decision, superseding the current one for the same target.
+pub async fn insert_decision(
+    tx: &mut PgConnection,
+    d: &NewDecision<'_>,
+) -> sqlx::Result<DecisionRow> {
+    sqlx::query(
+        "UPDATE triage_decisions SET superseded_at = now()
+          WHERE superseded_at IS NULL AND vulnerability_id = $1 AND package_key = $2
+            AND purl IS NOT DISTINCT FROM $3 AND scope = $4
+            AND artifact_id IS NOT DISTINCT FROM $5 AND project_id IS NOT DISTINCT FROM $6",
+    )
+    .bind(d.vulnerability_id)
+    .bind(d.package_key)
+    .bind(d.purl)
+    .bind(d.scope)
+    .bind(d.artifact_id)
+    .bind(d.project_id)
+    .execute(&mut *tx)
+    .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO triage_decisions (vulnerability_id, package_key, purl, scope, artifact_id,
+                                       project_id, state, justification, comment, source, author,
+                                       expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(d.vulnerability_id)
+    .bind(d.package_key)
+    .bind(d.purl)
+    .bind(d.scope)
+    .bind(d.artifact_id)
+    .bind(d.project_id)
+    .bind(d.state)
+    .bind(d.justification)
+    .bind(d.comment)
+    .bind(d.source)
+    .bind(d.author)
+    .bind(d.expires_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query_as(&format!(
+        "SELECT {DECISION_COLUMNS} FROM triage_decisions d WHERE d.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// The current (not superseded) decisions about these vulnerabilities.
+pub async fn current_decisions(
+    db: impl PgExecutor<'_>,
+    groups: &[i64],
+) -> sqlx::Result<Vec<DecisionRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {DECISION_COLUMNS} FROM triage_decisions d
+          WHERE d.vulnerability_id = ANY($1) AND d.superseded_at IS NULL"
+    ))
+    .bind(groups)
+    .fetch_all(db)
+    .await
+}
+
+/// Decisions about a vulnerability, newest first (the history), one page
+/// of up to `limit + 1` after the decision id `before`.
+pub async fn decision_history(
+    db: impl PgExecutor<'_>,
+    group: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<DecisionRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {DECISION_COLUMNS} FROM triage_decisions d
+          WHERE d.vulnerability_id = $1 AND ($2::bigint IS NULL OR d.id < $2)
+          ORDER BY d.id DESC LIMIT $3"
+    ))
+    .bind(group)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await
+}
+
+/// The artifact's project id, when it exists.
+pub async fn artifact_project(
+    db: impl PgExecutor<'_>,
+    artifact_id: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT project_id FROM artifacts WHERE id = $1")
+        .bind(artifact_id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn project_by_name(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM projects WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
 }

@@ -5,4 +5,5 @@ pub mod matching;
 pub mod osv;
 pub mod purl;
 pub mod severity;
+pub mod triage;
 pub mod version;
