@@ -669,3 +669,81 @@ async fn triage_decisions_hold_by_scope_and_keep_their_history() {
         .send().await.unwrap();
     expect_problem(res, 403).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_vulnerabilities_rule_gates_until_triaged() {
+    let app = spawn_app().await;
+    let opts = cairn::compliance::worker::WorkerOptions {
+        workers: 1,
+        batch: 10,
+        limits: cairn::policy::engine::EvalLimits {
+            rego: std::time::Duration::from_millis(250),
+            evaluation: std::time::Duration::from_secs(10),
+        },
+        idle_poll: std::time::Duration::from_millis(50),
+        base_backoff_secs: 1.0,
+        max_claims: 2,
+        fault: None,
+    };
+    let drain = || cairn::compliance::worker::drain(&app.pool, &opts);
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let purl = "pkg:golang/example.com/q@v1.4.0";
+    let res = app
+        .upload(
+            &format!("project=acme/q&artifact=q&version=1&digest={digest}"),
+            sbom(&[purl]),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = post(
+        &app,
+        "/api/v1/policy-sets",
+        ADMIN_TOKEN,
+        "application/json",
+        serde_json::to_vec(&json!({
+        "name": "vulns", "mode": "enforce",
+        "rules": [{"rule": "vulnerabilities", "params": {"max_severity": "high"}}]}))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    drain().await.unwrap();
+    let gate = || async { app.get_json(&format!("/api/v1/gate?digest={digest}")).await };
+    assert_eq!(gate().await["decision"], "allow", "no advisories yet");
+
+    // A critical advisory arrives: the artifact is re-judged and denied.
+    let record = json!({"id": "GO-2099-0100", "aliases": ["CVE-2099-0100"],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "Go", "name": "example.com/q"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.0"}]}]}]});
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        drain().await.unwrap() >= 1,
+        "the import queued the artifact"
+    );
+    let g = gate().await;
+    assert_eq!(g["decision"], "deny", "{g}");
+    assert_eq!(g["reasons"][0]["rule"], "vulnerabilities");
+    let reason = g["reasons"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("GO-2099-0100 (CVE-2099-0100) in pkg:golang/example.com/q@v1.4.0 is critical (above high); fixed in 1.5.0"), "{reason}");
+
+    // Triaged not_affected everywhere: re-judged and allowed.
+    let res = app.client.post(app.url("/api/v1/triage")).bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"vulnerability": "CVE-2099-0100", "purl": purl, "scope": "portfolio",
+                      "state": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(
+        drain().await.unwrap() >= 1,
+        "the decision queued the artifact"
+    );
+    assert_eq!(gate().await["decision"], "allow");
+}

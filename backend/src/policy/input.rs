@@ -37,9 +37,33 @@ pub struct RuleInput {
     /// .gitlab-ci.yml, Dockerfiles); absent when none was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_definitions: Option<Vec<crate::cidef::CiDefinitionFacts>>,
+    /// Known vulnerabilities of the latest SBOM's components, with their
+    /// triage state; absent when the artifact has no SBOM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<Vec<VulnerabilityFacts>>,
     /// Evaluation time (rules use it, not the clock, so results are
     /// reproducible).
     pub now: DateTime<Utc>,
+}
+
+/// One vulnerability × component of the artifact (as
+/// `GET /api/v1/artifacts/{id}/vulnerabilities` lists it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VulnerabilityFacts {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub purl: String,
+    pub version: String,
+    /// `critical`, `high`, `medium`, `low` or `unknown`.
+    pub severity: String,
+    pub cvss_score: Option<f64>,
+    pub kev: bool,
+    pub fixed_versions: Vec<String>,
+    /// Triage state: `in_triage`, `affected`, `not_affected`, `fixed`,
+    /// `under_investigation`, `false_positive`.
+    pub state: String,
+    pub justification: Option<String>,
+    pub published: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

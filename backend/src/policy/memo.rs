@@ -24,7 +24,7 @@ use super::{RuleInput, RuleOutcome, Status};
 use crate::bounded::Bounded;
 
 /// The top-level fields of [`RuleInput`], in declaration order.
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "artifact",
     "project",
     "sbom",
@@ -33,6 +33,7 @@ pub const FIELDS: [&str; 9] = [
     "builds",
     "go",
     "ci_definitions",
+    "vulnerabilities",
     "now",
 ];
 
@@ -151,6 +152,7 @@ impl Fingerprints {
                 "builds" => json(serde_json::to_vec(&input.builds)),
                 "go" => json(serde_json::to_vec(&input.go)),
                 "ci_definitions" => json(serde_json::to_vec(&input.ci_definitions)),
+                "vulnerabilities" => json(serde_json::to_vec(&input.vulnerabilities)),
                 _ => KEY.hash_one(input.now),
             }
         })

@@ -143,6 +143,16 @@ pub async fn load_input(
     )
     .await?;
 
+    let vulnerabilities = match &sbom {
+        Some(_) => Some(
+            crate::vulnerabilities::service::artifact_findings(&mut *conn, id)
+                .await?
+                .into_iter()
+                .map(|f| f.facts())
+                .collect(),
+        ),
+        None => None,
+    };
     Ok(Some(RuleInput {
         artifact: ArtifactFacts {
             id,
@@ -163,6 +173,7 @@ pub async fn load_input(
         builds,
         go: super::goci::go_facts(conn, id).await?,
         ci_definitions: super::goci::ci_facts(conn, pid).await?,
+        vulnerabilities,
         now,
     }))
 }

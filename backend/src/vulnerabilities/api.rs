@@ -253,7 +253,8 @@ pub async fn artifact_vulnerabilities(
     {
         return Err(ApiError::not_found(format!("there is no artifact {id}")));
     }
-    let mut findings: Vec<Finding> = service::artifact_findings(&state.pool, id)
+    let mut conn = state.pool.acquire().await?;
+    let mut findings: Vec<Finding> = service::artifact_findings(&mut conn, id)
         .await?
         .into_iter()
         .filter(|f| filter.keeps(f))

@@ -6,7 +6,7 @@ use std::io::{Read, Seek};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 use super::core::kev;
@@ -310,6 +310,8 @@ async fn write_batch(
     }
     store::insert_ids(tx, &id_col, &group_col).await?;
 
+    let previous_keys =
+        store::package_keys_of(&mut *tx, &records.keys().cloned().collect::<Vec<_>>()).await?;
     let mut rows = store::AdvisoryRows::default();
     let mut packages = store::PackageRows::default();
     for (id, (a, sha, json)) in records {
@@ -346,6 +348,14 @@ async fn write_batch(
     }
     store::upsert_advisories(tx, &rows).await?;
     store::replace_packages(tx, &rows.id, &packages).await?;
+    // Policy results of artifacts shipping these packages are now stale
+    // (a replaced record may also have named packages it no longer does:
+    // those were read before the replace).
+    packages.package_key.extend(previous_keys);
+    packages.package_key.sort();
+    packages.package_key.dedup();
+    let stale = store::artifacts_with_packages(&mut *tx, &packages.package_key).await?;
+    crate::store::policies::enqueue(tx, &stale, "advisories changed").await?;
     Ok(())
 }
 
@@ -445,6 +455,10 @@ pub async fn import_kev(pool: &PgPool, json: &[u8]) -> Result<KevReport, ImportE
     }
     let mut tx = pool.begin().await?;
     let added = store::replace_kev(&mut tx, &rows).await?;
+    // KEV membership can change any finding's verdict.
+    let keys = store::advised_packages(&mut *tx).await?;
+    let stale = store::artifacts_with_packages(&mut *tx, &keys).await?;
+    crate::store::policies::enqueue(&mut tx, &stale, "KEV catalog changed").await?;
     tx.commit().await?;
     Ok(KevReport {
         catalog_version: catalog.version,
@@ -525,21 +539,27 @@ pub struct ArtifactRef {
 }
 
 /// The artifact's findings, every one (filtering and paging are the caller's).
-pub async fn artifact_findings(pool: &PgPool, artifact_id: i64) -> sqlx::Result<Vec<Finding>> {
-    let candidates = store::artifact_candidates(pool, artifact_id).await?;
-    findings(pool, candidates).await
+pub async fn artifact_findings(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+) -> sqlx::Result<Vec<Finding>> {
+    let candidates = store::artifact_candidates(&mut *conn, artifact_id).await?;
+    findings(conn, candidates).await
 }
 
 /// Every finding of one vulnerability across the portfolio.
 pub async fn vulnerability_findings(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     vulnerability_id: i64,
 ) -> sqlx::Result<Vec<Finding>> {
-    let candidates = store::vulnerability_candidates(pool, vulnerability_id).await?;
-    findings(pool, candidates).await
+    let candidates = store::vulnerability_candidates(&mut *conn, vulnerability_id).await?;
+    findings(conn, candidates).await
 }
 
-async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Result<Vec<Finding>> {
+async fn findings(
+    conn: &mut PgConnection,
+    candidates: Vec<store::Candidate>,
+) -> sqlx::Result<Vec<Finding>> {
     // (artifact, vulnerability, component) → what matched.
     let mut matched: BTreeMap<(i64, i64, i64), Hit> = BTreeMap::new();
     for c in candidates {
@@ -591,14 +611,14 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let advisories = store::group_advisories(pool, &groups).await?;
-    let ids = store::group_ids(pool, &groups).await?;
+    let advisories = store::group_advisories(&mut *conn, &groups).await?;
+    let ids = store::group_ids(&mut *conn, &groups).await?;
     let mut by_group: HashMap<i64, Vec<&store::GroupAdvisory>> = HashMap::new();
     for a in &advisories {
         by_group.entry(a.vulnerability_id).or_default().push(a);
     }
     let mut decisions: HashMap<(i64, String), Vec<Decision>> = HashMap::new();
-    for row in store::current_decisions(pool, &groups).await? {
+    for row in store::current_decisions(&mut *conn, &groups).await? {
         let key = (row.vulnerability_id, row.package_key.clone());
         if let Some(d) = decision_of(&row) {
             decisions.entry(key).or_default().push(d);
@@ -649,6 +669,25 @@ async fn findings(pool: &PgPool, candidates: Vec<store::Candidate>) -> sqlx::Res
         });
     }
     Ok(out)
+}
+
+impl Finding {
+    /// The finding as policy rules read it.
+    pub fn facts(self) -> crate::policy::input::VulnerabilityFacts {
+        crate::policy::input::VulnerabilityFacts {
+            id: self.id,
+            aliases: self.aliases,
+            purl: self.purl,
+            version: self.version,
+            severity: self.severity.as_str().into(),
+            cvss_score: self.cvss_score,
+            kev: self.kev,
+            fixed_versions: self.fixed_versions,
+            state: self.state.as_str().into(),
+            justification: self.justification,
+            published: self.published,
+        }
+    }
 }
 
 struct Hit {
@@ -857,6 +896,8 @@ pub async fn triage(
         ));
     }
     let key = package.key();
+    let stale = store::artifacts_with_packages(&mut *tx, std::slice::from_ref(&key)).await?;
+    crate::store::policies::enqueue(tx, &stale, "triage decision").await?;
     Ok(store::insert_decision(
         tx,
         &store::NewDecision {
@@ -898,7 +939,8 @@ pub struct VulnerabilityView {
 
 pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<VulnerabilityView> {
     let (described, advisories) = describe_group(pool, group).await?;
-    let mut findings = vulnerability_findings(pool, group).await?;
+    let mut conn = pool.acquire().await?;
+    let mut findings = vulnerability_findings(&mut conn, group).await?;
     findings.sort_by(|a, b| {
         (
             &a.artifact.project,

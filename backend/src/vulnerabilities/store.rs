@@ -155,6 +155,16 @@ pub struct PackageRows {
     pub affected: Vec<String>,
 }
 
+/// The packages the advisories `ids` name now (before a replace).
+pub async fn package_keys_of(tx: &mut PgConnection, ids: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT package_key FROM advisory_packages WHERE advisory_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await
+}
+
 /// Replaces the affected packages of the advisories `ids`.
 pub async fn replace_packages(
     tx: &mut PgConnection,
@@ -545,5 +555,32 @@ pub async fn project_by_name(db: impl PgExecutor<'_>, name: &str) -> sqlx::Resul
     sqlx::query_scalar("SELECT id FROM projects WHERE name = $1")
         .bind(name)
         .fetch_optional(db)
+        .await
+}
+
+/// Artifacts whose latest SBOM holds one of these packages (their policy
+/// results depend on the advisories and decisions about them).
+pub async fn artifacts_with_packages(
+    db: impl PgExecutor<'_>,
+    keys: &[String],
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT s.artifact_id
+           FROM components c
+           JOIN sbom_components sc ON sc.component_id = c.id
+           JOIN sboms s ON s.id = sc.sbom_id
+          WHERE c.package_key = ANY($1)
+            AND s.id = (SELECT s2.id FROM sboms s2 WHERE s2.artifact_id = s.artifact_id
+                         ORDER BY s2.id DESC LIMIT 1)",
+    )
+    .bind(keys)
+    .fetch_all(db)
+    .await
+}
+
+/// Every package some advisory names.
+pub async fn advised_packages(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT DISTINCT package_key FROM advisory_packages")
+        .fetch_all(db)
         .await
 }

@@ -7,6 +7,7 @@ mod go_ci;
 mod identity;
 mod licenses;
 mod sbom;
+mod vulnerabilities;
 
 use super::BuiltinRule;
 
@@ -24,6 +25,7 @@ pub static CATALOGUE: &[&dyn BuiltinRule] = &[
     &go_ci::SbomMatchesBinary,
     &go_ci::WorkflowHardening,
     &go_ci::BaseImagePinned,
+    &vulnerabilities::Vulnerabilities,
 ];
 
 pub fn find_rule(id: &str) -> Option<&'static dyn BuiltinRule> {
