@@ -747,3 +747,204 @@ async fn the_vulnerabilities_rule_gates_until_triaged() {
     );
     assert_eq!(gate().await["decision"], "allow");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vex_documents_decide_findings_and_unmatched_statements_are_named() {
+    let app = spawn_app().await;
+    let record = json!({"id": "GO-2099-0200", "aliases": ["CVE-2099-0200", "GHSA-2099-0200-xxxx"], "affected": [
+        {"package": {"ecosystem": "Go", "name": "example.com/v"},
+         "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]});
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    let purl = "pkg:golang/example.com/v@v1.0.0";
+    let res = app
+        .upload(
+            &format!("project=acme/v&artifact=v&version=1&digest={digest}"),
+            sbom(&[purl, "pkg:golang/example.com/other@v1.0.0"]),
+        )
+        .await;
+    let a = res.json::<Value>().await.unwrap()["artifact_id"]
+        .as_i64()
+        .unwrap();
+    let maintainer = app.token("maintainer").await;
+    let vex = |body: Vec<u8>| {
+        let (app, token) = (&app, maintainer.clone());
+        async move { post(app, "/api/v1/vex", &token, "application/json", body).await }
+    };
+
+    // OpenVEX about the artifact by digest, naming the subcomponent; and a
+    // statement about a CVE no advisory knows.
+    let openvex = json!({
+    "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://acme.example/vex/1",
+    "author": "acme security", "timestamp": "2026-11-30T10:00:00Z", "version": 1,
+    "statements": [
+        {"vulnerability": {"name": "CVE-2099-0200"}, "products": [{"@id": digest, "subcomponents": [{"@id": purl}]}],
+         "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+        {"vulnerability": {"name": "CVE-2099-9999"}, "products": [{"@id": digest}], "status": "affected",
+         "action_statement": "upgrade"}
+    ]});
+    let res = vex(serde_json::to_vec(&openvex).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            r["format"].as_str(),
+            r["statements"].as_u64(),
+            r["applied"].as_u64(),
+            r["unmatched"].as_u64()
+        ),
+        (Some("openvex"), Some(2), Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["unmatched_statements"][0]["pointer"], "/statements/1");
+    assert_eq!(
+        r["unmatched_statements"][0]["vulnerability"],
+        "CVE-2099-9999"
+    );
+    assert!(
+        r["unmatched_statements"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no imported advisory"),
+        "{r}"
+    );
+    let items = findings(&app, a, "").await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (
+            items[0]["state"].as_str(),
+            items[0]["justification"].as_str()
+        ),
+        (
+            Some("not_affected"),
+            Some("vulnerable_code_not_in_execute_path")
+        )
+    );
+    let history = app
+        .get_json("/api/v1/vulnerabilities/CVE-2099-0200/triage")
+        .await;
+    assert_eq!(history["items"][0]["source"], "openvex");
+    assert_eq!(history["items"][0]["author"], "maintainer for tests");
+
+    // Real documents about products this portfolio does not hold: every
+    // statement is reported unmatched, nothing is decided.
+    for name in [
+        "vexctl__examples_openvex_demo.vex.json",
+        "cyclonedx-bom-examples__CISA-Use-Cases_Case-1_vex-not_affected.json",
+        "csaf__2022-evd-uc-01-na-001.json",
+    ] {
+        let res = vex(fixture(&format!("vex/{name}"))).await;
+        assert_eq!(res.status(), StatusCode::OK, "{name}");
+        let r: Value = res.json().await.unwrap();
+        assert!(r["statements"].as_u64().unwrap() > 0, "{name}: {r}");
+        assert_eq!(
+            (r["applied"].as_u64(), r["unmatched"].as_u64()),
+            (Some(0), r["statements"].as_u64()),
+            "{name}: {r}"
+        );
+    }
+    for (body, status) in [
+        (b"not json".to_vec(), 422),
+        (b"[]".to_vec(), 422),
+        (
+            fixture("vex/cyclonedx-bom-examples__CISA-Use-Cases_Case-7_bom-1.json"),
+            422,
+        ),
+    ] {
+        expect_problem(vex(body).await, status).await;
+    }
+    let viewer = app.token("viewer").await;
+    expect_problem(
+        post(
+            &app,
+            "/api/v1/vex",
+            &viewer,
+            "application/json",
+            serde_json::to_vec(&openvex).unwrap(),
+        )
+        .await,
+        403,
+    )
+    .await;
+
+    // Export in the three formats; each names the finding with its state and
+    // reads back as the same statement.
+    let dir = std::env::var_os("CAIRN_VEX_EXPORT_DIR");
+    for (format, check) in [
+        ("openvex", "/statements/0/status"),
+        ("cyclonedx", "/vulnerabilities/0/analysis/state"),
+        ("csaf", "/document/category"),
+    ] {
+        let doc = app
+            .get_json(&format!("/api/v1/artifacts/{a}/vex?format={format}"))
+            .await;
+        let expected = match format {
+            "csaf" => "csaf_vex",
+            _ => "not_affected",
+        };
+        assert_eq!(
+            doc.pointer(check).and_then(Value::as_str),
+            Some(expected),
+            "{format}: {doc}"
+        );
+        let back =
+            cairn::vulnerabilities::core::vex::parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        let st = back
+            .statements
+            .iter()
+            .find(|s| {
+                s.vulnerability.contains("2099-0200")
+                    || s.aliases.iter().any(|x| x.contains("2099-0200"))
+            })
+            .unwrap();
+        assert_eq!(
+            st.status,
+            cairn::vulnerabilities::core::vex::VexStatus::NotAffected,
+            "{format}"
+        );
+        if let Some(dir) = &dir {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(
+                std::path::Path::new(dir).join(format!("{format}.json")),
+                serde_json::to_vec_pretty(&doc).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    let res = app
+        .get("/api/v1/artifacts/999999/vex", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+    let res = app
+        .get(
+            &format!("/api/v1/artifacts/{a}/vex?format=spdx"),
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
+
+    // Our own OpenVEX export, re-imported, matches the artifact by digest.
+    let own = app.get_json(&format!("/api/v1/artifacts/{a}/vex")).await;
+    let r: Value = vex(serde_json::to_vec(&own).unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["applied"].as_u64(), r["unmatched"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+}

@@ -161,6 +161,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(vulnerabilities::get_vulnerability))
         .routes(routes!(vulnerabilities::triage_history))
         .routes(routes!(vulnerabilities::record_triage))
+        .routes(routes!(vulnerabilities::import_vex).layer(unlimited()))
+        .routes(routes!(vulnerabilities::export_vex))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

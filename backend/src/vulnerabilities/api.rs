@@ -576,3 +576,121 @@ pub async fn triage_history(
         |d| d.id,
     )))
 }
+
+/// Import a VEX document: CycloneDX VEX (1.4–1.6), OpenVEX 0.2 or CSAF 2.0
+/// (VEX profile).
+///
+/// Each statement becomes a triage decision (source: the format). A
+/// product is matched by the artifact's digest (`sha256:…` as `@id`, in
+/// `hashes`, or in an OCI purl) or by the purl its SBOM describes; a purl
+/// that names no artifact is the package itself (a portfolio decision for
+/// it). Subcomponents are matched by purl. Statements that match nothing —
+/// an unknown vulnerability, a product nowhere in the portfolio — are named
+/// in the answer, never dropped silently. One transaction.
+#[utoipa::path(
+    post, path = "/api/v1/vex", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("maintainer"))),
+    request_body(content = VexBody, description = "A CycloneDX, OpenVEX or CSAF VEX document", content_type = "application/json"),
+    responses(
+        (status = 200, body = service::VexReport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a VEX document Cairn reads", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_vex(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<service::VexReport>> {
+    caller.require(Role::Maintainer)?;
+    if body_kind(&headers)? == BodyKind::Zip {
+        return Err(ApiError::unsupported_media(
+            "a VEX document is JSON, not a zip",
+        ));
+    }
+    let up = upload::read_body(&headers, body, state.config.max_upload).await?;
+    let doc =
+        tokio::task::block_in_place(|| super::core::vex::parse(&up.document)).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-vex",
+                "Not a VEX document Cairn reads",
+                e,
+            )
+        })?;
+    let mut tx = state.pool.begin().await?;
+    let report = service::import_vex(&mut tx, &doc, &caller.name).await?;
+    tx.commit().await?;
+    Ok(Json(report))
+}
+
+/// A VEX document body: a JSON object (CycloneDX, OpenVEX or CSAF).
+pub struct VexBody;
+
+impl utoipa::PartialSchema for VexBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .description(Some(
+                "CycloneDX (`bomFormat`), OpenVEX (`@context`) or CSAF (`document`)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for VexBody {}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VexFormatParam {
+    /// `openvex` (default), `cyclonedx` or `csaf`.
+    #[param(inline)]
+    pub format: Option<ExportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Openvex,
+    Cyclonedx,
+    Csaf,
+}
+
+/// An artifact's VEX: every finding of its latest SBOM with its triage
+/// state (`in_triage` findings are `under_investigation`), as OpenVEX 0.2,
+/// CycloneDX 1.6 VEX or CSAF 2.0 VEX.
+#[utoipa::path(
+    get, path = "/api/v1/artifacts/{id}/vex", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(("id" = i64, Path, description = "Artifact id"), VexFormatParam),
+    responses(
+        (status = 200, description = "The VEX document", body = Object),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such artifact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export_vex(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<VexFormatParam>,
+) -> ApiResult<Json<serde_json::Value>> {
+    use super::core::vex::VexFormat;
+    caller.require(Role::Viewer)?;
+    let format = match q.format.unwrap_or(ExportFormat::Openvex) {
+        ExportFormat::Openvex => VexFormat::OpenVex,
+        ExportFormat::Cyclonedx => VexFormat::CycloneDx,
+        ExportFormat::Csaf => VexFormat::Csaf,
+    };
+    let mut conn = state.pool.acquire().await?;
+    service::export_vex(&mut conn, id, format)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("there is no artifact {id}")))
+}

@@ -584,3 +584,54 @@ pub async fn advised_packages(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Strin
         .fetch_all(db)
         .await
 }
+
+/// Artifacts recorded with this digest.
+pub async fn artifacts_with_digest(
+    db: impl PgExecutor<'_>,
+    digest: &str,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM artifacts WHERE digest = $1 ORDER BY id")
+        .bind(digest)
+        .fetch_all(db)
+        .await
+}
+
+/// Artifacts whose latest SBOM describes this purl (its root component).
+pub async fn artifacts_with_root_purl(
+    db: impl PgExecutor<'_>,
+    purl: &str,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT s.artifact_id FROM components c
+           JOIN sbom_components sc ON sc.component_id = c.id AND sc.is_root
+           JOIN sboms s ON s.id = sc.sbom_id
+          WHERE c.purl = $1
+            AND s.id = (SELECT s2.id FROM sboms s2 WHERE s2.artifact_id = s.artifact_id
+                         ORDER BY s2.id DESC LIMIT 1)",
+    )
+    .bind(purl)
+    .fetch_all(db)
+    .await
+}
+
+/// The artifact's identity for a VEX export.
+#[derive(sqlx::FromRow)]
+pub struct ArtifactIdentity {
+    pub project: String,
+    pub name: String,
+    pub version: String,
+    pub digest: Option<String>,
+}
+
+pub async fn artifact_identity(
+    db: impl PgExecutor<'_>,
+    id: i64,
+) -> sqlx::Result<Option<ArtifactIdentity>> {
+    sqlx::query_as(
+        "SELECT p.name AS project, a.name, a.version, a.digest
+           FROM artifacts a JOIN projects p ON p.id = a.project_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}

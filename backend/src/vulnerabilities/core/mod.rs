@@ -4,6 +4,8 @@ pub mod kev;
 pub mod matching;
 pub mod osv;
 pub mod purl;
+pub mod scan;
 pub mod severity;
 pub mod triage;
 pub mod version;
+pub mod vex;

@@ -93,15 +93,19 @@ fn parse_with_limit(json: &[u8], limit: usize) -> Result<ScanReport, String> {
     match probe.schema_version {
         Some(v) if probe.results.is_some() || probe.artifact_name.is_some() => {
             if v.as_u64() != Some(2) {
-                return Err(format!("Trivy report: SchemaVersion {v} is not supported (2 is)"));
+                return Err(format!(
+                    "Trivy report: SchemaVersion {v} is not supported (2 is)"
+                ));
             }
             let raw: Trivy =
                 serde_json::from_slice(json).map_err(|e| format!("Trivy report: {e}"))?;
             Ok(trivy(raw))
         }
-        _ => Err("not a scanner report: expected Grype JSON (`matches`) or Trivy JSON \
+        _ => Err(
+            "not a scanner report: expected Grype JSON (`matches`) or Trivy JSON \
                   (`SchemaVersion` and `Results`)"
-            .into()),
+                .into(),
+        ),
     }
 }
 
@@ -142,7 +146,11 @@ impl<'de, T: Deserialize<'de>, const S: bool> Deserialize<'de> for Capped<T, S> 
                         out.len() >= MAX_FINDINGS
                     };
                     if over {
-                        let limit = if S { "the finding limit" } else { "1000000 entries" };
+                        let limit = if S {
+                            "the finding limit"
+                        } else {
+                            "1000000 entries"
+                        };
                         return Err(de::Error::custom(format!("more than {limit}")));
                     }
                     out.push(x);
@@ -171,7 +179,8 @@ fn ref_digest(s: &str) -> Option<String> {
 }
 
 fn severity(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty())
+    s.map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -242,7 +251,9 @@ impl GCvss {
     fn vector(&self) -> Option<String> {
         let v = self.vector.as_deref()?;
         match self.version.as_deref() {
-            Some(ver) if !v.starts_with("CVSS:") && (ver.starts_with('3') || ver.starts_with('4')) => {
+            Some(ver)
+                if !v.starts_with("CVSS:") && (ver.starts_with('3') || ver.starts_with('4')) =>
+            {
                 Some(format!("CVSS:{ver}/{v}"))
             }
             _ => Some(v.to_string()),
@@ -285,14 +296,20 @@ fn grype(raw: Grype) -> ScanReport {
         .and_then(|a| a.iter().filter_map(Value::as_str).find_map(ref_digest));
     let file_digest = || {
         let digests = target.get("digests").and_then(Value::as_array)?;
-        let sha = digests.iter().find(|d| d.get("algorithm").and_then(Value::as_str) == Some("sha256"))?;
+        let sha = digests
+            .iter()
+            .find(|d| d.get("algorithm").and_then(Value::as_str) == Some("sha256"))?;
         digest(&format!("sha256:{}", sha.get("value")?.as_str()?))
     };
     let target_digest = repo_digest
         .or_else(|| text("userInput").and_then(ref_digest))
         .or_else(|| text("manifestDigest").and_then(digest))
         .or_else(file_digest);
-    let target_name = target.as_str().or(text("userInput")).or(text("path")).map(str::to_string);
+    let target_name = target
+        .as_str()
+        .or(text("userInput"))
+        .or(text("path"))
+        .map(str::to_string);
     let findings = raw
         .matches
         .0
@@ -417,8 +434,16 @@ fn trivy(raw: Trivy) -> ScanReport {
             for key in source.into_iter().chain(["nvd"]) {
                 sources.extend(v.cvss.get(key));
             }
-            sources.extend(v.cvss.iter().filter(|(k, _)| Some(k.as_str()) != source && *k != "nvd").map(|(_, c)| c));
-            let vectors = sources.iter().flat_map(|c| [c.v40.as_deref(), c.v3.as_deref()]).flatten();
+            sources.extend(
+                v.cvss
+                    .iter()
+                    .filter(|(k, _)| Some(k.as_str()) != source && *k != "nvd")
+                    .map(|(_, c)| c),
+            );
+            let vectors = sources
+                .iter()
+                .flat_map(|c| [c.v40.as_deref(), c.v3.as_deref()])
+                .flatten();
             let id = v.vulnerability_id;
             let mut aliases: Vec<String> = Vec::new();
             for a in v.vendor_ids {
@@ -460,148 +485,161 @@ mod tests {
     use super::*;
 
     fn fixture(rel: &str) -> Vec<u8> {
-        let here = format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
-        // Fallback for a scratch crate outside the repository.
-        std::fs::read(&here)
-            .or_else(|_| std::fs::read(format!("/work/main/tests/fixtures/{rel}")))
-            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        let path = format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
-    fn scan(rel: &str) -> ScanReport {
-        parse(&fixture(&format!("scan/{rel}"))).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn grype_presenter_golden() {
-        let r = scan("grype__TestJsonImgsPresenter.golden.json");
-        assert_eq!((r.scanner, r.scanner_version.as_deref()), (Scanner::Grype, None));
-        assert_eq!(r.target.as_deref(), Some("user-input"));
-        // No repo digest nor digest in the reference: the manifest digest, not the image ID.
-        assert_eq!(
-            r.target_digest.as_deref(),
-            Some("sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5")
-        );
-        assert_eq!(r.findings.len(), 2);
-        let f = &r.findings[0];
-        assert_eq!((f.vulnerability.as_str(), f.purl.as_deref()), ("CVE-1999-0001", None));
-        assert_eq!((f.package_type.as_str(), f.name.as_str(), f.version.as_str()), ("rpm", "package-1", "1.1.1"));
-        assert_eq!(f.fixed_versions, strings(&["1.2.1", "2.1.3", "3.4.0"]));
-        assert_eq!(f.severity.as_deref(), Some("low"));
-        assert_eq!(f.cvss_vector.as_deref(), Some("CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:H"));
-        let f = &r.findings[1];
-        assert_eq!(f.purl.as_deref(), Some("pkg:deb/package-2@2.2.2"));
-        assert_eq!((f.severity.as_deref(), f.fixed_versions.len()), (Some("critical"), 0));
+    /// `version | target | digest`, then one line a finding:
+    /// `id [aliases] type name@version purl [fixed] severity cvss`.
+    fn lines(json: &[u8]) -> Vec<String> {
+        let r = parse(json).unwrap();
+        let or = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+        let mut out = vec![format!(
+            "{:?} {} | {} | {}",
+            r.scanner,
+            or(&r.scanner_version),
+            or(&r.target),
+            or(&r.target_digest)
+        )];
+        for f in &r.findings {
+            let (id, aliases, kind) = (&f.vulnerability, f.aliases.join(" "), &f.package_type);
+            let (fixed, sev, cvss) = (
+                f.fixed_versions.join(" "),
+                or(&f.severity),
+                or(&f.cvss_vector),
+            );
+            let (name, version, purl) = (&f.name, &f.version, or(&f.purl));
+            out.push(format!(
+                "{id} [{aliases}] {kind} {name}@{version} {purl} [{fixed}] {sev} {cvss}"
+            ));
+        }
+        out
     }
 
     #[test]
-    fn grype_explain_inputs_are_grype_json() {
-        let r = scan("grype__explain_chainguard-ruby-test.json");
-        assert_eq!(r.scanner_version.as_deref(), Some("0.61.1"));
-        assert_eq!(r.target.as_deref(), Some("cgr.dev/chainguard/ruby:latest-3.0"));
-        assert_eq!(
-            r.target_digest.as_deref(),
-            Some("sha256:3c9afb4f188827ea1062ec3b8acea32893236a0d7df31e0498df93486cff0978")
-        );
-        assert_eq!(r.findings.len(), 3);
-        assert!(r.findings[0].aliases.is_empty(), "its related record is itself");
-        assert_eq!(r.findings[0].purl.as_deref(), Some("pkg:apk/wolfi/ruby-3.0@3.0.4-r1?arch=aarch64&distro=wolfi-20221118"));
-        assert_eq!(r.findings[0].fixed_versions, strings(&["3.0.6-r0"]));
-        let f = &r.findings[2];
-        assert_eq!((f.vulnerability.as_str(), f.aliases.clone()), ("GHSA-hv5j-3h9f-99c2", strings(&["CVE-2023-28755"])));
-        assert_eq!((f.package_type.as_str(), f.fixed_versions.clone()), ("gem", strings(&["0.10.2"])));
-        // The GHSA carries no vector of its own: the related NVD record's.
-        assert_eq!(f.cvss_vector.as_deref(), Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"));
-
-        let r = scan("grype__explain_ghsa-test.json");
-        assert_eq!(r.findings.len(), 2);
-        let f = &r.findings[0];
-        assert_eq!(f.purl.as_deref(), Some("pkg:maven/org.apache.httpcomponents/httpclient@4.1.1"));
-        assert_eq!((f.package_type.as_str(), f.severity.as_deref()), ("java-archive", Some("medium")));
-        assert_eq!(f.cvss_vector, None, "only a CVSS v2 vector");
-        assert_eq!(
-            r.target_digest.as_deref(),
-            Some("sha256:10008791acbc5866de04108746a02a0c4029ce3a4400a9b3dad45d7f2245f9da")
-        );
-
-        let r = scan("grype__explain_keycloak-test.json");
-        assert_eq!(r.findings.len(), 6);
-        assert!(r.findings.iter().all(|f| f.vulnerability == "CVE-2020-12413"
-            && f.severity.as_deref() == Some("low")
-            && f.fixed_versions.is_empty()));
-        assert_eq!(r.findings[1].name, "nss");
-    }
-
-    #[test]
-    fn trivy_reports() {
-        let r = scan("trivy__alpine-310.json.golden");
-        assert_eq!((r.scanner, r.scanner_version.as_deref()), (Scanner::Trivy, Some("dev")));
-        assert_eq!(r.target.as_deref(), Some("testdata/fixtures/images/alpine-310.tar.gz"));
-        assert_eq!(r.target_digest, None, "an image loaded from a tarball has no repo digest");
-        assert_eq!(r.findings.len(), 4);
-        let f = &r.findings[0];
-        assert_eq!((f.vulnerability.as_str(), f.name.as_str(), f.version.as_str()), ("CVE-2019-1549", "libcrypto1.1", "1.1.1c-r0"));
-        assert_eq!(f.purl.as_deref(), Some("pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"));
-        assert_eq!((f.package_type.as_str(), f.severity.as_deref()), ("alpine", Some("medium")));
-        assert_eq!(f.fixed_versions, strings(&["1.1.1d-r0"]));
-        // SeveritySource nvd's v3.1 vector, not Red Hat's v3.0 one.
-        assert_eq!(f.cvss_vector.as_deref(), Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"));
-        assert_eq!(r.findings[3].fixed_versions, strings(&["1.1.1d-r2"]));
-
-        let r = scan("trivy__gomod.json.golden");
-        assert_eq!(r.findings.len(), 5);
-        let f = &r.findings[0];
-        assert_eq!((f.vulnerability.as_str(), f.severity.as_deref()), ("GMS-2022-20", Some("unknown")));
-        assert_eq!(f.purl.as_deref(), Some("pkg:golang/github.com/docker/distribution@v2.7.1%2Bincompatible"));
-        assert_eq!((f.package_type.as_str(), f.fixed_versions.clone(), f.cvss_vector.clone()), ("gomod", strings(&["v2.8.0"]), None));
-        let f = &r.findings[1];
-        assert_eq!((f.vulnerability.as_str(), f.fixed_versions.clone()), ("CVE-2022-23628", strings(&["0.37.0"])));
-        assert!(f.cvss_vector.as_deref().unwrap().starts_with("CVSS:3.1/"));
-        assert_eq!(scan("trivy__gomod-vex.json.golden").findings.len(), 4);
+    fn fixture_findings() {
+        let presenter = "Grype - | user-input | sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5
+CVE-1999-0001 [] rpm package-1@1.1.1 - [1.2.1 2.1.3 3.4.0] low CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:H
+CVE-1999-0002 [] deb package-2@2.2.2 pkg:deb/package-2@2.2.2 [] critical CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:C/C:H/I:H/A:H";
+        // The related record of the first is itself: no alias. The GHSA has no
+        // vector of its own: its related NVD record's.
+        let ruby = "Grype 0.61.1 | cgr.dev/chainguard/ruby:latest-3.0 | sha256:3c9afb4f188827ea1062ec3b8acea32893236a0d7df31e0498df93486cff0978
+CVE-2023-28755 [] apk ruby-3.0@3.0.4-r1 pkg:apk/wolfi/ruby-3.0@3.0.4-r1?arch=aarch64&distro=wolfi-20221118 [3.0.6-r0] high CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H
+CVE-2023-28755 [] gem uri@0.10.1 pkg:gem/uri@0.10.1 [] high CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H
+GHSA-hv5j-3h9f-99c2 [CVE-2023-28755] gem uri@0.10.1 pkg:gem/uri@0.10.1 [0.10.2] high CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H";
+        // Only CVSS v2 vectors: none taken.
+        let ghsa = "Grype 0.65.1 | anchore/test_images@sha256:10008791acbc5866de04108746a02a0c4029ce3a4400a9b3dad45d7f2245f9da | sha256:10008791acbc5866de04108746a02a0c4029ce3a4400a9b3dad45d7f2245f9da
+GHSA-cfh5-3ghh-wfjx [CVE-2014-3577] java-archive httpclient@4.1.1 pkg:maven/org.apache.httpcomponents/httpclient@4.1.1 [4.3.5] medium -
+CVE-2014-3577 [] java-archive httpclient@4.1.1 pkg:maven/org.apache.httpcomponents/httpclient@4.1.1 [] medium -";
+        let keycloak = "Grype 0.66.0 | docker.io/keycloak/keycloak:21.0.2@sha256:347a0d748d05a050dc64b92de2246d2240db6eb38afbc17c3c08d0acb0db1b50 | sha256:347a0d748d05a050dc64b92de2246d2240db6eb38afbc17c3c08d0acb0db1b50
+CVE-2020-12413 [] rpm nspr@4.34.0-17.el9_1 pkg:rpm/rhel/nspr@4.34.0-17.el9_1?arch=x86_64&upstream=nss-3.79.0-17.el9_1.src.rpm&distro=rhel-9.1 [] low CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N";
+        // No repo digest for an image loaded from a tarball (and never the image ID);
+        // NVD's (the SeveritySource) v3.1 vector before Red Hat's v3.0 one.
+        let alpine = "Trivy dev | testdata/fixtures/images/alpine-310.tar.gz | -
+CVE-2019-1549 [] alpine libcrypto1.1@1.1.1c-r0 pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2 [1.1.1d-r0] medium CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N
+CVE-2019-1551 [] alpine libcrypto1.1@1.1.1c-r0 pkg:apk/alpine/libcrypto1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2 [1.1.1d-r2] medium CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N";
+        let gomod = "Trivy dev | testdata/fixtures/repo/gomod | -
+GMS-2022-20 [] gomod github.com/docker/distribution@v2.7.1+incompatible pkg:golang/github.com/docker/distribution@v2.7.1%2Bincompatible [v2.8.0] unknown -
+CVE-2022-23628 [] gomod github.com/open-policy-agent/opa@v0.35.0 pkg:golang/github.com/open-policy-agent/opa@v0.35.0 [0.37.0] medium CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:L/A:N
+CVE-2021-38561 [] gomod golang.org/x/text@v0.3.6 pkg:golang/golang.org/x/text@v0.3.6 [0.3.7] unknown -";
+        let vex = "Trivy dev | testdata/fixtures/repo/gomod | -
+GMS-2022-20 [] gomod github.com/docker/distribution@v2.7.1+incompatible pkg:golang/github.com/docker/distribution@v2.7.1%2Bincompatible [v2.8.0] unknown -
+CVE-2021-38561 [] gomod golang.org/x/text@v0.3.6 pkg:golang/golang.org/x/text@v0.3.6 [0.3.7] unknown -";
+        for (name, findings, want) in [
+            ("grype__TestJsonImgsPresenter.golden.json", 2, presenter),
+            ("grype__explain_chainguard-ruby-test.json", 3, ruby),
+            ("grype__explain_ghsa-test.json", 2, ghsa),
+            ("grype__explain_keycloak-test.json", 6, keycloak),
+            ("trivy__alpine-310.json.golden", 4, alpine),
+            ("trivy__gomod.json.golden", 5, gomod),
+            ("trivy__gomod-vex.json.golden", 4, vex),
+        ] {
+            let got = lines(&fixture(&format!("scan/{name}")));
+            assert_eq!(got.len(), findings + 1, "{name}");
+            let want: Vec<&str> = want.lines().collect();
+            assert_eq!(got[..want.len()], want, "{name}");
+        }
     }
 
     #[test]
     fn versions_vectors_and_aliases() {
-        let t = br#"{"SchemaVersion":2,"ArtifactName":"x@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-          "Metadata":{"RepoDigests":null},"Results":[{"Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1",
-          "VendorIDs":["DSA-1","CVE-1"],"FixedVersion":"1.2, 1.3","CVSS":{"ghsa":{"V40Vector":"CVSS:4.0/AV:N"},
-          "nvd":{"V3Vector":"CVSS:3.1/AV:L"}},"SeveritySource":"nvd"}]},{"Type":"gomod","Vulnerabilities":null}]}"#;
-        let r = parse(t).unwrap();
-        let f = &r.findings[0];
-        assert_eq!((f.aliases.clone(), f.fixed_versions.clone()), (strings(&["DSA-1"]), strings(&["1.2", "1.3"])));
-        assert_eq!(f.cvss_vector.as_deref(), Some("CVSS:4.0/AV:N"));
-        assert_eq!(r.target_digest.as_deref(), Some(&format!("sha256:{}", "a".repeat(64))[..]));
-        let g = br#"{"matches":[{"vulnerability":{"id":"X","cvss":[{"version":"3.0","vector":"AV:N/AC:L"}],"fix":null},
-          "relatedVulnerabilities":null,"artifact":{"name":"a","purl":""}}],"source":{"type":"file","target":{"path":"/a.tar",
-          "digests":[{"algorithm":"sha256","value":"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}]}}}"#;
-        let r = parse(g).unwrap();
-        assert_eq!(r.findings[0].cvss_vector.as_deref(), Some("CVSS:3.0/AV:N/AC:L"));
-        assert_eq!((r.findings[0].purl.clone(), r.target.as_deref()), (None, Some("/a.tar")));
-        assert_eq!(r.target_digest.as_deref(), Some(&format!("sha256:{}", "b".repeat(64))[..]));
+        let a = "a".repeat(64);
+        let trivy = format!(
+            r#"{{"SchemaVersion":2,"ArtifactName":"x@sha256:{a}","Metadata":{{"RepoDigests":null}},
+            "Results":[{{"Type":"debian","Vulnerabilities":[{{"VulnerabilityID":"CVE-1",
+            "VendorIDs":["DSA-1","CVE-1"],"FixedVersion":"1.2, 1.3","SeveritySource":"nvd",
+            "CVSS":{{"ghsa":{{"V40Vector":"CVSS:4.0/AV:N"}},"nvd":{{"V3Vector":"CVSS:3.1/AV:L"}}}}}}]}},
+            {{"Type":"gomod","Vulnerabilities":null}}]}}"#
+        );
+        assert_eq!(
+            lines(trivy.as_bytes()),
+            [
+                format!("Trivy - | x@sha256:{a} | sha256:{a}"),
+                "CVE-1 [DSA-1] debian @ - [1.2 1.3] - CVSS:4.0/AV:N".into(),
+            ]
+        );
+        // A file source's digest; a v3 vector without its prefix; Go's nulls.
+        let grype = format!(
+            r#"{{"matches":[{{"vulnerability":{{"id":"X","cvss":[{{"version":"3.0","vector":"AV:N"}}],"fix":null}},
+            "relatedVulnerabilities":null,"artifact":{{"name":"a","purl":""}}}}],"source":{{"type":"file",
+            "target":{{"path":"/a.tar","digests":[{{"algorithm":"sha256","value":"{}"}}]}}}}}}"#,
+            "B".repeat(64)
+        );
+        assert_eq!(
+            lines(grype.as_bytes()),
+            [
+                format!("Grype - | /a.tar | sha256:{}", "b".repeat(64)),
+                "X []  a@ - [] - CVSS:3.0/AV:N".into(),
+            ]
+        );
     }
 
     #[test]
     fn hostile_input_is_refused() {
         for (input, want) in [
-            (&br#"{"matches":[{"vulnerability":{"id":"X"#[..], "not a scanner report"),
+            (
+                &br#"{"matches":[{"vulnerability":{"id":"X"#[..],
+                "not a scanner report",
+            ),
             (b"[]", "not a scanner report"),
             (br#"{"bomFormat":"CycloneDX"}"#, "expected Grype JSON"),
-            (br#"{"matches":5}"#, "Grype report: invalid type: integer `5`, expected an array"),
-            (br#"{"matches":[{"vulnerability":{"id":1},"artifact":{"name":"a"}}]}"#, "Grype report: invalid type"),
-            (br#"{"SchemaVersion":1,"Results":[]}"#, "SchemaVersion 1 is not supported"),
-            (br#"{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"PkgName":"a"}]}]}"#, "missing field `VulnerabilityID`"),
+            (
+                br#"{"matches":5}"#,
+                "Grype report: invalid type: integer `5`, expected an array",
+            ),
+            (
+                br#"{"matches":[{"vulnerability":{"id":1},"artifact":{"name":"a"}}]}"#,
+                "Grype report: invalid type",
+            ),
+            (
+                br#"{"SchemaVersion":1,"Results":[]}"#,
+                "SchemaVersion 1 is not supported",
+            ),
+            (
+                br#"{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"PkgName":"a"}]}]}"#,
+                "missing field `VulnerabilityID`",
+            ),
         ] {
             let err = parse(input).expect_err(want);
             assert!(err.contains(want), "{err} ∌ {want}");
         }
         let one = r#"{"VulnerabilityID":"CVE-1"}"#;
-        let results = |n: usize| format!(r#"{{"SchemaVersion":2,"Results":[{{"Vulnerabilities":[{}]}},{{"Vulnerabilities":[{one}]}}]}}"#, vec![one; n].join(","));
-        assert_eq!(parse_with_limit(results(9).as_bytes(), 10).unwrap().findings.len(), 10);
+        let report = |n: usize| {
+            let first = vec![one; n].join(",");
+            format!(
+                r#"{{"SchemaVersion":2,"Results":[{{"Vulnerabilities":[{first}]}},{{"Vulnerabilities":[{one}]}}]}}"#
+            )
+        };
+        assert_eq!(
+            parse_with_limit(report(9).as_bytes(), 10)
+                .unwrap()
+                .findings
+                .len(),
+            10
+        );
         // The limit holds across results.
-        assert!(parse_with_limit(results(10).as_bytes(), 10).unwrap_err().contains("more than the finding limit"));
+        let err = parse_with_limit(report(10).as_bytes(), 10).unwrap_err();
+        assert!(err.contains("more than the finding limit"), "{err}");
         let full = fixture("scan/trivy__alpine-310.json.golden");
         for n in (0..full.len()).step_by(101) {
             assert!(parse(&full[..n]).is_err());
