@@ -948,3 +948,132 @@ async fn vex_documents_decide_findings_and_unmatched_statements_are_named() {
         "{r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scanner_reports_merge_with_cairns_own_matches() {
+    let app = spawn_app().await;
+    import_go_database(&app).await;
+    let text = "pkg:golang/golang.org/x/text@v0.3.6";
+    let a = artifact_with(&app, "gomod", &[text]).await;
+    let ours = findings(&app, a, "").await;
+    assert_eq!(
+        ids_for(&ours, text),
+        ["GO-2021-0113", "GO-2022-1059", "GO-2026-5970"]
+    );
+
+    // Trivy's report of the same module tree (integration/testdata of trivy).
+    let upload = |query: &str, body: Vec<u8>| {
+        let (app, url) = (&app, format!("/api/v1/scan-reports?{query}"));
+        async move { post(app, &url, ADMIN_TOKEN, "application/json", body).await }
+    };
+    let query = "project=acme/svc&artifact=gomod&version=1.0.0";
+    let res = upload(query, fixture("scan/trivy__gomod.json.golden")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            r["artifact_id"].as_i64(),
+            r["scanner"].as_str(),
+            r["findings"].as_u64(),
+            r["with_purl"].as_u64()
+        ),
+        (Some(a), Some("trivy"), Some(5), Some(5)),
+        "{r}"
+    );
+    assert!(
+        r["known"].as_u64().unwrap() >= 2,
+        "CVE-2021-38561 and CVE-2022-23628 are Go database aliases: {r}"
+    );
+    let again = upload(query, fixture("scan/trivy__gomod.json.golden")).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "the same report again stores nothing"
+    );
+
+    let items = findings(&app, a, "").await;
+    // Trivy's CVE-2021-38561 on x/text is Cairn's GO-2021-0113: one finding, two sources.
+    let on_text: Vec<(&str, Value)> = items
+        .iter()
+        .filter(|f| f["purl"] == text)
+        .map(|f| (f["id"].as_str().unwrap(), f["sources"].clone()))
+        .collect();
+    assert_eq!(
+        on_text,
+        [
+            ("GO-2021-0113", json!(["osv", "trivy"])),
+            ("GO-2022-1059", json!(["osv"])),
+            ("GO-2026-5970", json!(["osv"]))
+        ],
+        "{items:?}"
+    );
+    // What only Trivy reports: named by the Go database where an alias joins it.
+    let opa = items
+        .iter()
+        .find(|f| f["purl"] == "pkg:golang/github.com/open-policy-agent/opa@v0.35.0")
+        .unwrap();
+    assert_eq!(
+        (opa["id"].as_str(), opa["sources"].clone()),
+        (Some("GO-2022-0316"), json!(["trivy"]))
+    );
+    assert_eq!(opa["fixed_versions"], json!(["0.37.0"]));
+    let gms = items.iter().find(|f| f["id"] == "GMS-2022-20").unwrap();
+    assert_eq!(gms["sources"], json!(["trivy"]));
+    assert_eq!(
+        findings(&app, a, "&source=trivy").await.len(),
+        items.len() - 2,
+        "Trivy missed two"
+    );
+    assert_eq!(findings(&app, a, "&source=osv").await.len(), 3);
+
+    // Grype: a package without a purl is kept by type, name and version;
+    // the report's scanned digest must agree with the one given.
+    let grype = fixture("scan/grype__TestJsonImgsPresenter.golden.json");
+    let scanned = "sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5";
+    let res = upload(
+        &format!(
+            "project=acme/img&artifact=img&version=1&digest=sha256:{}",
+            "0".repeat(64)
+        ),
+        grype.clone(),
+    )
+    .await;
+    let p = expect_problem(res, 422).await;
+    assert!(p["detail"].as_str().unwrap().contains(scanned), "{p}");
+    let res = upload(
+        &format!("project=acme/img&artifact=img&version=1&digest={scanned}"),
+        grype,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let img = res.json::<Value>().await.unwrap()["artifact_id"]
+        .as_i64()
+        .unwrap();
+    let items = findings(&app, img, "").await;
+    let rpm = items.iter().find(|f| f["id"] == "CVE-1999-0001").unwrap();
+    assert_eq!(
+        rpm["package"],
+        json!({"type": "rpm", "name": "package-1", "version": "1.1.1"})
+    );
+    assert_eq!(
+        (rpm["severity"].as_str(), rpm["sources"].clone()),
+        (Some("low"), json!(["grype"]))
+    );
+
+    for body in [b"{}".to_vec(), b"not json".to_vec()] {
+        expect_problem(upload(query, body).await, 422).await;
+    }
+    let viewer = app.token("viewer").await;
+    expect_problem(
+        post(
+            &app,
+            &format!("/api/v1/scan-reports?{query}"),
+            &viewer,
+            "application/json",
+            fixture("scan/trivy__gomod.json.golden"),
+        )
+        .await,
+        403,
+    )
+    .await;
+}

@@ -163,6 +163,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(vulnerabilities::record_triage))
         .routes(routes!(vulnerabilities::import_vex).layer(unlimited()))
         .routes(routes!(vulnerabilities::export_vex))
+        .routes(routes!(vulnerabilities::upload_scan_report).layer(unlimited()))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

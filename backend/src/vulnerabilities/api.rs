@@ -694,3 +694,66 @@ pub async fn export_vex(
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("there is no artifact {id}")))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScanParams {
+    /// Project name; created on first use.
+    pub project: String,
+    /// Artifact name; created on first use.
+    pub artifact: String,
+    /// Artifact version.
+    pub version: String,
+    /// The artifact's digest `sha256:<64 hex>`; when the report names the
+    /// digest it scanned, the two must agree.
+    pub digest: Option<String>,
+}
+
+/// Upload a Grype or Trivy JSON report (`grype -o json`, `trivy … -f json`).
+///
+/// Its findings become the artifact's findings of that scanner (the latest
+/// report of each scanner counts), merged with Cairn's own matches by
+/// (vulnerability or alias, package): a finding both report lists both
+/// under `sources`. Packages without a purl are kept by type, name and
+/// version. The artifact is created like an SBOM upload's.
+#[utoipa::path(
+    post, path = "/api/v1/scan-reports", tag = "vulnerabilities",
+    extensions(("x-cairn-role" = json!("uploader"))),
+    params(ScanParams),
+    request_body(content = VexBody, description = "A Grype or Trivy JSON report", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored", body = service::ScanIngested),
+        (status = 200, description = "The artifact had this exact report already", body = service::ScanIngested),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The artifact is recorded with another digest", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a Grype or Trivy report, or it scanned another digest", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upload_scan_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<ScanParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(axum::http::StatusCode, Json<service::ScanIngested>)> {
+    caller.require(Role::Uploader)?;
+    let target = crate::ingest::ArtifactTarget::parse(
+        &params.project,
+        &params.artifact,
+        &params.version,
+        params.digest.as_deref(),
+    )?;
+    if body_kind(&headers)? == BodyKind::Zip {
+        return Err(ApiError::unsupported_media(
+            "a scanner report is JSON, not a zip",
+        ));
+    }
+    let up = upload::read_body(&headers, body, state.config.max_upload).await?;
+    let stored = service::ingest_scan(&state.pool, &target, &up.document, caller.token_id).await?;
+    Ok((crate::api::created_or_ok(stored.created), Json(stored)))
+}

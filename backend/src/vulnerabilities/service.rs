@@ -499,8 +499,11 @@ pub struct Finding {
     /// The vulnerability's other ids and aliases (CVE, GHSA, …), no repeats.
     pub aliases: Vec<String>,
     pub summary: Option<String>,
-    /// The component's purl, as in the SBOM.
+    /// The component's purl, as in the SBOM (or the scanner's report);
+    /// empty for a scanner's package without one (see `package`).
     pub purl: String,
+    /// A scanner-reported package that has no purl: type, name, version.
+    pub package: Option<ScannedPackage>,
     /// The component version that was matched.
     pub version: String,
     /// The fix of each matched range interval (empty: no fix known).
@@ -531,6 +534,16 @@ pub struct Finding {
     pub artifact: ArtifactRef,
 }
 
+/// A package as a scanner names it when it gives no purl.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScannedPackage {
+    /// The scanner's package type (`gomod`, `apk`, `java-archive` …).
+    #[serde(rename = "type")]
+    pub package_type: String,
+    pub name: String,
+    pub version: String,
+}
+
 /// The artifact a finding is about.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct ArtifactRef {
@@ -546,7 +559,177 @@ pub async fn artifact_findings(
     artifact_id: i64,
 ) -> sqlx::Result<Vec<Finding>> {
     let candidates = store::artifact_candidates(&mut *conn, artifact_id).await?;
-    findings(conn, candidates).await
+    let mut out = findings(&mut *conn, candidates).await?;
+    let scans = store::latest_scan_findings(&mut *conn, artifact_id).await?;
+    if !scans.is_empty() {
+        merge_scans(conn, artifact_id, &mut out, scans).await?;
+    }
+    Ok(out)
+}
+
+/// Adds scanner reports' findings: one that names a vulnerability (by id or
+/// alias) and a package Cairn matched too only adds its scanner to
+/// `sources`; the rest are findings of their own.
+async fn merge_scans(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+    out: &mut Vec<Finding>,
+    scans: Vec<store::ScanFindingRow>,
+) -> sqlx::Result<()> {
+    let Some(who) = store::artifact_identity(&mut *conn, artifact_id).await? else {
+        return Ok(());
+    };
+    let project_id = store::artifact_project(&mut *conn, artifact_id)
+        .await?
+        .unwrap_or_default();
+    let groups: Vec<i64> = scans
+        .iter()
+        .filter_map(|s| s.vulnerability_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let advisories = store::group_advisories(&mut *conn, &groups).await?;
+    let ids = store::group_ids(&mut *conn, &groups).await?;
+    let decisions: Vec<(i64, String, Decision)> = store::current_decisions(&mut *conn, &groups)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.vulnerability_id, r.package_key.clone(), decision_of(r)?)))
+        .collect();
+    let now = chrono::Utc::now();
+    // (vulnerability or scanner id, package key or type/name@version) → index in `out`.
+    let key_of = |group: Option<i64>, vuln: &str, pkg: Option<&str>, s: &store::ScanFindingRow| {
+        (
+            group.map_or_else(|| vuln.to_string(), |g| format!("#{g}")),
+            pkg.map_or_else(
+                || format!("{}/{}@{}", s.package_type, s.name, s.version),
+                str::to_string,
+            ),
+        )
+    };
+    let mut index: HashMap<(String, String), usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                (format!("#{}", f.vulnerability_id), f.package_key.clone()),
+                i,
+            )
+        })
+        .collect();
+    for s in scans {
+        let key = key_of(
+            s.vulnerability_id,
+            &s.vulnerability,
+            s.package_key.as_deref(),
+            &s,
+        );
+        if let Some(&i) = index.get(&key) {
+            let f = &mut out[i];
+            if !f.sources.contains(&s.scanner) {
+                f.sources.push(s.scanner.clone());
+            }
+            for v in &s.fixed_versions {
+                if !f.fixed_versions.contains(v) {
+                    f.fixed_versions.push(v.clone());
+                }
+            }
+            continue;
+        }
+        let purl = s.purl.clone();
+        let (described, group) = match s.vulnerability_id {
+            Some(g) => {
+                let adv: Vec<&store::GroupAdvisory> = advisories
+                    .iter()
+                    .filter(|a| a.vulnerability_id == g)
+                    .collect();
+                let gids: Vec<&store::GroupId> =
+                    ids.iter().filter(|i| i.vulnerability_id == g).collect();
+                let eco = purl
+                    .as_deref()
+                    .and_then(Purl::parse)
+                    .and_then(|p| p.package())
+                    .map(|p| p.ecosystem);
+                (Some(describe(&adv, &gids, eco, &BTreeSet::new())), g)
+            }
+            None => (None, 0),
+        };
+        let decided = s.package_key.as_deref().and_then(|k| {
+            let ds = decisions
+                .iter()
+                .filter(|(g, pk, _)| *g == group && pk == k)
+                .map(|(_, _, d)| d);
+            triage::decide(
+                ds,
+                artifact_id,
+                project_id,
+                purl.as_deref().unwrap_or_default(),
+                now,
+            )
+        });
+        let scanner_severity = match s.severity.as_deref() {
+            Some("negligible") => Severity::Low,
+            Some(x) => Severity::parse(x).unwrap_or(Severity::Unknown),
+            None => Severity::Unknown,
+        };
+        let (id, aliases, summary, severity, cvss_score, kev_date_added, published) =
+            match described {
+                Some(d) => (
+                    d.id,
+                    d.aliases,
+                    d.summary,
+                    if d.severity == Severity::Unknown {
+                        scanner_severity
+                    } else {
+                        d.severity
+                    },
+                    d.cvss_score,
+                    d.kev_date_added,
+                    d.published,
+                ),
+                None => (
+                    s.vulnerability.clone(),
+                    s.aliases.clone(),
+                    None,
+                    scanner_severity,
+                    None,
+                    None,
+                    None,
+                ),
+            };
+        index.insert(key, out.len());
+        out.push(Finding {
+            id,
+            aliases,
+            summary,
+            package: purl.is_none().then(|| ScannedPackage {
+                package_type: s.package_type.clone(),
+                name: s.name.clone(),
+                version: s.version.clone(),
+            }),
+            purl: purl.unwrap_or_default(),
+            version: s.version,
+            fixed_versions: s.fixed_versions,
+            severity,
+            cvss_score,
+            kev: kev_date_added.is_some(),
+            kev_date_added,
+            state: decided.map_or(State::InTriage, |d| d.state),
+            justification: decided.and_then(|d| d.justification.clone()),
+            decision_id: decided.map(|d| d.id),
+            sources: vec![s.scanner],
+            advisories: Vec::new(),
+            published,
+            vulnerability_id: group,
+            package_key: s.package_key.unwrap_or_default(),
+            artifact: ArtifactRef {
+                artifact_id,
+                project: who.project.clone(),
+                artifact: who.name.clone(),
+                version: who.version.clone(),
+            },
+        });
+    }
+    Ok(())
 }
 
 /// Every finding of one vulnerability across the portfolio.
@@ -653,6 +836,7 @@ async fn findings(
             id: v.id,
             aliases: v.aliases,
             summary: v.summary,
+            package: None,
             purl: hit.purl,
             version: hit.version,
             fixed_versions: hit.fixed.into_iter().collect(),
@@ -1223,6 +1407,8 @@ pub async fn export_vex(
     let mut statements: Vec<ExportStatement> = artifact_findings(&mut *conn, artifact_id)
         .await?
         .into_iter()
+        // VEX names packages by purl: a scanner's package without one is left out.
+        .filter(|f| !f.purl.is_empty())
         .map(|f| {
             let (status, justification, detail) = match f.state {
                 State::NotAffected => (VexStatus::NotAffected, f.justification, None),
@@ -1268,4 +1454,134 @@ pub async fn export_vex(
         VexFormat::CycloneDx => vex::to_cyclonedx(&doc),
         VexFormat::Csaf => vex::to_csaf(&doc),
     }))
+}
+
+/// What a scanner report upload stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanIngested {
+    pub artifact_id: i64,
+    /// The stored report; null when this artifact already had it.
+    pub report_id: Option<i64>,
+    /// `grype` or `trivy`.
+    pub scanner: String,
+    pub scanner_version: Option<String>,
+    /// What the scanner scanned, as it says.
+    pub target: Option<String>,
+    /// The digest the report says it scanned, when it says.
+    pub target_digest: Option<String>,
+    /// Findings in the report.
+    pub findings: usize,
+    /// Of them, with a purl (the rest are kept by type, name and version).
+    pub with_purl: usize,
+    /// Of them, naming a vulnerability an imported advisory knows.
+    pub known: usize,
+    /// False when this artifact already had this exact report.
+    pub created: bool,
+}
+
+/// Stores a Grype or Trivy report as the artifact's findings of that
+/// scanner (one transaction; the artifact is created like an SBOM upload's).
+pub async fn ingest_scan(
+    pool: &PgPool,
+    target: &crate::ingest::ArtifactTarget,
+    document: &[u8],
+    uploaded_by: i64,
+) -> crate::error::ApiResult<ScanIngested> {
+    use super::core::scan::{self, Scanner};
+    use crate::error::ApiError;
+    let report = tokio::task::block_in_place(|| scan::parse(document)).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-scan-report",
+            "Not a Grype or Trivy JSON report",
+            e,
+        )
+    })?;
+    if let (Some(given), Some(scanned)) = (&target.digest, &report.target_digest) {
+        if given.as_str() != scanned {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-scan-report",
+                "Not a Grype or Trivy JSON report",
+                format!(
+                    "the report scanned {scanned}, not the digest given ({})",
+                    given.as_str()
+                ),
+            ));
+        }
+    }
+    let scanner = match report.scanner {
+        Scanner::Grype => "grype",
+        Scanner::Trivy => "trivy",
+    };
+    let sha = Sha256::digest(document).to_vec();
+    let mut tx = pool.begin().await?;
+    let artifact_id = target
+        .artifact_id(&mut tx, target.digest.as_ref().map(|d| d.as_str()))
+        .await?;
+    let mut rows = store::ScanFindingRows::default();
+    for (i, f) in report.findings.iter().enumerate() {
+        rows.ordinal.push(i as i32);
+        rows.vulnerability.push(f.vulnerability.clone());
+        rows.aliases.push(pg_array(&f.aliases));
+        rows.purl.push(f.purl.clone());
+        rows.package_key
+            .push(f.purl.as_deref().and_then(super::core::purl::package_key));
+        rows.package_type.push(f.package_type.clone());
+        rows.name.push(f.name.clone());
+        rows.version.push(f.version.clone());
+        rows.fixed_versions.push(pg_array(&f.fixed_versions));
+        rows.severity.push(f.severity.clone());
+        rows.cvss_vector.push(f.cvss_vector.clone());
+    }
+    let report_id = store::insert_scan_report(
+        &mut tx,
+        &store::NewScanReport {
+            artifact_id,
+            scanner,
+            scanner_version: report.scanner_version.as_deref(),
+            target: report.target.as_deref(),
+            target_digest: report.target_digest.as_deref(),
+            content_sha256: &sha,
+            finding_count: report.findings.len() as i32,
+            uploaded_by,
+        },
+    )
+    .await?;
+    if let Some(id) = report_id {
+        store::insert_scan_findings(&mut tx, id, &rows).await?;
+        crate::store::policies::enqueue(&mut tx, &[artifact_id], "scan report").await?;
+    }
+    let named: Vec<String> = report
+        .findings
+        .iter()
+        .flat_map(|f| std::iter::once(&f.vulnerability).chain(&f.aliases).cloned())
+        .collect();
+    let known_ids: std::collections::HashSet<String> = store::groups_of(&mut tx, &named)
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    let known = report
+        .findings
+        .iter()
+        .filter(|f| {
+            std::iter::once(&f.vulnerability)
+                .chain(&f.aliases)
+                .any(|i| known_ids.contains(i))
+        })
+        .count();
+    tx.commit().await?;
+    Ok(ScanIngested {
+        artifact_id,
+        report_id,
+        scanner: scanner.into(),
+        scanner_version: report.scanner_version,
+        target: report.target,
+        target_digest: report.target_digest,
+        findings: report.findings.len(),
+        with_purl: report.findings.iter().filter(|f| f.purl.is_some()).count(),
+        known,
+        created: report_id.is_some(),
+    })
 }
