@@ -360,9 +360,10 @@ async fn write_batch(
 }
 
 /// What `advisory_packages.affected` holds: enough to evaluate a version.
+/// (Go symbol lists stay in the record: they are large, matching does
+/// not read them.)
 fn stored_affected(a: &Affected) -> String {
-    serde_json::json!({"ranges": a.ranges, "versions": a.versions, "symbols": a.symbols})
-        .to_string()
+    serde_json::json!({"ranges": a.ranges, "versions": a.versions}).to_string()
 }
 
 fn read_affected(package: Package, name: &str, v: &serde_json::Value) -> Option<Affected> {
@@ -371,7 +372,7 @@ fn read_affected(package: Package, name: &str, v: &serde_json::Value) -> Option<
         osv_name: name.to_string(),
         ranges: serde_json::from_value(v.get("ranges")?.clone()).ok()?,
         versions: serde_json::from_value(v.get("versions")?.clone()).ok()?,
-        symbols: serde_json::from_value(v.get("symbols")?.clone()).unwrap_or_default(),
+        symbols: Vec::new(),
     })
 }
 
@@ -747,6 +748,9 @@ async fn findings(
 ) -> sqlx::Result<Vec<Finding>> {
     // (artifact, vulnerability, component) → what matched.
     let mut matched: BTreeMap<(i64, i64, i64), Hit> = BTreeMap::new();
+    // One advisory entry is read once however many artifacts it is
+    // evaluated for ("are we affected" walks the whole portfolio).
+    let mut read: HashMap<(String, i32), Option<Affected>> = HashMap::new();
     for c in candidates {
         let Some(purl) = Purl::parse(&c.purl) else {
             continue;
@@ -757,16 +761,19 @@ async fn findings(
         let Some(version) = purl.match_version().or_else(|| c.component_version.clone()) else {
             continue;
         };
-        let Some(advisory_pkg) = Package::from_osv(&advisory_ecosystem(&c), &c.name) else {
+        let entry = read
+            .entry((c.advisory_id.clone(), c.ordinal))
+            .or_insert_with(|| {
+                let pkg = Package::from_osv(&advisory_ecosystem(&c), &c.name)?;
+                read_affected(pkg, &c.name, &c.affected.0)
+            });
+        let Some(affected) = entry.as_ref() else {
             continue;
         };
-        if !advisory_pkg.covers(&component) {
+        if !affected.package.covers(&component) {
             continue;
         }
-        let Some(affected) = read_affected(advisory_pkg, &c.name, &c.affected.0) else {
-            continue;
-        };
-        let verdict = matching::evaluate(&affected, &version);
+        let verdict = matching::evaluate(affected, &version);
         if !verdict.affected {
             continue;
         }

@@ -287,6 +287,8 @@ pub struct Candidate {
     pub purl: String,
     pub component_version: Option<String>,
     pub advisory_id: String,
+    /// The `affected[]` entry of that advisory.
+    pub ordinal: i32,
     pub vulnerability_id: i64,
     pub ecosystem: String,
     pub name: String,
@@ -297,7 +299,7 @@ pub struct Candidate {
 const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
     a.name AS artifact, a.version AS artifact_version, c.id AS component_id, c.package_key, c.purl,
     c.version AS component_version,
-    ap.advisory_id, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
+    ap.advisory_id, ap.ordinal, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
 
 /// The advisory entries naming a component of the artifact's latest SBOM
 /// (withdrawn advisories do not match).
