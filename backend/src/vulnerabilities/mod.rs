@@ -2,11 +2,14 @@
 //! and exact per-ecosystem matching against the portfolio's SBOMs.
 //!
 //! `core/` is pure (no axum, no sqlx): version ordering per ecosystem,
-//! purls, OSV records, ranges, severity, KEV. `service` holds the use cases
+//! purls, OSV records, ranges, severity, KEV, triage resolution, VEX read and
+//! write, Grype/Trivy reports. `service` holds the use cases
 //! and transactions, `store` the only SQL, `api` the thin handlers. This
 //! folder imports the shared plumbing (`auth`, `error`, `pagination`,
-//! `upload`, `state`) and `store::inventory`; no other capability imports
-//! it except the SBOM store, which keys components with `core::purl`.
+//! `upload`, `state`, `ingest::ArtifactTarget`) and queues re-evaluation
+//! through `store::policies::enqueue`. Imported by: the SBOM store (it keys
+//! components with `core::purl`) and `store::policies::load_input` (the
+//! findings in the rule input).
 
 pub mod api;
 pub mod core;
