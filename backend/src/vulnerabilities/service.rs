@@ -1069,7 +1069,7 @@ pub async fn triage(
             let name = r
                 .project
                 .ok_or_else(|| TriageError::Invalid("a project decision needs `project`".into()))?;
-            let id = store::project_by_name(&mut *tx, name)
+            let id = crate::store::policies::project_id(&mut *tx, name)
                 .await?
                 .ok_or_else(|| TriageError::NotFound(format!("there is no project {name:?}")))?;
             (None, Some(id))
@@ -1312,13 +1312,15 @@ pub async fn import_vex(
         let justification = st
             .justification
             .as_deref()
-            .filter(|j| state == State::NotAffected && triage::JUSTIFICATIONS.contains(j));
+            .filter(|j| state == State::NotAffected && triage::is_justification(j));
         let comment = st.detail.as_deref().or(st.action.as_deref());
         // (artifact, package key, purl) targets; artifact None = portfolio.
         let mut targets: Vec<(Option<i64>, String, Option<String>)> = Vec::new();
         for product in &st.products {
             let artifacts = match product {
-                ProductRef::Digest(d) => store::artifacts_with_digest(&mut *tx, d).await?,
+                ProductRef::Digest(d) => {
+                    crate::store::attestations::artifacts_with_digest(&mut *tx, d).await?
+                }
                 ProductRef::Purl(p) => store::artifacts_with_root_purl(&mut *tx, p).await?,
             };
             if artifacts.is_empty() {

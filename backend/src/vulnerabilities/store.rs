@@ -553,13 +553,6 @@ pub async fn artifact_project(
         .await
 }
 
-pub async fn project_by_name(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM projects WHERE name = $1")
-        .bind(name)
-        .fetch_optional(db)
-        .await
-}
-
 /// Artifacts whose latest SBOM holds one of these packages (their policy
 /// results depend on the advisories and decisions about them).
 pub async fn artifacts_with_packages(
@@ -583,17 +576,6 @@ pub async fn artifacts_with_packages(
 /// Every package some advisory names.
 pub async fn advised_packages(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT DISTINCT package_key FROM advisory_packages")
-        .fetch_all(db)
-        .await
-}
-
-/// Artifacts recorded with this digest.
-pub async fn artifacts_with_digest(
-    db: impl PgExecutor<'_>,
-    digest: &str,
-) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT id FROM artifacts WHERE digest = $1 ORDER BY id")
-        .bind(digest)
         .fetch_all(db)
         .await
 }

@@ -80,24 +80,17 @@ impl Scope {
     }
 }
 
-/// OpenVEX justifications (also CSAF's flag labels) and CycloneDX's
-/// analysis justifications: either vocabulary is accepted as written.
-pub const JUSTIFICATIONS: &[&str] = &[
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_not_in_execute_path",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "inline_mitigations_already_exist",
-    "code_not_present",
-    "code_not_reachable",
-    "requires_configuration",
-    "requires_dependency",
-    "requires_environment",
-    "protected_by_compiler",
-    "protected_at_runtime",
-    "protected_at_perimeter",
-    "protected_by_mitigating_control",
-];
+/// Whether `j` is a VEX justification: OpenVEX's (also CSAF's flag
+/// labels) or CycloneDX's; either vocabulary is accepted as written.
+pub fn is_justification(j: &str) -> bool {
+    justifications().any(|k| k == j)
+}
+
+fn justifications() -> impl Iterator<Item = &'static str> {
+    super::vex::OPENVEX_JUSTIFICATIONS
+        .into_iter()
+        .chain(super::vex::CYCLONEDX_JUSTIFICATIONS)
+}
 
 /// A decision's target and verdict, as resolution needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,11 +132,11 @@ pub fn check(state: State, justification: Option<&str>) -> Result<(), String> {
     match (state, justification) {
         (State::NotAffected, None) => Err(format!(
             "not_affected needs a justification, one of: {}",
-            JUSTIFICATIONS.join(", ")
+            justifications().collect::<Vec<_>>().join(", ")
         )),
-        (State::NotAffected, Some(j)) if !JUSTIFICATIONS.contains(&j) => Err(format!(
+        (State::NotAffected, Some(j)) if !is_justification(j) => Err(format!(
             "justification {j:?} is not a VEX justification; use one of: {}",
-            JUSTIFICATIONS.join(", ")
+            justifications().collect::<Vec<_>>().join(", ")
         )),
         (State::NotAffected, Some(_)) | (_, None) => Ok(()),
         (s, Some(_)) => Err(format!(

@@ -302,7 +302,8 @@ fn openvex_justification(j: &str) -> String {
     .to_string()
 }
 
-const OPENVEX_JUSTIFICATIONS: [&str; 5] = [
+/// OpenVEX's justifications (also CSAF's flag labels).
+pub const OPENVEX_JUSTIFICATIONS: [&str; 5] = [
     "component_not_present",
     "vulnerable_code_not_present",
     "vulnerable_code_not_in_execute_path",
@@ -315,20 +316,22 @@ fn known_openvex_justification(j: &str) -> Option<&'static str> {
     OPENVEX_JUSTIFICATIONS.iter().copied().find(|k| *k == j)
 }
 
+/// CycloneDX's analysis justifications.
+pub const CYCLONEDX_JUSTIFICATIONS: [&str; 9] = [
+    "code_not_present",
+    "code_not_reachable",
+    "requires_configuration",
+    "requires_dependency",
+    "requires_environment",
+    "protected_by_compiler",
+    "protected_at_runtime",
+    "protected_at_perimeter",
+    "protected_by_mitigating_control",
+];
+
 /// The CycloneDX word for a justification (CycloneDX words are kept).
 fn cyclonedx_justification(j: &str) -> Option<&'static str> {
-    const CDX: [&str; 9] = [
-        "code_not_present",
-        "code_not_reachable",
-        "requires_configuration",
-        "requires_dependency",
-        "requires_environment",
-        "protected_by_compiler",
-        "protected_at_runtime",
-        "protected_at_perimeter",
-        "protected_by_mitigating_control",
-    ];
-    if let Some(c) = CDX.iter().copied().find(|c| *c == j) {
+    if let Some(c) = CYCLONEDX_JUSTIFICATIONS.iter().copied().find(|c| *c == j) {
         return Some(c);
     }
     Some(match j {
