@@ -1,0 +1,600 @@
+//! Matching: an artifact's findings, and one vulnerability's across the
+//! portfolio, merged with scanner reports and decided by triage.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+
+use crate::vulnerabilities::core::matching;
+use crate::vulnerabilities::core::osv::Affected;
+use crate::vulnerabilities::core::purl::{Package, Purl};
+use crate::vulnerabilities::core::severity::Severity;
+use crate::vulnerabilities::core::triage::State;
+use crate::vulnerabilities::core::triage::{self, Decision, Scope};
+use crate::vulnerabilities::core::version::Ecosystem;
+use crate::vulnerabilities::store;
+
+use super::*;
+
+/// One vulnerability × component of an artifact.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Finding {
+    /// One advisory id of the vulnerability, the ecosystem's own database
+    /// first (`GO-…`, `PYSEC-…`, `RUSTSEC-…`), else GHSA, else the matched one.
+    pub id: String,
+    /// The vulnerability's other ids and aliases (CVE, GHSA, …), no repeats.
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    /// The component's purl, as in the SBOM (or the scanner's report);
+    /// empty for a scanner's package without one (see `package`).
+    pub purl: String,
+    /// A scanner-reported package that has no purl: type, name, version.
+    pub package: Option<ScannedPackage>,
+    /// The component version that was matched.
+    pub version: String,
+    /// The fix of each matched range interval (empty: no fix known).
+    pub fixed_versions: Vec<String>,
+    pub severity: Severity,
+    /// CVSS base score, when an advisory of the vulnerability has a vector.
+    pub cvss_score: Option<f64>,
+    /// Listed in CISA's Known Exploited Vulnerabilities catalog.
+    pub kev: bool,
+    /// When CISA added it to KEV.
+    pub kev_date_added: Option<chrono::NaiveDate>,
+    /// Triage state: `in_triage` until someone or some VEX decides.
+    pub state: State,
+    /// Why it is not affected (CycloneDX/OpenVEX justification), or null.
+    pub justification: Option<String>,
+    /// The triage decision that sets `state`, when one does.
+    pub decision_id: Option<i64>,
+    /// Who reported it: `osv` for Cairn's own match.
+    pub sources: Vec<String>,
+    /// The advisories that matched.
+    pub advisories: Vec<String>,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip)]
+    pub vulnerability_id: i64,
+    #[serde(skip)]
+    pub package_key: String,
+    #[serde(skip)]
+    pub artifact: ArtifactRef,
+}
+
+/// A package as a scanner names it when it gives no purl.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScannedPackage {
+    /// The scanner's package type (`gomod`, `apk`, `java-archive` …).
+    #[serde(rename = "type")]
+    pub package_type: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// The artifact a finding is about.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ArtifactRef {
+    pub artifact_id: i64,
+    pub project: String,
+    pub artifact: String,
+    pub version: String,
+}
+
+/// The artifact's findings, every one (filtering and paging are the caller's).
+pub async fn artifact_findings(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+) -> sqlx::Result<Vec<Finding>> {
+    let candidates = store::artifact_candidates(&mut *conn, artifact_id).await?;
+    let mut out = findings(&mut *conn, candidates).await?;
+    let scans = store::latest_scan_findings(&mut *conn, artifact_id).await?;
+    if !scans.is_empty() {
+        merge_scans(conn, artifact_id, &mut out, scans).await?;
+    }
+    Ok(out)
+}
+
+/// Adds scanner reports' findings: one that names a vulnerability (by id or
+/// alias) and a package Cairn matched too only adds its scanner to
+/// `sources`; the rest are findings of their own.
+async fn merge_scans(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+    out: &mut Vec<Finding>,
+    scans: Vec<store::ScanFindingRow>,
+) -> sqlx::Result<()> {
+    let Some(who) = store::artifact_identity(&mut *conn, artifact_id).await? else {
+        return Ok(());
+    };
+    let project_id = store::artifact_project(&mut *conn, artifact_id)
+        .await?
+        .unwrap_or_default();
+    let groups: Vec<i64> = scans
+        .iter()
+        .filter_map(|s| s.vulnerability_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let advisories = store::group_advisories(&mut *conn, &groups).await?;
+    let ids = store::group_ids(&mut *conn, &groups).await?;
+    let decisions: Vec<(i64, String, Decision)> = store::current_decisions(&mut *conn, &groups)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.vulnerability_id, r.package_key.clone(), decision_of(r)?)))
+        .collect();
+    let now = chrono::Utc::now();
+    // (vulnerability or scanner id, package key or type/name@version) → index in `out`.
+    let key_of = |group: Option<i64>, vuln: &str, pkg: Option<&str>, s: &store::ScanFindingRow| {
+        (
+            group.map_or_else(|| vuln.to_string(), |g| format!("#{g}")),
+            pkg.map_or_else(
+                || format!("{}/{}@{}", s.package_type, s.name, s.version),
+                str::to_string,
+            ),
+        )
+    };
+    let mut index: HashMap<(String, String), usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                (format!("#{}", f.vulnerability_id), f.package_key.clone()),
+                i,
+            )
+        })
+        .collect();
+    for s in scans {
+        let key = key_of(
+            s.vulnerability_id,
+            &s.vulnerability,
+            s.package_key.as_deref(),
+            &s,
+        );
+        if let Some(&i) = index.get(&key) {
+            let f = &mut out[i];
+            if !f.sources.contains(&s.scanner) {
+                f.sources.push(s.scanner.clone());
+            }
+            for v in &s.fixed_versions {
+                if !f.fixed_versions.contains(v) {
+                    f.fixed_versions.push(v.clone());
+                }
+            }
+            continue;
+        }
+        let purl = s.purl.clone();
+        let (described, group) = match s.vulnerability_id {
+            Some(g) => {
+                let adv: Vec<&store::GroupAdvisory> = advisories
+                    .iter()
+                    .filter(|a| a.vulnerability_id == g)
+                    .collect();
+                let gids: Vec<&store::GroupId> =
+                    ids.iter().filter(|i| i.vulnerability_id == g).collect();
+                let eco = purl
+                    .as_deref()
+                    .and_then(Purl::parse)
+                    .and_then(|p| p.package())
+                    .map(|p| p.ecosystem);
+                (Some(describe(&adv, &gids, eco, &BTreeSet::new())), g)
+            }
+            None => (None, 0),
+        };
+        let decided = s.package_key.as_deref().and_then(|k| {
+            let ds = decisions
+                .iter()
+                .filter(|(g, pk, _)| *g == group && pk == k)
+                .map(|(_, _, d)| d);
+            triage::decide(
+                ds,
+                artifact_id,
+                project_id,
+                purl.as_deref().unwrap_or_default(),
+                now,
+            )
+        });
+        let scanner_severity = match s.severity.as_deref() {
+            Some("negligible") => Severity::Low,
+            Some(x) => Severity::parse(x).unwrap_or(Severity::Unknown),
+            None => Severity::Unknown,
+        };
+        let (id, aliases, summary, severity, cvss_score, kev_date_added, published) =
+            match described {
+                Some(d) => (
+                    d.id,
+                    d.aliases,
+                    d.summary,
+                    if d.severity == Severity::Unknown {
+                        scanner_severity
+                    } else {
+                        d.severity
+                    },
+                    d.cvss_score,
+                    d.kev_date_added,
+                    d.published,
+                ),
+                None => (
+                    s.vulnerability.clone(),
+                    s.aliases.clone(),
+                    None,
+                    scanner_severity,
+                    None,
+                    None,
+                    None,
+                ),
+            };
+        index.insert(key, out.len());
+        out.push(Finding {
+            id,
+            aliases,
+            summary,
+            package: purl.is_none().then(|| ScannedPackage {
+                package_type: s.package_type.clone(),
+                name: s.name.clone(),
+                version: s.version.clone(),
+            }),
+            purl: purl.unwrap_or_default(),
+            version: s.version,
+            fixed_versions: s.fixed_versions,
+            severity,
+            cvss_score,
+            kev: kev_date_added.is_some(),
+            kev_date_added,
+            state: decided.map_or(State::InTriage, |d| d.state),
+            justification: decided.and_then(|d| d.justification.clone()),
+            decision_id: decided.map(|d| d.id),
+            sources: vec![s.scanner],
+            advisories: Vec::new(),
+            published,
+            vulnerability_id: group,
+            package_key: s.package_key.unwrap_or_default(),
+            artifact: ArtifactRef {
+                artifact_id,
+                project: who.project.clone(),
+                artifact: who.name.clone(),
+                version: who.version.clone(),
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Every finding of one vulnerability across the portfolio.
+pub async fn vulnerability_findings(
+    conn: &mut PgConnection,
+    vulnerability_id: i64,
+) -> sqlx::Result<Vec<Finding>> {
+    let candidates = store::vulnerability_candidates(&mut *conn, vulnerability_id).await?;
+    findings(conn, candidates).await
+}
+
+async fn findings(
+    conn: &mut PgConnection,
+    candidates: Vec<store::Candidate>,
+) -> sqlx::Result<Vec<Finding>> {
+    // (artifact, vulnerability, component) → what matched.
+    let mut matched: BTreeMap<(i64, i64, i64), Hit> = BTreeMap::new();
+    // One advisory entry is read once however many artifacts it is
+    // evaluated for ("are we affected" walks the whole portfolio).
+    let mut read: HashMap<(String, i32), Option<Affected>> = HashMap::new();
+    for c in candidates {
+        let Some(purl) = Purl::parse(&c.purl) else {
+            continue;
+        };
+        let Some(component) = purl.package() else {
+            continue;
+        };
+        let Some(version) = purl.match_version().or_else(|| c.component_version.clone()) else {
+            continue;
+        };
+        let entry = read
+            .entry((c.advisory_id.clone(), c.ordinal))
+            .or_insert_with(|| {
+                let pkg = Package::from_osv(&advisory_ecosystem(&c), &c.name)?;
+                read_affected(pkg, &c.name, &c.affected.0)
+            });
+        let Some(affected) = entry.as_ref() else {
+            continue;
+        };
+        if !affected.package.covers(&component) {
+            continue;
+        }
+        let verdict = matching::evaluate(affected, &version);
+        if !verdict.affected {
+            continue;
+        }
+        let hit = matched
+            .entry((c.artifact_id, c.vulnerability_id, c.component_id))
+            .or_insert_with(|| Hit {
+                project_id: c.project_id,
+                package_key: c.package_key,
+                artifact: ArtifactRef {
+                    artifact_id: c.artifact_id,
+                    project: c.project,
+                    artifact: c.artifact,
+                    version: c.artifact_version,
+                },
+                ecosystem: component.ecosystem,
+                purl: c.purl,
+                version,
+                advisories: BTreeSet::new(),
+                fixed: BTreeSet::new(),
+            });
+        hit.advisories.insert(c.advisory_id);
+        hit.fixed.extend(verdict.fixed);
+    }
+    let groups: Vec<i64> = matched
+        .keys()
+        .map(|k| k.1)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let advisories = store::group_advisories(&mut *conn, &groups).await?;
+    let ids = store::group_ids(&mut *conn, &groups).await?;
+    let mut by_group: HashMap<i64, Vec<&store::GroupAdvisory>> = HashMap::new();
+    for a in &advisories {
+        by_group.entry(a.vulnerability_id).or_default().push(a);
+    }
+    let mut decisions: HashMap<(i64, String), Vec<Decision>> = HashMap::new();
+    for row in store::current_decisions(&mut *conn, &groups).await? {
+        let key = (row.vulnerability_id, row.package_key.clone());
+        if let Some(d) = decision_of(&row) {
+            decisions.entry(key).or_default().push(d);
+        }
+    }
+    let now = chrono::Utc::now();
+    let mut ids_by_group: HashMap<i64, Vec<&store::GroupId>> = HashMap::new();
+    for i in &ids {
+        ids_by_group.entry(i.vulnerability_id).or_default().push(i);
+    }
+    let mut out = Vec::with_capacity(matched.len());
+    for ((_, group, _), hit) in matched {
+        let group_advisories = by_group.get(&group).map(Vec::as_slice).unwrap_or_default();
+        let group_ids = ids_by_group
+            .get(&group)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let v = describe(
+            group_advisories,
+            group_ids,
+            Some(hit.ecosystem),
+            &hit.advisories,
+        );
+        let decided = decisions
+            .get(&(group, hit.package_key.clone()))
+            .and_then(|ds| {
+                triage::decide(ds, hit.artifact.artifact_id, hit.project_id, &hit.purl, now)
+            });
+        out.push(Finding {
+            id: v.id,
+            aliases: v.aliases,
+            summary: v.summary,
+            package: None,
+            purl: hit.purl,
+            version: hit.version,
+            fixed_versions: hit.fixed.into_iter().collect(),
+            severity: v.severity,
+            cvss_score: v.cvss_score,
+            kev: v.kev_date_added.is_some(),
+            kev_date_added: v.kev_date_added,
+            state: decided.map_or(State::InTriage, |d| d.state),
+            justification: decided.and_then(|d| d.justification.clone()),
+            decision_id: decided.map(|d| d.id),
+            sources: vec!["osv".into()],
+            advisories: hit.advisories.into_iter().collect(),
+            published: v.published,
+            vulnerability_id: group,
+            package_key: hit.package_key,
+            artifact: hit.artifact,
+        });
+    }
+    Ok(out)
+}
+
+impl Finding {
+    /// The finding as policy rules read it.
+    pub fn facts(self) -> crate::policy::input::VulnerabilityFacts {
+        crate::policy::input::VulnerabilityFacts {
+            id: self.id,
+            aliases: self.aliases,
+            purl: self.purl,
+            version: self.version,
+            severity: self.severity.as_str().into(),
+            cvss_score: self.cvss_score,
+            kev: self.kev,
+            fixed_versions: self.fixed_versions,
+            state: self.state.as_str().into(),
+            justification: self.justification,
+            published: self.published,
+        }
+    }
+}
+
+struct Hit {
+    artifact: ArtifactRef,
+    project_id: i64,
+    package_key: String,
+    ecosystem: Ecosystem,
+    purl: String,
+    version: String,
+    advisories: BTreeSet<String>,
+    fixed: BTreeSet<String>,
+}
+
+/// The OSV ecosystem string again (`Debian:12`) from the stored parts.
+fn advisory_ecosystem(c: &store::Candidate) -> String {
+    match &c.release {
+        Some(r) => format!("{}:{r}", c.ecosystem),
+        None => c.ecosystem.clone(),
+    }
+}
+
+/// What names and scores a vulnerability.
+pub struct Described {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    pub severity: Severity,
+    pub cvss_score: Option<f64>,
+    pub kev_date_added: Option<chrono::NaiveDate>,
+    pub kev_due_date: Option<chrono::NaiveDate>,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub fn describe(
+    advisories: &[&store::GroupAdvisory],
+    ids: &[&store::GroupId],
+    ecosystem: Option<Ecosystem>,
+    matched: &BTreeSet<String>,
+) -> Described {
+    let pick = |prefix: &str| {
+        advisories
+            .iter()
+            .map(|a| a.id.as_str())
+            .find(|id| id.starts_with(prefix))
+    };
+    // Without a component to name the ecosystem, any ecosystem's own
+    // database still beats GHSA.
+    let own = match ecosystem {
+        Some(e) => pick(own_database_prefix(e)),
+        None => ["GO-", "PYSEC-", "RUSTSEC-"].into_iter().find_map(pick),
+    };
+    let id = own
+        .or_else(|| pick("GHSA-"))
+        .or_else(|| matched.iter().next().map(String::as_str))
+        .or_else(|| advisories.first().map(|a| a.id.as_str()))
+        .unwrap_or_default()
+        .to_string();
+    let aliases = ids
+        .iter()
+        .map(|i| i.id.clone())
+        .filter(|i| *i != id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The best-founded severity of any advisory: a CVSS score over a rating.
+    let scored = advisories
+        .iter()
+        .filter(|a| a.cvss_score.is_some())
+        .max_by(|a, b| {
+            a.cvss_score
+                .partial_cmp(&b.cvss_score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let (severity, cvss_score) = match scored {
+        Some(a) => (
+            Severity::parse(&a.severity).unwrap_or(Severity::Unknown),
+            a.cvss_score,
+        ),
+        None => (
+            advisories
+                .iter()
+                .filter_map(|a| Severity::parse(&a.severity))
+                .max()
+                .unwrap_or(Severity::Unknown),
+            None,
+        ),
+    };
+    let kev = ids.iter().find(|i| i.kev_date_added.is_some());
+    let summary = advisories
+        .iter()
+        .find(|a| a.id == id && a.summary.is_some())
+        .or_else(|| advisories.iter().find(|a| a.summary.is_some()))
+        .and_then(|a| a.summary.clone());
+    Described {
+        id,
+        aliases,
+        summary,
+        severity,
+        cvss_score,
+        kev_date_added: kev.and_then(|k| k.kev_date_added),
+        kev_due_date: kev.and_then(|k| k.kev_due_date),
+        published: advisories
+            .iter()
+            .filter_map(|a| a.published)
+            .filter(|p| p.timestamp() > -62_000_000_000)
+            .min(),
+    }
+}
+
+fn decision_of(row: &store::DecisionRow) -> Option<Decision> {
+    Some(Decision {
+        id: row.id,
+        scope: Scope::parse(&row.scope)?,
+        artifact_id: row.artifact_id,
+        project_id: row.project_id,
+        purl: row.purl.clone(),
+        state: State::parse(&row.state)?,
+        justification: row.justification.clone(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    })
+}
+
+/// The vulnerability an id or alias names (exactly, then upper-cased).
+pub async fn vulnerability_group(
+    db: &mut sqlx::PgConnection,
+    id: &str,
+) -> sqlx::Result<Option<i64>> {
+    let id = id.trim();
+    if let Some(g) = store::vulnerability_of(&mut *db, id).await? {
+        return Ok(Some(g));
+    }
+    store::vulnerability_of(&mut *db, &id.to_ascii_uppercase()).await
+}
+
+/// A vulnerability with every finding of it across the portfolio.
+pub struct VulnerabilityView {
+    pub described: Described,
+    pub advisories: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<VulnerabilityView> {
+    let (described, advisories) = describe_group(pool, group).await?;
+    let mut conn = pool.acquire().await?;
+    let mut findings = vulnerability_findings(&mut conn, group).await?;
+    findings.sort_by(|a, b| {
+        (
+            &a.artifact.project,
+            &a.artifact.artifact,
+            &a.artifact.version,
+            &a.purl,
+        )
+            .cmp(&(
+                &b.artifact.project,
+                &b.artifact.artifact,
+                &b.artifact.version,
+                &b.purl,
+            ))
+    });
+    Ok(VulnerabilityView {
+        described,
+        advisories,
+        findings,
+    })
+}
+
+/// How a vulnerability is named and scored, and its advisories' ids.
+pub async fn describe_group(pool: &PgPool, group: i64) -> sqlx::Result<(Described, Vec<String>)> {
+    let advisories = store::group_advisories(pool, &[group]).await?;
+    let ids = store::group_ids(pool, &[group]).await?;
+    let refs: Vec<&store::GroupAdvisory> = advisories.iter().collect();
+    let id_refs: Vec<&store::GroupId> = ids.iter().collect();
+    let described = describe(&refs, &id_refs, None, &BTreeSet::new());
+    Ok((described, advisories.into_iter().map(|a| a.id).collect()))
+}
+
+/// The prefix of each ecosystem's own advisory database.
+fn own_database_prefix(e: Ecosystem) -> &'static str {
+    match e {
+        Ecosystem::Go => "GO-",
+        Ecosystem::PyPI => "PYSEC-",
+        Ecosystem::CratesIo => "RUSTSEC-",
+        Ecosystem::Debian => "DSA-",
+        Ecosystem::Ubuntu => "USN-",
+        Ecosystem::Alpine => "ALPINE-",
+        _ => "GHSA-",
+    }
+}

@@ -1,0 +1,17 @@
+//! Use cases: importing advisories and the KEV catalog (one transaction
+//! each), and matching them against the portfolio's SBOM components.
+//!
+//! One file per use case; what callers use is re-exported here.
+
+mod findings;
+mod import;
+mod scan;
+mod triage;
+mod vex;
+
+pub use crate::vulnerabilities::core::triage::State;
+pub use findings::*;
+pub use import::*;
+pub use scan::*;
+pub use triage::*;
+pub use vex::*;
