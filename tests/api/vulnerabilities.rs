@@ -1077,3 +1077,214 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
     )
     .await;
 }
+
+fn worker_options() -> cairn::compliance::worker::WorkerOptions {
+    cairn::compliance::worker::WorkerOptions {
+        workers: 1,
+        batch: 10,
+        limits: cairn::policy::engine::EvalLimits {
+            rego: std::time::Duration::from_millis(250),
+            evaluation: std::time::Duration::from_secs(10),
+        },
+        idle_poll: std::time::Duration::from_millis(50),
+        base_backoff_secs: 1.0,
+        max_claims: 2,
+        fault: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_are_recorded_with_history_portfolio_and_trend() {
+    let app = spawn_app().await;
+    let drain = || async {
+        cairn::compliance::worker::drain(&app.pool, &worker_options())
+            .await
+            .unwrap()
+    };
+    let record = |withdrawn: bool| {
+        let mut r = json!({"id": "GO-2099-0200", "aliases": ["CVE-2099-0200"],
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+            "affected": [{"package": {"ecosystem": "Go", "name": "example.com/r"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.0"}]}]}]});
+        if withdrawn {
+            r["withdrawn"] = json!("2026-11-30T00:00:00Z");
+        }
+        serde_json::to_vec(&r).unwrap()
+    };
+    let import = |body: Vec<u8>| async {
+        let res = post(
+            &app,
+            "/api/v1/advisories",
+            ADMIN_TOKEN,
+            "application/json",
+            body,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    };
+    import(record(false)).await;
+    let old = artifact_with(&app, "r-old", &["pkg:golang/example.com/r@v1.4.0"]).await;
+    let new = artifact_with(&app, "r-new", &["pkg:golang/example.com/r@v1.6.0"]).await;
+
+    // Before the worker ran: matched live, not yet recorded.
+    let live = app.get_json("/api/v1/vulnerabilities/CVE-2099-0200").await;
+    assert_eq!(live["affected"].as_array().unwrap().len(), 1, "{live}");
+    assert!(live["affected"][0]["first_seen"].is_null());
+    let items = findings(&app, old, "").await;
+    assert!(items[0]["first_seen"].is_null());
+    let empty = app.get_json("/api/v1/vulnerabilities").await;
+    assert_eq!(empty["items"], json!([]), "nothing recorded yet");
+
+    assert!(drain().await >= 2, "both uploads were queued");
+    let items = findings(&app, old, "").await;
+    assert_eq!(items.len(), 1);
+    let first_seen = items[0]["first_seen"].as_str().unwrap().to_string();
+    assert!(!items[0]["last_seen"].is_null());
+    assert!(findings(&app, new, "").await.is_empty());
+
+    // The recorded answer equals the live one, with first_seen.
+    let recorded = app.get_json("/api/v1/vulnerabilities/GO-2099-0200").await;
+    let a = &recorded["affected"][0];
+    assert_eq!(
+        (
+            &a["artifact_id"],
+            &a["purl"],
+            &a["component_version"],
+            &a["fixed_versions"],
+            &a["state"]
+        ),
+        (
+            &json!(old),
+            &json!("pkg:golang/example.com/r@v1.4.0"),
+            &json!("v1.4.0"),
+            &json!(["1.5.0"]),
+            &json!("in_triage")
+        ),
+        "{recorded}"
+    );
+    assert_eq!(a["first_seen"], json!(first_seen));
+
+    // The portfolio list and the overview.
+    let list = app.get_json("/api/v1/vulnerabilities").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let v = &list["items"][0];
+    assert_eq!(
+        (
+            &v["id"],
+            &v["severity"],
+            &v["kev"],
+            &v["findings"],
+            &v["artifacts"],
+            &v["projects"]
+        ),
+        (
+            &json!("GO-2099-0200"),
+            &json!("high"),
+            &json!(false),
+            &json!(1),
+            &json!(1),
+            &json!(1)
+        )
+    );
+    assert_eq!(v["aliases"], json!(["CVE-2099-0200"]));
+    let none = app
+        .get_json("/api/v1/vulnerabilities?min_severity=critical")
+        .await;
+    assert_eq!(none["items"], json!([]));
+    let overview = app
+        .get_json("/api/v1/overview/vulnerabilities?days=7")
+        .await;
+    assert_eq!(overview["findings"], 1, "{overview}");
+    let high = overview["by_severity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["severity"] == "high")
+        .unwrap();
+    assert_eq!(
+        (&high["vulnerabilities"], &high["findings"]),
+        (&json!(1), &json!(1))
+    );
+    let trend = overview["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 7);
+    assert_eq!(trend[6]["high"], 1, "today: one open high finding");
+    expect_problem(
+        app.get("/api/v1/overview/vulnerabilities?days=0", ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+
+    // Triaged away: out of the default list and the counts, the trend keeps it.
+    let res = app
+        .client
+        .post(app.url("/api/v1/triage"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"vulnerability": "GO-2099-0200", "purl": "pkg:golang/example.com/r@v1.4.0",
+                      "scope": "portfolio", "state": "false_positive"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    drain().await;
+    assert_eq!(
+        app.get_json("/api/v1/vulnerabilities").await["items"],
+        json!([])
+    );
+    let all = app
+        .get_json("/api/v1/vulnerabilities?include_triaged=true")
+        .await;
+    assert_eq!(all["items"][0]["untriaged_or_affected"], 0, "{all}");
+    let overview = app.get_json("/api/v1/overview/vulnerabilities").await;
+    assert_eq!(overview["findings"], 0);
+    assert_eq!(overview["trend"][29]["high"], 1);
+
+    // Withdrawn: resolved; published again: it reappears, first_seen kept.
+    import(record(true)).await;
+    drain().await;
+    assert!(findings(&app, old, "").await.is_empty());
+    let gone = app.get_json("/api/v1/vulnerabilities/CVE-2099-0200").await;
+    assert_eq!(gone["affected"], json!([]));
+    let overview = app.get_json("/api/v1/overview/vulnerabilities").await;
+    assert_eq!(overview["trend"][29]["high"], 0, "resolved today");
+    import(record(false)).await;
+    drain().await;
+    let back = findings(&app, old, "").await;
+    assert_eq!(back[0]["first_seen"], json!(first_seen));
+    let history = app
+        .get_json(&format!(
+            "/api/v1/artifacts/{old}/vulnerabilities/history?limit=2"
+        ))
+        .await;
+    let changes: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["reappeared", "resolved"], "{history}");
+    assert_eq!(history["items"][0]["vulnerability"], "GO-2099-0200");
+    let cursor = history["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get_json(&format!(
+            "/api/v1/artifacts/{old}/vulnerabilities/history?cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(rest["items"][0]["change"], "appeared");
+    assert!(rest["next_cursor"].is_null());
+    expect_problem(
+        app.get(
+            "/api/v1/artifacts/999999/vulnerabilities/history",
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap(),
+        404,
+    )
+    .await;
+}

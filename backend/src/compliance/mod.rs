@@ -129,7 +129,11 @@ pub async fn evaluate_and_store(
 ) -> sqlx::Result<Option<usize>> {
     let now = Utc::now();
     let started = std::time::Instant::now();
-    let Some(input) = store::load_input(conn, artifact_id, now).await? else {
+    // Findings are matched once: recorded (first/last seen, history) and
+    // judged by the `vulnerabilities` rule.
+    let (findings, _synced) =
+        crate::vulnerabilities::service::sync_findings(&mut *conn, artifact_id, now).await?;
+    let Some(input) = store::load_input_with(conn, artifact_id, now, Some(findings)).await? else {
         return Ok(None);
     };
     let sets = store::list_sets(&mut *conn).await?;

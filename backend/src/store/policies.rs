@@ -30,6 +30,17 @@ pub async fn load_input(
     artifact_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<RuleInput>> {
+    load_input_with(conn, artifact_id, now, None).await
+}
+
+/// `load_input` with the artifact's findings already matched (the worker
+/// matches once, to record them and to judge them).
+pub async fn load_input_with(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+    now: DateTime<Utc>,
+    findings: Option<Vec<crate::vulnerabilities::service::Finding>>,
+) -> sqlx::Result<Option<RuleInput>> {
     let row: Option<(
         i64,
         String,
@@ -143,15 +154,16 @@ pub async fn load_input(
     )
     .await?;
 
-    let vulnerabilities = match &sbom {
-        Some(_) => Some(
+    let vulnerabilities = match (&sbom, findings) {
+        (None, _) => None,
+        (Some(_), Some(found)) => Some(found.into_iter().map(|f| f.facts()).collect()),
+        (Some(_), None) => Some(
             crate::vulnerabilities::service::artifact_findings(&mut *conn, id)
                 .await?
                 .into_iter()
                 .map(|f| f.facts())
                 .collect(),
         ),
-        None => None,
     };
     Ok(Some(RuleInput {
         artifact: ArtifactFacts {

@@ -54,6 +54,11 @@ pub struct Finding {
     /// The advisories that matched.
     pub advisories: Vec<String>,
     pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the evaluation worker first matched it for this artifact (null
+    /// until it has run since the finding appeared).
+    pub first_seen: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the evaluation worker last matched it.
+    pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
     pub vulnerability_id: i64,
     #[serde(skip)]
@@ -247,6 +252,8 @@ async fn merge_scans(
             sources: vec![s.scanner],
             advisories: Vec::new(),
             published,
+            first_seen: None,
+            last_seen: None,
             vulnerability_id: group,
             package_key: s.package_key.unwrap_or_default(),
             artifact: ArtifactRef {
@@ -384,6 +391,8 @@ async fn findings(
             sources: vec!["osv".into()],
             advisories: hit.advisories.into_iter().collect(),
             published: v.published,
+            first_seen: None,
+            last_seen: None,
             vulnerability_id: group,
             package_key: hit.package_key,
             artifact: hit.artifact,
@@ -549,12 +558,21 @@ pub struct VulnerabilityView {
     pub described: Described,
     pub advisories: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Some artifact waits for evaluation: matched live.
+    pub pending: bool,
 }
 
 pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<VulnerabilityView> {
     let (described, advisories) = describe_group(pool, group).await?;
     let mut conn = pool.acquire().await?;
-    let mut findings = vulnerability_findings(&mut conn, group).await?;
+    // Materialised findings answer in one indexed read when no artifact
+    // waits for evaluation; otherwise they may lag: match live.
+    let pending = store::findings::any_pending(&mut *conn).await?;
+    let mut findings = if pending {
+        vulnerability_findings(&mut conn, group).await?
+    } else {
+        recorded_findings(&mut conn, group, &described).await?
+    };
     findings.sort_by(|a, b| {
         (
             &a.artifact.project,
@@ -573,7 +591,68 @@ pub async fn vulnerability(pool: &PgPool, group: i64) -> sqlx::Result<Vulnerabil
         described,
         advisories,
         findings,
+        pending,
     })
+}
+
+/// One vulnerability's open findings as the worker recorded them, decided
+/// by the current triage.
+async fn recorded_findings(
+    conn: &mut PgConnection,
+    group: i64,
+    described: &Described,
+) -> sqlx::Result<Vec<Finding>> {
+    let rows = store::findings::open_of_vulnerability(&mut *conn, group).await?;
+    let decisions: Vec<(String, Decision)> = store::current_decisions(&mut *conn, &[group])
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.package_key.clone(), decision_of(r)?)))
+        .collect();
+    let now = chrono::Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let decided = triage::decide(
+                decisions
+                    .iter()
+                    .filter(|(k, _)| *k == r.package_key)
+                    .map(|(_, d)| d),
+                r.artifact_id,
+                r.project_id,
+                &r.purl,
+                now,
+            );
+            Finding {
+                id: described.id.clone(),
+                aliases: described.aliases.clone(),
+                summary: described.summary.clone(),
+                package: None,
+                purl: r.purl,
+                version: r.version,
+                fixed_versions: r.fixed_versions,
+                severity: described.severity,
+                cvss_score: described.cvss_score,
+                kev: described.kev_date_added.is_some(),
+                kev_date_added: described.kev_date_added,
+                state: decided.map_or(State::InTriage, |d| d.state),
+                justification: decided.and_then(|d| d.justification.clone()),
+                decision_id: decided.map(|d| d.id),
+                sources: Vec::new(),
+                advisories: Vec::new(),
+                published: described.published,
+                first_seen: Some(r.first_seen),
+                last_seen: Some(r.last_seen),
+                vulnerability_id: group,
+                package_key: r.package_key,
+                artifact: ArtifactRef {
+                    artifact_id: r.artifact_id,
+                    project: r.project,
+                    artifact: r.artifact,
+                    version: r.artifact_version,
+                },
+            }
+        })
+        .collect())
 }
 
 /// How a vulnerability is named and scored, and its advisories' ids.

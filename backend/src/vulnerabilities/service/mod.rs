@@ -5,6 +5,7 @@
 
 mod findings;
 mod import;
+mod portfolio;
 mod scan;
 mod triage;
 mod vex;
@@ -12,6 +13,7 @@ mod vex;
 pub use crate::vulnerabilities::core::triage::State;
 pub use findings::*;
 pub use import::*;
+pub use portfolio::*;
 pub use scan::*;
 pub use triage::*;
 pub use vex::*;

@@ -209,6 +209,8 @@ pub struct FindingPage {
     pub next_cursor: Option<String>,
     /// `pending` while some of the artifact's components are not yet
     /// indexed for matching (just after an upgrade); else `complete`.
+    /// Findings are matched live; `first_seen` is null on those the
+    /// evaluation worker has not recorded yet.
     pub analysis: Analysis,
     /// Findings that pass the filters, on every page.
     pub total: usize,
@@ -259,6 +261,7 @@ pub async fn artifact_vulnerabilities(
         .into_iter()
         .filter(|f| filter.keeps(f))
         .collect();
+    service::with_seen(&mut conn, id, &mut findings).await?;
     findings.sort_by_cached_key(FindingKey::of);
     let total = findings.len();
     let start = match &after {
@@ -330,6 +333,8 @@ pub struct AffectedArtifact {
     pub component_version: String,
     pub fixed_versions: Vec<String>,
     pub state: TriageState,
+    /// When the evaluation worker first matched it here (null while pending).
+    pub first_seen: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One vulnerability by any of its ids or aliases, with every affected
@@ -388,6 +393,7 @@ impl From<service::VulnerabilityView> for Vulnerability {
                     component_version: f.version,
                     fixed_versions: f.fixed_versions,
                     state: f.state,
+                    first_seen: f.first_seen,
                 })
                 .collect(),
         }
@@ -757,3 +763,6 @@ pub async fn upload_scan_report(
     let stored = service::ingest_scan(&state.pool, &target, &up.document, caller.token_id).await?;
     Ok((crate::api::created_or_ok(stored.created), Json(stored)))
 }
+
+mod portfolio;
+pub use portfolio::*;

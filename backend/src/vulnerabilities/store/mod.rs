@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 
+pub mod findings;
+
 /// Imports run one at a time: alias groups are merged from what the
 /// previous import left.
 pub async fn lock_imports(tx: &mut PgConnection) -> sqlx::Result<()> {
