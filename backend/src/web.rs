@@ -84,9 +84,9 @@ impl IntoResponse for WebError {
     }
 }
 
-type WebResult<T> = Result<T, WebError>;
+pub(crate) type WebResult<T> = Result<T, WebError>;
 
-fn render(t: impl Template) -> WebResult<Response> {
+pub(crate) fn render(t: impl Template) -> WebResult<Response> {
     Ok(Html(t.render()?).into_response())
 }
 
@@ -123,7 +123,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -346,6 +346,9 @@ struct ArtifactPage<'a> {
     evidence: crate::evidence::Evidence,
     /// The latest Go build info with its cross-check.
     go: Option<crate::go_ci::GoBuild>,
+    /// Known vulnerabilities, most severe first (all of them: the table
+    /// is the artifact's to-do list).
+    findings: Vec<crate::vulnerabilities::service::Finding>,
 }
 
 async fn artifact(
@@ -380,6 +383,9 @@ async fn artifact(
         components,
         evidence: crate::evidence::evidence_for_artifact(&state.pool, id).await?,
         go: crate::go_ci::latest_go_build(&state.pool, id).await?,
+        findings: crate::vulnerabilities::service::ranked_findings(&state.pool, id)
+            .await
+            .map_err(ApiError::from)?,
     })
 }
 

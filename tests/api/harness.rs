@@ -201,6 +201,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Signs in to the dashboard with `token`: the session cookie
+    /// (`name=value`) to send back.
+    pub async fn sign_in(&self, token: &str) -> String {
+        let ok = self
+            .client
+            .post(self.url("/ui/login"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 303);
+        ok.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn token(&self, role: &str) -> String {
         let res = self
             .client

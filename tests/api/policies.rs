@@ -956,21 +956,7 @@ async fn admission_reviews() {
 }
 
 async fn sign_in(app: &TestApp) -> String {
-    let ok = app
-        .client
-        .post(app.url("/ui/login"))
-        .form(&[("token", ADMIN_TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 303);
-    ok.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    app.sign_in(ADMIN_TOKEN).await
 }
 
 async fn page(app: &TestApp, session: &str, path: &str) -> String {

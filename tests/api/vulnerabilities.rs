@@ -1288,3 +1288,144 @@ async fn findings_are_recorded_with_history_portfolio_and_trend() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_vulnerability_pages_and_triage_form() {
+    let app = spawn_app().await;
+    let record = json!({"id": "GO-2099-0300", "aliases": ["CVE-2099-0300"],
+        "summary": "Header smuggling in example.com/t",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "Go", "name": "example.com/t"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]});
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = artifact_with(&app, "t", &["pkg:golang/example.com/t@v1.9.0"]).await;
+    cairn::compliance::worker::drain(&app.pool, &worker_options())
+        .await
+        .unwrap();
+    let admin = app.sign_in(ADMIN_TOKEN).await;
+    let page = |session: String, path: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .get(app.url(&path))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let row = |html: &str, table: &str| -> String {
+        let start = html
+            .find(&format!("<table id=\"{table}\""))
+            .unwrap_or_else(|| panic!("no table {table}"));
+        let body = &html[start..];
+        let end = body.find("</table>").unwrap();
+        body[..end].to_string()
+    };
+
+    // The artifact page lists the finding.
+    let (status, html) = page(admin.clone(), format!("/ui/artifacts/{id}")).await;
+    assert_eq!(status, 200);
+    let findings = row(&html, "findings");
+    assert!(
+        findings.contains("href=\"/ui/vulnerabilities/GO-2099-0300\""),
+        "{findings}"
+    );
+    assert!(findings.contains("CVE-2099-0300") && findings.contains("critical"));
+    assert!(findings.contains("pkg:golang/example.com/t@v1.9.0") && findings.contains("2.0.0"));
+    assert!(findings.contains("in_triage"));
+
+    // The overview: counts, the trend and the list.
+    let (status, html) = page(admin.clone(), "/ui/vulnerabilities".into()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg class=\"trend-chart\""));
+    let list = row(&html, "vulnerabilities");
+    assert!(
+        list.contains("GO-2099-0300") && list.contains("critical") && list.contains("1 of 1"),
+        "{list}"
+    );
+    let (_, filtered) = page(admin.clone(), "/ui/vulnerabilities?kev=true".into()).await;
+    assert!(
+        !filtered.contains("<table id=\"vulnerabilities\""),
+        "not in KEV"
+    );
+    let (status, _) = page(
+        admin.clone(),
+        "/ui/vulnerabilities?min_severity=urgent".into(),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // "Are we affected?" by an alias, and the triage form.
+    let (status, html) = page(admin.clone(), "/ui/vulnerabilities/cve-2099-0300".into()).await;
+    assert_eq!(status, 200);
+    let affected = row(&html, "affected");
+    assert!(affected.contains(&format!("/ui/artifacts/{id}")) && affected.contains("acme/svc"));
+    assert!(html.contains("action=\"/ui/vulnerabilities/GO-2099-0300/triage\""));
+    let (status, _) = page(admin.clone(), "/ui/vulnerabilities/CVE-1999-0001".into()).await;
+    assert_eq!(status, 404);
+
+    let form = [
+        ("purl", "pkg:golang/example.com/t@v1.9.0"),
+        ("scope", "portfolio"),
+        ("project", ""),
+        ("artifact_id", ""),
+        ("state", "not_affected"),
+        ("justification", "vulnerable_code_not_in_execute_path"),
+        ("comment", "not called"),
+    ];
+    let own = app.base.clone();
+    let submit = |session: String, origin: String, form: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/ui/vulnerabilities/GO-2099-0300/triage"))
+                .header("cookie", session)
+                .header("origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Cross-site and viewer submissions are refused; a bad state is a 422; nothing stored.
+    assert_eq!(
+        submit(admin.clone(), "https://evil.example".into(), form.to_vec()).await,
+        403
+    );
+    let viewer = app.sign_in(&app.token("viewer").await).await;
+    let (_, html) = page(viewer.clone(), "/ui/vulnerabilities/GO-2099-0300".into()).await;
+    assert!(!html.contains("triage-form"), "viewers get no form");
+    assert_eq!(submit(viewer, own.clone(), form.to_vec()).await, 403);
+    let mut bad = form.to_vec();
+    bad[4] = ("state", "ignored");
+    assert_eq!(submit(admin.clone(), own.clone(), bad).await, 422);
+    let mut no_reason = form.to_vec();
+    no_reason[5] = ("justification", "");
+    assert_eq!(submit(admin.clone(), own.clone(), no_reason).await, 422);
+    let history = app
+        .get_json("/api/v1/vulnerabilities/GO-2099-0300/triage")
+        .await;
+    assert_eq!(history["items"], json!([]));
+
+    assert_eq!(submit(admin.clone(), own.clone(), form.to_vec()).await, 303);
+    let history = app
+        .get_json("/api/v1/vulnerabilities/GO-2099-0300/triage")
+        .await;
+    assert_eq!(history["items"][0]["state"], "not_affected", "{history}");
+    assert_eq!(history["items"][0]["comment"], "not called");
+    let (_, html) = page(admin, format!("/ui/artifacts/{id}")).await;
+    assert!(row(&html, "findings").contains("not_affected"));
+}

@@ -15,3 +15,4 @@ pub mod api;
 pub mod core;
 pub mod service;
 pub mod store;
+pub mod web;

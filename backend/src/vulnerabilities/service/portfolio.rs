@@ -173,6 +173,23 @@ pub async fn with_seen(
     Ok(())
 }
 
+/// The artifact's findings with first/last seen, most severe first (KEV
+/// first within a severity), then by id and purl.
+pub async fn ranked_findings(pool: &sqlx::PgPool, artifact_id: i64) -> sqlx::Result<Vec<Finding>> {
+    let mut conn = pool.acquire().await?;
+    let mut findings = artifact_findings(&mut conn, artifact_id).await?;
+    with_seen(&mut conn, artifact_id, &mut findings).await?;
+    findings.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), !a.kev, &a.id, &a.purl).cmp(&(
+            std::cmp::Reverse(b.severity),
+            !b.kev,
+            &b.id,
+            &b.purl,
+        ))
+    });
+    Ok(findings)
+}
+
 /// Open findings by severity across the portfolio, and the trend.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Overview {
