@@ -74,6 +74,7 @@ pub async fn list_vulnerabilities(
     caller.require(Role::Viewer)?;
     let limit = page.limit()?;
     let after: Option<(i16, i64)> = page.after()?;
+    non_empty_project(q.project.as_deref())?;
     let filter = service::PortfolioFilter {
         min_rank: q.min_severity.map(|s| s as i16),
         kev: q.kev,
@@ -139,6 +140,7 @@ pub async fn vulnerabilities_overview(
     ApiQuery(q): ApiQuery<OverviewQuery>,
 ) -> ApiResult<Json<Overview>> {
     caller.require(Role::Viewer)?;
+    non_empty_project(q.project.as_deref())?;
     let days = q.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::bad_request(format!(
@@ -212,4 +214,16 @@ pub async fn finding_history(
         })
         .collect();
     Ok(Json(Page::from_rows(items, limit, |c| c.id)))
+}
+
+fn non_empty_project(project: Option<&str>) -> ApiResult<()> {
+    match project {
+        Some(p) if p.trim().is_empty() => Err(ApiError::bad_request(
+            "project must name a project; leave it out for the whole portfolio",
+        )),
+        Some(p) if p.chars().count() > 200 => Err(ApiError::bad_request(
+            "project is longer than 200 characters: no project is named so",
+        )),
+        _ => Ok(()),
+    }
 }

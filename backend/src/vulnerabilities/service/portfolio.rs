@@ -192,6 +192,7 @@ pub async fn ranked_findings(pool: &sqlx::PgPool, artifact_id: i64) -> sqlx::Res
 
 /// Open findings by severity across the portfolio, and the trend.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = VulnerabilityOverview)]
 pub struct Overview {
     /// Open findings (not triaged away) per severity, most severe first.
     pub by_severity: Vec<SeverityCounts>,
@@ -207,6 +208,7 @@ pub struct Overview {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SeverityFindingCounts)]
 pub struct SeverityCounts {
     pub severity: Severity,
     pub vulnerabilities: i64,
@@ -216,6 +218,7 @@ pub struct SeverityCounts {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = FindingTrendPoint)]
 pub struct TrendPoint {
     pub day: NaiveDate,
     pub critical: i64,
