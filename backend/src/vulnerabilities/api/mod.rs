@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::core::severity::Severity;
-use super::service::{self, Finding, ImportReport, KevReport, Source, State as TriageState};
+use super::service::{
+    self, Finding, FindingKey, ImportReport, KevReport, Source, State as TriageState,
+};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -288,17 +290,6 @@ pub async fn artifact_vulnerabilities(
         analysis,
         total,
     }))
-}
-
-/// The order of findings, and their cursor: severity (most severe first),
-/// KEV first, then id and purl.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-struct FindingKey(u8, bool, String, String);
-
-impl FindingKey {
-    fn of(f: &Finding) -> Self {
-        FindingKey(4 - f.severity as u8, !f.kev, f.id.clone(), f.purl.clone())
-    }
 }
 
 /// A vulnerability and every artifact of the portfolio it affects.

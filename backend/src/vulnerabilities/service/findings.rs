@@ -401,6 +401,17 @@ async fn findings(
     Ok(out)
 }
 
+/// The order findings are listed in, and the API's cursor: most severe
+/// first, KEV first within a severity, then id and purl.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct FindingKey(u8, bool, String, String);
+
+impl FindingKey {
+    pub fn of(f: &Finding) -> Self {
+        FindingKey(4 - f.severity as u8, !f.kev, f.id.clone(), f.purl.clone())
+    }
+}
+
 impl Finding {
     /// The finding as policy rules read it.
     pub fn facts(self) -> crate::policy::input::VulnerabilityFacts {

@@ -27,12 +27,16 @@ fn key_of(f: &Finding) -> Key {
     (f.vulnerability_id, f.purl.clone(), package)
 }
 
-/// Whether a finding still asks for attention (not triaged away).
-pub fn is_open(state: State) -> bool {
-    !matches!(
-        state,
-        State::NotAffected | State::FalsePositive | State::Fixed
-    )
+/// The artifact's stored findings by key (one read serves the whole sync).
+async fn stored_by_key(
+    conn: &mut PgConnection,
+    artifact_id: i64,
+) -> sqlx::Result<HashMap<Key, store::Seen>> {
+    Ok(store::of_artifact(&mut *conn, artifact_id)
+        .await?
+        .into_iter()
+        .map(|s| ((s.vulnerability_id, s.purl.clone(), s.package.clone()), s))
+        .collect())
 }
 
 /// What one sync changed.
@@ -52,11 +56,7 @@ pub async fn sync_findings(
     now: DateTime<Utc>,
 ) -> sqlx::Result<(Vec<Finding>, Synced)> {
     let mut findings = artifact_findings(&mut *conn, artifact_id).await?;
-    let stored: HashMap<Key, store::Seen> = store::of_artifact(&mut *conn, artifact_id)
-        .await?
-        .into_iter()
-        .map(|s| ((s.vulnerability_id, s.purl.clone(), s.package.clone()), s))
-        .collect();
+    let stored = stored_by_key(&mut *conn, artifact_id).await?;
     let mut rows = store::CurrentRows::default();
     let mut changes = Vec::new();
     let mut synced = Synced::default();
@@ -102,53 +102,26 @@ pub async fn sync_findings(
         rows.kev.push(f.kev);
         rows.state.push(f.state.as_str().into());
     }
-    let gone: Vec<Key> = stored
-        .iter()
-        .filter(|(k, s)| s.resolved_at.is_none() && !current.contains(*k))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in &gone {
-        changes.push(store::Change {
-            vulnerability_id: k.0,
-            purl: k.1.clone(),
-            package: k.2.clone(),
-            change: "resolved",
-            severity: String::new(),
-            kev: false,
-        });
+    // A resolution counts against the severity it was last seen with.
+    let mut gone: Vec<Key> = Vec::new();
+    for (k, s) in &stored {
+        if s.resolved_at.is_none() && !current.contains(k) {
+            gone.push(k.clone());
+            changes.push(store::Change {
+                vulnerability_id: k.0,
+                purl: k.1.clone(),
+                package: k.2.clone(),
+                change: "resolved",
+                severity: s.severity.clone(),
+                kev: s.kev,
+            });
+        }
     }
-    fill_resolved_severity(&mut *conn, artifact_id, &mut changes).await?;
     synced.resolved = gone.len();
     store::upsert(&mut *conn, artifact_id, &rows, now).await?;
     store::resolve(&mut *conn, artifact_id, &gone, now).await?;
     store::record_changes(&mut *conn, artifact_id, &changes, now).await?;
     Ok((findings, synced))
-}
-
-/// Resolutions count against the severity the finding was last seen with.
-async fn fill_resolved_severity(
-    conn: &mut PgConnection,
-    artifact_id: i64,
-    changes: &mut [store::Change],
-) -> sqlx::Result<()> {
-    if !changes.iter().any(|c| c.change == "resolved") {
-        return Ok(());
-    }
-    let last: HashMap<Key, (String, bool)> = store::last_severity(&mut *conn, artifact_id)
-        .await?
-        .into_iter()
-        .map(|r| ((r.vulnerability_id, r.purl, r.package), (r.severity, r.kev)))
-        .collect();
-    for c in changes.iter_mut().filter(|c| c.change == "resolved") {
-        let key = (c.vulnerability_id, c.purl.clone(), c.package.clone());
-        let (severity, kev) = last
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| ("unknown".into(), false));
-        c.severity = severity;
-        c.kev = kev;
-    }
-    Ok(())
 }
 
 /// Adds first/last seen from the stored findings to live ones.
@@ -157,11 +130,7 @@ pub async fn with_seen(
     artifact_id: i64,
     findings: &mut [Finding],
 ) -> sqlx::Result<()> {
-    let stored: HashMap<Key, store::Seen> = store::of_artifact(&mut *conn, artifact_id)
-        .await?
-        .into_iter()
-        .map(|s| ((s.vulnerability_id, s.purl.clone(), s.package.clone()), s))
-        .collect();
+    let stored = stored_by_key(&mut *conn, artifact_id).await?;
     for f in findings {
         if let Some(s) = stored.get(&key_of(f)) {
             if s.resolved_at.is_none() {
@@ -173,20 +142,12 @@ pub async fn with_seen(
     Ok(())
 }
 
-/// The artifact's findings with first/last seen, most severe first (KEV
-/// first within a severity), then by id and purl.
+/// The artifact's findings with first/last seen, in `FindingKey` order.
 pub async fn ranked_findings(pool: &sqlx::PgPool, artifact_id: i64) -> sqlx::Result<Vec<Finding>> {
     let mut conn = pool.acquire().await?;
     let mut findings = artifact_findings(&mut conn, artifact_id).await?;
     with_seen(&mut conn, artifact_id, &mut findings).await?;
-    findings.sort_by(|a, b| {
-        (std::cmp::Reverse(a.severity), !a.kev, &a.id, &a.purl).cmp(&(
-            std::cmp::Reverse(b.severity),
-            !b.kev,
-            &b.id,
-            &b.purl,
-        ))
-    });
+    findings.sort_by_cached_key(FindingKey::of);
     Ok(findings)
 }
 

@@ -13,12 +13,15 @@ pub struct Seen {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// As last seen.
+    pub severity: String,
+    pub kev: bool,
 }
 
 /// Every stored finding of the artifact, open or resolved.
 pub async fn of_artifact(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx::Result<Vec<Seen>> {
     sqlx::query_as(
-        "SELECT vulnerability_id, purl, package, first_seen, last_seen, resolved_at
+        "SELECT vulnerability_id, purl, package, first_seen, last_seen, resolved_at, severity, kev
            FROM findings WHERE artifact_id = $1",
     )
     .bind(artifact_id)
@@ -271,28 +274,6 @@ pub async fn portfolio(
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
-/// The severity and KEV flag each stored finding was last seen with.
-#[derive(sqlx::FromRow)]
-pub struct LastSeverity {
-    pub vulnerability_id: i64,
-    pub purl: String,
-    pub package: String,
-    pub severity: String,
-    pub kev: bool,
-}
-
-pub async fn last_severity(
-    db: impl PgExecutor<'_>,
-    artifact_id: i64,
-) -> sqlx::Result<Vec<LastSeverity>> {
-    sqlx::query_as(
-        "SELECT vulnerability_id, purl, package, severity, kev FROM findings WHERE artifact_id = $1",
-    )
-    .bind(artifact_id)
     .fetch_all(db)
     .await
 }
