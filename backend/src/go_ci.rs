@@ -21,6 +21,7 @@ use crate::evidence;
 use crate::goevidence::buildinfo::{self, BuildInfo, Detected};
 use crate::goevidence::crosscheck::{self, CrossCheck};
 use crate::goevidence::gomod;
+use crate::goevidence::symbols;
 use crate::store::{self, goci};
 
 /// `go version -m` text larger than this is not believable.
@@ -102,6 +103,9 @@ pub async fn spool(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<Spo
 pub struct Extracted {
     pub info: BuildInfo,
     pub binary: bool,
+    /// A binary's function names (for reachability), or why they could not
+    /// be read: the build info stands without them.
+    pub symbols: Option<Result<symbols::Symbols, String>>,
 }
 
 /// Reads the build info from a spooled binary or `go version -m` text.
@@ -134,11 +138,18 @@ pub fn extract(spooled: &mut Spooled) -> ApiResult<Extracted> {
         return Ok(Extracted {
             info: buildinfo::parse_version_m(&text)?,
             binary: false,
+            symbols: None,
         });
     }
+    let info = buildinfo::from_executable(file, spooled.len)?;
+    let symbols = symbols::from_executable(file, spooled.len).map_err(|e| e.to_string());
+    if let Err(e) = &symbols {
+        tracing::info!(error = %e, "the binary's function table was not read");
+    }
     Ok(Extracted {
-        info: buildinfo::from_executable(file, spooled.len)?,
+        info,
         binary: true,
+        symbols: Some(symbols),
     })
 }
 
@@ -159,6 +170,12 @@ pub struct GoBuild {
     pub build_info: BuildInfo,
     /// The artifact's SBOM and source commit against this build info.
     pub cross_check: CrossCheck,
+    /// Function names read from the binary's function table (pclntab), which
+    /// Go reachability compares with advisories' vulnerable symbols; null
+    /// when none were read (`version-m` text, or see `symbols_error`).
+    pub linked_functions: Option<i32>,
+    /// Why the binary's function table could not be read.
+    pub symbols_error: Option<String>,
     pub uploaded_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -209,6 +226,7 @@ pub async fn ingest_go_binary(
         binary_digest: computed.as_deref(),
         binary_size: extracted.binary.then_some(size),
         info: &extracted.info,
+        symbols: extracted.symbols.as_ref(),
         uploaded_by: Some(caller.token_id),
     };
     if let Some(row) = goci::latest_build_if_same(&mut tx, &new).await? {
@@ -216,6 +234,9 @@ pub async fn ingest_go_binary(
         return Ok((with_cross_check(pool, row).await?, false));
     }
     let row = goci::insert_build(&mut tx, &new).await?;
+    if let Some(Ok(symbols)) = &extracted.symbols {
+        goci::insert_symbols(&mut tx, row.id, symbols).await?;
+    }
     store::policies::enqueue(&mut tx, &[artifact_id], "go build info").await?;
     tx.commit().await?;
     Ok((with_cross_check(pool, row).await?, true))
@@ -248,6 +269,8 @@ async fn with_cross_check(pool: &PgPool, row: goci::GoBuildRow) -> ApiResult<GoB
         size: row.binary_size,
         build_info: row.build_info.0,
         cross_check: cc,
+        linked_functions: row.symbols_count,
+        symbols_error: row.symbols_error,
         uploaded_at: row.uploaded_at,
     })
 }

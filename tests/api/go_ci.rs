@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::harness::{expect_problem, fixture, scratch_dir, spawn_app, TestApp, ADMIN_TOKEN};
@@ -940,4 +940,233 @@ async fn rules_in_the_policy_engine() {
     assert_eq!(keys(3).len(), 11);
     assert_eq!(dry["input"]["go"]["build"]["go_version"], "go1.22.3");
     assert_eq!(dry["input"]["ci_definitions"].as_array().unwrap().len(), 2);
+}
+
+/// Go reachability, as govulncheck's binary mode decides it: a program
+/// built here links `fmt.Println` and `net/url.Parse` but not `net/smtp`.
+/// Of three stdlib advisories affecting its Go version, the one whose
+/// symbols it does not link becomes `not_affected` /
+/// `vulnerable_code_not_present`, labelled as generated, and stays listed;
+/// a linked one and one without symbols stay `in_triage`. A person's
+/// decision wins over the generated one; without a binary (`go version -m`
+/// text) nothing is generated.
+#[tokio::test(flavor = "multi_thread")]
+async fn go_reachability_from_the_binarys_function_table() {
+    use crate::harness::worker_options;
+    let Some(go) = go_tool() else { return };
+    let dir = scratch_dir("reach");
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\t\"net/url\"\n\t\"os\"\n)\n\nfunc main() {\n\tu, err := url.Parse(os.Args[0])\n\tfmt.Println(u, err)\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("go.mod"), "module example.com/reach\n\ngo 1.19\n").unwrap();
+    let bin = std::fs::read(build(&go, &dir, &["-trimpath"])).unwrap();
+    let version_m = {
+        let mut c = go_cmd(&go, &dir);
+        c.args(["version", "-m", "hello.bin"]);
+        run(c)
+    };
+    let go_version = version_m
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("go")
+        .to_string();
+    let app = spawn_app().await;
+
+    let advisory = |id: &str, imports: Value| {
+        let mut affected = json!({"package": {"ecosystem": "Go", "name": "stdlib"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]});
+        if !imports.is_null() {
+            affected["ecosystem_specific"] = json!({ "imports": imports });
+        }
+        json!({"id": id, "modified": "2026-01-01T00:00:00Z", "affected": [affected]})
+    };
+    let records = json!([
+        advisory(
+            "GO-2099-0301",
+            json!([{"path": "net/url", "symbols": ["Parse", "URL.String"]}])
+        ),
+        advisory(
+            "GO-2099-0302",
+            json!([{"path": "net/smtp", "symbols": ["SendMail"]},
+                                        {"path": "fmt", "symbols": ["Sscanf"]}])
+        ),
+        advisory("GO-2099-0303", Value::Null),
+    ]);
+    let res = app
+        .client
+        .post(app.url("/api/v1/advisories"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&records)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
+    let stdlib = format!("pkg:golang/stdlib@v{go_version}");
+    let sbom = |name: &str| {
+        serde_json::to_vec(&json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+            "metadata": {"component": {"type": "application", "name": name, "bom-ref": "root"}},
+            "components": [{"type": "library", "bom-ref": "std", "name": "stdlib",
+                            "version": go_version, "purl": stdlib}]
+        }))
+        .unwrap()
+    };
+    let mut ids = Vec::new();
+    for name in ["reach-bin", "reach-text"] {
+        let res = app
+            .upload(
+                &format!("project=acme/reach&artifact={name}&version=1.0.0"),
+                sbom(name),
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 201);
+        ids.push(
+            res.json::<Value>().await.unwrap()["artifact_id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let (with_binary, with_text) = (ids[0], ids[1]);
+    let build = created(
+        post(
+            &app,
+            "/api/v1/go-binaries?project=acme/reach&artifact=reach-bin&version=1.0.0",
+            bin.clone(),
+        )
+        .await,
+    )
+    .await;
+    let functions = build["linked_functions"].as_i64().unwrap();
+    assert!(functions > 1000, "a Go binary links the runtime: {build}");
+    assert!(build["symbols_error"].is_null());
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM go_build_symbols WHERE package IN ('fmt', 'net/url', 'runtime')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 3, "the packages the program links are stored");
+    let text = created(
+        post(
+            &app,
+            "/api/v1/go-binaries?project=acme/reach&artifact=reach-text&version=1.0.0",
+            version_m.into_bytes(),
+        )
+        .await,
+    )
+    .await;
+    assert!(text["linked_functions"].is_null(), "{text}");
+
+    let by_id = |items: &Value| -> std::collections::BTreeMap<String, Value> {
+        items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
+            .collect()
+    };
+    let read = |artifact: i64| {
+        let app = &app;
+        async move {
+            by_id(
+                &app.get_json(&format!("/api/v1/artifacts/{artifact}/vulnerabilities"))
+                    .await,
+            )
+        }
+    };
+    let check_binary = |f: std::collections::BTreeMap<String, Value>| {
+        assert_eq!(f.len(), 3, "{f:?}");
+        let linked = &f["GO-2099-0301"];
+        assert_eq!(linked["state"], "in_triage");
+        assert_eq!(linked["reachability"]["state"], "linked");
+        // `fmt.Println(u)` calls `URL.String` through `fmt.Stringer`.
+        assert_eq!(
+            linked["reachability"]["symbols"],
+            json!(["net/url.Parse", "net/url.URL.String"])
+        );
+        assert_eq!(linked["reachability"]["sets_state"], false);
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bin)));
+        assert_eq!(linked["reachability"]["binary"], digest.as_str());
+        let absent = &f["GO-2099-0302"];
+        assert_eq!(absent["state"], "not_affected");
+        assert_eq!(absent["justification"], "vulnerable_code_not_present");
+        assert_eq!(absent["reachability"]["state"], "not_linked");
+        assert_eq!(absent["reachability"]["sets_state"], true);
+        assert_eq!(
+            absent["reachability"]["symbols"],
+            json!(["net/smtp.SendMail", "fmt.Sscanf"])
+        );
+        let unknown = &f["GO-2099-0303"];
+        assert_eq!(unknown["state"], "in_triage");
+        assert_eq!(unknown["reachability"]["state"], "unknown");
+    };
+    // Matched live before the worker ran, then from the recorded findings.
+    check_binary(read(with_binary).await);
+    cairn::compliance::worker::drain(&app.pool, &worker_options())
+        .await
+        .unwrap();
+    check_binary(read(with_binary).await);
+    let recorded: Option<Value> = sqlx::query_scalar(
+        "SELECT f.reachability FROM findings f JOIN vulnerability_ids v ON v.vulnerability_id = f.vulnerability_id
+          WHERE f.artifact_id = $1 AND v.id = 'GO-2099-0302'",
+    )
+    .bind(with_binary)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded.unwrap()["sets_state"], true);
+
+    // Without a binary there is no function table: nothing is generated.
+    let text_findings = read(with_text).await;
+    assert_eq!(text_findings.len(), 3);
+    for f in text_findings.values() {
+        assert_eq!(f["state"], "in_triage", "{f}");
+        assert!(f["reachability"].is_null(), "{f}");
+    }
+
+    // "Are we affected": the portfolio view says the same per artifact.
+    let v = app.get_json("/api/v1/vulnerabilities/GO-2099-0302").await;
+    let states: std::collections::BTreeMap<i64, String> = v["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["artifact_id"].as_i64().unwrap(),
+                a["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(states[&with_binary], "not_affected");
+    assert_eq!(states[&with_text], "in_triage");
+
+    // The artifact page labels the generated decision.
+    let session = app.sign_in(ADMIN_TOKEN).await;
+    let html = page(&app, &session, &format!("/ui/artifacts/{with_binary}")).await;
+    assert!(
+        html.contains("generated: vulnerable symbols not linked"),
+        "{html}"
+    );
+    assert!(html.contains("linked: net/url.Parse, net/url.URL.String"));
+
+    // A maintainer's decision wins; the reachability stays visible.
+    let maintainer = app.token("maintainer").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/triage"))
+        .bearer_auth(&maintainer)
+        .json(&json!({"vulnerability": "GO-2099-0302", "purl": stdlib, "scope": "artifact",
+            "artifact_id": with_binary, "state": "affected", "comment": "reached through a plugin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    let f = read(with_binary).await;
+    assert_eq!(f["GO-2099-0302"]["state"], "affected");
+    assert_eq!(f["GO-2099-0302"]["reachability"]["state"], "not_linked");
+    assert_eq!(f["GO-2099-0302"]["reachability"]["sets_state"], false);
 }

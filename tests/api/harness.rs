@@ -314,3 +314,20 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Evaluation-worker options for tests that drain the queue themselves
+/// (`cairn::compliance::worker::drain`): one worker, short polls.
+pub fn worker_options() -> cairn::compliance::worker::WorkerOptions {
+    cairn::compliance::worker::WorkerOptions {
+        workers: 1,
+        batch: 10,
+        limits: cairn::policy::engine::EvalLimits {
+            rego: std::time::Duration::from_millis(250),
+            evaluation: std::time::Duration::from_secs(10),
+        },
+        idle_poll: std::time::Duration::from_millis(50),
+        base_backoff_secs: 1.0,
+        max_claims: 2,
+        fault: None,
+    }
+}

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{expect_problem, fixture, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::harness::{expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN};
 
 /// Every x/net advisory of the Go database whose range holds v0.6.0,
 /// read off the database by hand (introduced 0, fixed above 0.6.0; the
@@ -1076,21 +1076,6 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
         403,
     )
     .await;
-}
-
-fn worker_options() -> cairn::compliance::worker::WorkerOptions {
-    cairn::compliance::worker::WorkerOptions {
-        workers: 1,
-        batch: 10,
-        limits: cairn::policy::engine::EvalLimits {
-            rego: std::time::Duration::from_millis(250),
-            evaluation: std::time::Duration::from_secs(10),
-        },
-        idle_poll: std::time::Duration::from_millis(50),
-        base_backoff_secs: 1.0,
-        max_claims: 2,
-        fault: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@
 pub mod buildinfo;
 pub mod crosscheck;
 pub mod gomod;
+pub mod symbols;
 
 use std::borrow::Cow;
 

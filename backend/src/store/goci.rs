@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::cidef::Finding;
 use crate::goevidence::buildinfo::BuildInfo;
 use crate::goevidence::crosscheck::SbomGoComponent;
+use crate::goevidence::symbols::Symbols;
 
 pub struct NewGoBuild<'a> {
     pub artifact_id: i64,
@@ -16,6 +17,8 @@ pub struct NewGoBuild<'a> {
     pub binary_digest: Option<&'a str>,
     pub binary_size: Option<i64>,
     pub info: &'a BuildInfo,
+    /// The binary's function names, or why they could not be read.
+    pub symbols: Option<&'a Result<Symbols, String>>,
     pub uploaded_by: Option<i64>,
 }
 
@@ -28,15 +31,21 @@ pub struct GoBuildRow {
     pub binary_digest: Option<String>,
     pub binary_size: Option<i64>,
     pub build_info: Json<BuildInfo>,
+    /// Function names read from the binary (NULL: none were read).
+    pub symbols_count: Option<i32>,
+    /// Why the binary's function table could not be read.
+    pub symbols_error: Option<String>,
     pub uploaded_at: DateTime<Utc>,
 }
 
 pub async fn insert_build(tx: &mut PgConnection, new: &NewGoBuild<'_>) -> sqlx::Result<GoBuildRow> {
     sqlx::query_as(
         "INSERT INTO go_builds (artifact_id, source, binary_digest, binary_size, go_version,
-                                main_path, main_version, build_info, module_count, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         RETURNING id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at",
+                                main_path, main_version, build_info, module_count, uploaded_by,
+                                symbols_count, symbols_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id, artifact_id, source, binary_digest, binary_size, build_info,
+                   symbols_count, symbols_error, uploaded_at",
     )
     .bind(new.artifact_id)
     .bind(new.source)
@@ -48,8 +57,98 @@ pub async fn insert_build(tx: &mut PgConnection, new: &NewGoBuild<'_>) -> sqlx::
     .bind(Json(new.info))
     .bind(new.info.modules.len() as i32)
     .bind(new.uploaded_by)
+    .bind(match new.symbols {
+        Some(Ok(s)) => Some(s.function_count().min(i32::MAX as usize) as i32),
+        _ => None,
+    })
+    .bind(new.symbols.and_then(|r| r.as_ref().err()))
     .fetch_one(&mut *tx)
     .await
+}
+
+/// Stores a build's function names, one row per package.
+pub async fn insert_symbols(
+    tx: &mut PgConnection,
+    go_build_id: i64,
+    symbols: &Symbols,
+) -> sqlx::Result<()> {
+    let (mut packages, mut names): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for (package, symbol) in symbols.entries() {
+        // A name with a newline cannot be stored in the list (none is real).
+        if symbol.contains('\n') {
+            continue;
+        }
+        if packages.last().map(String::as_str) != Some(package) {
+            packages.push(package.to_owned());
+            names.push(String::new());
+        }
+        let list = names.last_mut().expect("pushed with its package");
+        if !list.is_empty() {
+            list.push('\n');
+        }
+        list.push_str(symbol);
+    }
+    for (p, n) in packages.chunks(1000).zip(names.chunks(1000)) {
+        sqlx::query(
+            "INSERT INTO go_build_symbols (go_build_id, package, names)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[])",
+        )
+        .bind(go_build_id)
+        .bind(p)
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The binary whose function names stand for each artifact: its latest
+/// build's, when that build came from a binary whose table was read.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SymbolSource {
+    pub artifact_id: i64,
+    pub go_build_id: i64,
+    pub binary_digest: Option<String>,
+}
+
+pub async fn symbol_sources(
+    db: &mut PgConnection,
+    artifact_ids: &[i64],
+) -> sqlx::Result<Vec<SymbolSource>> {
+    sqlx::query_as(
+        "SELECT b.artifact_id, b.id AS go_build_id, b.binary_digest
+           FROM UNNEST($1::bigint[]) a(id)
+           CROSS JOIN LATERAL (SELECT * FROM go_builds g WHERE g.artifact_id = a.id
+                                ORDER BY g.id DESC LIMIT 1) b
+          WHERE b.symbols_count IS NOT NULL",
+    )
+    .bind(artifact_ids)
+    .fetch_all(&mut *db)
+    .await
+}
+
+/// The named packages' symbols in one build (packages it lacks are absent).
+pub async fn symbols_in(
+    db: &mut PgConnection,
+    go_build_id: i64,
+    packages: &[String],
+) -> sqlx::Result<Symbols> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT package, names FROM go_build_symbols
+          WHERE go_build_id = $1 AND package = ANY($2::text[])",
+    )
+    .bind(go_build_id)
+    .bind(packages)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Symbols::from_entries(rows.into_iter().flat_map(
+        |(p, names)| {
+            names
+                .split('\n')
+                .map(|n| (p.clone(), n.to_owned()))
+                .collect::<Vec<_>>()
+        },
+    )))
 }
 
 /// The artifact's latest build when it is this one again: the same source,
@@ -59,9 +158,12 @@ pub async fn latest_build_if_same(
     new: &NewGoBuild<'_>,
 ) -> sqlx::Result<Option<GoBuildRow>> {
     sqlx::query_as(
-        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at
+        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info,
+                symbols_count, symbols_error, uploaded_at
            FROM (SELECT * FROM go_builds WHERE artifact_id = $1 ORDER BY id DESC LIMIT 1) b
-          WHERE source = $2 AND binary_digest IS NOT DISTINCT FROM $3 AND build_info = $4",
+          WHERE source = $2 AND binary_digest IS NOT DISTINCT FROM $3 AND build_info = $4
+            -- a binary stored before its function table was read is read now
+            AND (source <> 'binary' OR symbols_count IS NOT NULL OR symbols_error IS NOT NULL)",
     )
     .bind(new.artifact_id)
     .bind(new.source)
@@ -77,7 +179,8 @@ pub async fn latest_build(
     artifact_id: i64,
 ) -> sqlx::Result<Option<GoBuildRow>> {
     sqlx::query_as(
-        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info, uploaded_at
+        "SELECT id, artifact_id, source, binary_digest, binary_size, build_info,
+                symbols_count, symbols_error, uploaded_at
          FROM go_builds WHERE artifact_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(artifact_id)

@@ -124,6 +124,48 @@ struct RawRange {
     events: Vec<serde_json::Map<String, Value>>,
 }
 
+/// `ecosystem_specific.imports` of a Go database entry: (package path,
+/// vulnerable symbols; none listed: the whole package).
+pub fn go_imports(ecosystem_specific: Option<&Value>) -> Vec<(String, Vec<String>)> {
+    let Some(imports) = ecosystem_specific
+        .and_then(|e| e.get("imports"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    imports
+        .iter()
+        .filter_map(|imp| {
+            let path = imp.get("path")?.as_str()?.to_string();
+            let symbols = (imp.get("symbols").and_then(Value::as_array))
+                .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)));
+            Some((path, symbols.into_iter().flatten().collect()))
+        })
+        .collect()
+}
+
+/// The vulnerable Go imports a stored record's `affected` array lists for
+/// `component` (every entry covering it that lists any).
+pub fn imports_for(affected: &Value, component: &Package) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for a in affected.as_array().into_iter().flatten() {
+        let package = a.get("package");
+        let field = |k: &str| package.and_then(|p| p.get(k)).and_then(Value::as_str);
+        let (Some(eco), Some(name)) = (field("ecosystem"), field("name")) else {
+            continue;
+        };
+        if !Package::from_osv(eco, name).is_some_and(|p| p.covers(component)) {
+            continue;
+        }
+        for import in go_imports(a.get("ecosystem_specific")) {
+            if !out.contains(&import) {
+                out.push(import);
+            }
+        }
+    }
+    out
+}
+
 /// Why a record was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
@@ -272,30 +314,7 @@ pub fn parse(value: Value) -> Result<Advisory, RecordError> {
             }
             ranges.push(Range { kind, events });
         }
-        let symbols = a
-            .ecosystem_specific
-            .as_ref()
-            .and_then(|e| e.get("imports"))
-            .and_then(Value::as_array)
-            .map(|imports| {
-                imports
-                    .iter()
-                    .filter_map(|imp| {
-                        let path = imp.get("path")?.as_str()?.to_string();
-                        let symbols = imp
-                            .get("symbols")
-                            .and_then(Value::as_array)
-                            .map(|s| {
-                                s.iter()
-                                    .filter_map(|x| x.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        Some((path, symbols))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let symbols = go_imports(a.ecosystem_specific.as_ref());
         affected.push(Affected {
             package,
             osv_name: pkg.name,

@@ -59,6 +59,9 @@ pub struct Finding {
     pub first_seen: Option<chrono::DateTime<chrono::Utc>>,
     /// When the evaluation worker last matched it.
     pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
+    /// Go findings of an artifact whose binary was uploaded: whether the
+    /// binary links the vulnerable symbols (null otherwise).
+    pub reachability: Option<Reachability>,
     #[serde(skip)]
     pub vulnerability_id: i64,
     #[serde(skip)]
@@ -93,6 +96,7 @@ pub async fn artifact_findings(
 ) -> sqlx::Result<Vec<Finding>> {
     let candidates = store::artifact_candidates(&mut *conn, artifact_id).await?;
     let mut out = findings(&mut *conn, candidates).await?;
+    reachability::apply(&mut *conn, &mut out).await?;
     let scans = store::latest_scan_findings(&mut *conn, artifact_id).await?;
     if !scans.is_empty() {
         merge_scans(conn, artifact_id, &mut out, scans).await?;
@@ -254,6 +258,7 @@ async fn merge_scans(
             published,
             first_seen: None,
             last_seen: None,
+            reachability: None,
             vulnerability_id: group,
             package_key: s.package_key.unwrap_or_default(),
             artifact: ArtifactRef {
@@ -273,7 +278,9 @@ pub async fn vulnerability_findings(
     vulnerability_id: i64,
 ) -> sqlx::Result<Vec<Finding>> {
     let candidates = store::vulnerability_candidates(&mut *conn, vulnerability_id).await?;
-    findings(conn, candidates).await
+    let mut out = findings(&mut *conn, candidates).await?;
+    reachability::apply(conn, &mut out).await?;
+    Ok(out)
 }
 
 async fn findings(
@@ -393,6 +400,7 @@ async fn findings(
             published: v.published,
             first_seen: None,
             last_seen: None,
+            reachability: None,
             vulnerability_id: group,
             package_key: hit.package_key,
             artifact: hit.artifact,
@@ -633,7 +641,7 @@ async fn recorded_findings(
                 &r.purl,
                 now,
             );
-            Finding {
+            let mut f = Finding {
                 id: described.id.clone(),
                 aliases: described.aliases.clone(),
                 summary: described.summary.clone(),
@@ -653,6 +661,7 @@ async fn recorded_findings(
                 published: described.published,
                 first_seen: Some(r.first_seen),
                 last_seen: Some(r.last_seen),
+                reachability: (r.reachability).and_then(|j| serde_json::from_value(j.0).ok()),
                 vulnerability_id: group,
                 package_key: r.package_key,
                 artifact: ArtifactRef {
@@ -661,7 +670,9 @@ async fn recorded_findings(
                     artifact: r.artifact,
                     version: r.artifact_version,
                 },
-            }
+            };
+            reachability::settle(&mut f);
+            f
         })
         .collect())
 }

@@ -6,6 +6,7 @@
 mod findings;
 mod import;
 mod portfolio;
+mod reachability;
 mod scan;
 mod triage;
 mod vex;
@@ -14,6 +15,7 @@ pub use crate::vulnerabilities::core::triage::State;
 pub use findings::*;
 pub use import::*;
 pub use portfolio::*;
+pub use reachability::{Reachability, ReachabilityState};
 pub use scan::*;
 pub use triage::*;
 pub use vex::*;

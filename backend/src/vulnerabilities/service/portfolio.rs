@@ -101,6 +101,9 @@ pub async fn sync_findings(
         rows.severity_rank.push(f.severity as i16);
         rows.kev.push(f.kev);
         rows.state.push(f.state.as_str().into());
+        rows.reachability.push(
+            (f.reachability.as_ref()).map(|r| serde_json::to_string(r).expect("serialisable")),
+        );
     }
     // A resolution counts against the severity it was last seen with.
     let mut gone: Vec<Key> = Vec::new();

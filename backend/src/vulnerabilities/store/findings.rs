@@ -2,6 +2,7 @@
 //! evaluation worker last matched for each artifact, and every change.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 
 /// A stored finding's identity and when it was seen.
@@ -44,6 +45,8 @@ pub struct CurrentRows {
     pub severity_rank: Vec<i16>,
     pub kev: Vec<bool>,
     pub state: Vec<String>,
+    /// JSON text, or NULL.
+    pub reachability: Vec<Option<String>>,
 }
 
 /// Stores the current findings: new ones from `now`, known ones seen again
@@ -60,17 +63,18 @@ pub async fn upsert(
     sqlx::query(
         "INSERT INTO findings (artifact_id, vulnerability_id, purl, package, package_key,
                                version, fixed_versions, display_id, severity, severity_rank,
-                               kev, state, first_seen, last_seen)
-         SELECT $1, v, p, k, pk, ver, fixed::text[], d, s, r, kev, st, $13, $13
+                               kev, state, reachability, first_seen, last_seen)
+         SELECT $1, v, p, k, pk, ver, fixed::text[], d, s, r, kev, st, re::jsonb, $13, $13
            FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::smallint[], $11::bool[], $12::text[])
-                AS x(v, p, k, pk, ver, fixed, d, s, r, kev, st)
+                       $8::text[], $9::text[], $10::smallint[], $11::bool[], $12::text[],
+                       $14::text[])
+                AS x(v, p, k, pk, ver, fixed, d, s, r, kev, st, re)
          ON CONFLICT (artifact_id, vulnerability_id, purl, package) DO UPDATE
             SET package_key = EXCLUDED.package_key, version = EXCLUDED.version,
                 fixed_versions = EXCLUDED.fixed_versions, display_id = EXCLUDED.display_id,
                 severity = EXCLUDED.severity, severity_rank = EXCLUDED.severity_rank,
                 kev = EXCLUDED.kev, state = EXCLUDED.state,
-                last_seen = EXCLUDED.last_seen, resolved_at = NULL",
+                reachability = EXCLUDED.reachability, last_seen = EXCLUDED.last_seen, resolved_at = NULL",
     )
     .bind(artifact_id)
     .bind(&r.vulnerability_id)
@@ -85,6 +89,7 @@ pub async fn upsert(
     .bind(&r.kev)
     .bind(&r.state)
     .bind(now)
+    .bind(&r.reachability)
     .execute(conn)
     .await?;
     Ok(())
@@ -376,6 +381,8 @@ pub struct AffectedRow {
     pub fixed_versions: Vec<String>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
+    /// As `findings.reachability` holds it (the service reads it).
+    pub reachability: Option<Json<serde_json::Value>>,
 }
 
 pub async fn open_of_vulnerability(
@@ -385,7 +392,7 @@ pub async fn open_of_vulnerability(
     sqlx::query_as(
         "SELECT f.artifact_id, p.id AS project_id, p.name AS project, a.name AS artifact,
                 a.version AS artifact_version, f.purl, f.package, f.package_key, f.version,
-                f.fixed_versions, f.first_seen, f.last_seen
+                f.fixed_versions, f.first_seen, f.last_seen, f.reachability
            FROM findings f JOIN artifacts a ON a.id = f.artifact_id
            JOIN projects p ON p.id = a.project_id
           WHERE f.vulnerability_id = $1 AND f.resolved_at IS NULL

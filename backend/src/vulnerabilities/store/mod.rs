@@ -386,6 +386,19 @@ pub struct GroupId {
     pub kev_due_date: Option<NaiveDate>,
 }
 
+/// Each advisory's stored `affected` array (Go symbols live only there).
+pub async fn advisory_affected(
+    db: impl PgExecutor<'_>,
+    ids: &[String],
+) -> sqlx::Result<Vec<(String, serde_json::Value)>> {
+    sqlx::query_as(
+        "SELECT id, COALESCE(record->'affected', '[]'::jsonb) FROM advisories WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn group_ids(db: impl PgExecutor<'_>, groups: &[i64]) -> sqlx::Result<Vec<GroupId>> {
     sqlx::query_as(
         "SELECT v.vulnerability_id, v.id, k.date_added AS kev_date_added, k.due_date AS kev_due_date
