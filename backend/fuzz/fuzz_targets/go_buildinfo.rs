@@ -4,13 +4,16 @@
 //! tables or a scan for the magic) on the whole body, and
 //! `buildinfo::parse_version_m` on the body as text (`go version -m`
 //! output). A parsed build info then goes through the SBOM/commit
-//! cross-check the policy rules run (`crosscheck::check`).
+//! cross-check the policy rules run (`crosscheck::check`). The same body's
+//! function table is read for Go reachability (`symbols::from_executable`)
+//! and judged against an advisory's symbols.
 #![no_main]
 
 use std::io::Cursor;
 
 use cairn::goevidence::buildinfo::{self, BuildInfo};
 use cairn::goevidence::crosscheck::{self, SbomGoComponent};
+use cairn::goevidence::symbols;
 use libfuzzer_sys::fuzz_target;
 
 fn use_info(info: &BuildInfo) {
@@ -37,6 +40,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = buildinfo::detect(&data[..data.len().min(512)]);
     if let Ok(info) = buildinfo::from_executable(&mut Cursor::new(data), data.len() as u64) {
         use_info(&info);
+    }
+    if let Ok(table) = symbols::from_executable(&mut Cursor::new(data), data.len() as u64) {
+        let imports = [("net/http".to_owned(), vec!["Server.Serve".to_owned()])];
+        let _ = symbols::reachability(&table, &imports);
+        let _ = table.entries().count() == table.function_count();
     }
     if let Ok(info) = buildinfo::parse_version_m(&String::from_utf8_lossy(data)) {
         use_info(&info);
