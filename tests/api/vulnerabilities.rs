@@ -1414,3 +1414,169 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
     let (_, html) = page(admin, format!("/ui/artifacts/{id}")).await;
     assert!(row(&html, "findings").contains("not_affected"));
 }
+
+/// A CSAF 2.0 security advisory modelled on a vendor's npm advisory: one
+/// vulnerability names products with purls (lodash 4.17.20 affected,
+/// 4.17.21 fixed), another a product without one.
+fn csaf_advisory(tracking_id: &str) -> Value {
+    json!({"document": {"category": "csaf_security_advisory", "csaf_version": "2.0",
+      "title": "lodash advisory", "publisher": {"category": "vendor", "name": "Example PSIRT", "namespace": "https://psirt.example.com"},
+      "tracking": {"id": tracking_id, "status": "final", "version": "1",
+        "initial_release_date": "2021-02-15T08:00:00+01:00", "current_release_date": "2021-03-01T10:30:00.000Z",
+        "revision_history": [{"number": "1", "date": "2021-02-15T08:00:00+01:00", "summary": "initial"}]}},
+     "product_tree": {"branches": [{"category": "vendor", "name": "Example Company", "branches": [
+       {"category": "product_name", "name": "lodash", "branches": [
+         {"category": "product_version", "name": "4.17.20", "product": {"name": "lodash 4.17.20", "product_id": "CSAFPID-1",
+           "product_identification_helper": {"purl": "pkg:npm/lodash@4.17.20"}}},
+         {"category": "product_version", "name": "4.17.21", "product": {"name": "lodash 4.17.21", "product_id": "CSAFPID-2",
+           "product_identification_helper": {"purl": "pkg:npm/lodash@4.17.21"}}}]},
+       {"category": "product_name", "name": "Appliance", "product": {"name": "Example Appliance 2", "product_id": "CSAFPID-3"}}]}]},
+     "vulnerabilities": [
+       {"cve": "CVE-2021-23337", "title": "Command injection in lodash",
+        "ids": [{"system_name": "GitHub", "text": "GHSA-35jh-r3h4-6jhm"}],
+        "notes": [{"category": "description", "text": "Lodash before 4.17.21: command injection via template."}],
+        "product_status": {"known_affected": ["CSAFPID-1"], "fixed": ["CSAFPID-2"]},
+        "scores": [{"products": ["CSAFPID-1"], "cvss_v3": {"version": "3.1", "baseScore": 7.2,
+          "baseSeverity": "HIGH", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H"}}]},
+       {"cve": "CVE-2099-7777", "product_status": {"known_affected": ["CSAFPID-3"]}}]})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csaf_advisories_are_a_second_advisory_source() {
+    let app = spawn_app().await;
+    let old = artifact_with(&app, "web-old", &["pkg:npm/lodash@4.17.20"]).await;
+    let new = artifact_with(&app, "web-new", &["pkg:npm/lodash@4.17.21"]).await;
+    let import = |ct: &'static str, body: Vec<u8>| {
+        let app = &app;
+        async move {
+            let res = post(app, "/api/v1/advisories", ADMIN_TOKEN, ct, body).await;
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let doc = serde_json::to_vec(&csaf_advisory("EXCO-SA-2021-0007")).unwrap();
+    let (status, r) = import("application/json", doc.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["imported"].as_u64(), r["error_count"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    // The vulnerability without a matchable product is named, not dropped.
+    assert_eq!(r["errors"][0]["id"], "CVE-2099-7777", "{r}");
+    assert!(
+        r["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("CSAF: "),
+        "{r}"
+    );
+    let source: String = sqlx::query_scalar("SELECT source FROM advisories")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(source, "csaf");
+
+    let f = findings(&app, old, "").await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let mut ids: Vec<&str> = f[0]["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    ids.push(f[0]["id"].as_str().unwrap());
+    ids.sort();
+    // Several vulnerabilities in one document: "<tracking id>/<CVE>".
+    assert_eq!(
+        ids,
+        [
+            "CVE-2021-23337",
+            "EXCO-SA-2021-0007/CVE-2021-23337",
+            "GHSA-35jh-r3h4-6jhm"
+        ]
+    );
+    assert_eq!(f[0]["severity"], "high");
+    assert_eq!(f[0]["fixed_versions"], json!(["4.17.21"]));
+    assert!(
+        findings(&app, new, "").await.is_empty(),
+        "the fixed version is not affected"
+    );
+    // Any alias finds it.
+    let v = app
+        .get_json("/api/v1/vulnerabilities/GHSA-35jh-r3h4-6jhm")
+        .await;
+    let affected: Vec<i64> = v["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["artifact_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(affected, [old]);
+
+    // The same document again costs nothing; a provider's zip of
+    // documents is read entry by entry.
+    let (_, r) = import("application/json", doc.clone()).await;
+    assert_eq!(
+        (r["imported"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in [
+        ("2021/exco-sa-2021-0007.json", doc.clone()),
+        (
+            "2021/exco-sa-2021-0008.json",
+            serde_json::to_vec(&csaf_advisory("EXCO-SA-2021-0008")).unwrap(),
+        ),
+        (
+            "2021/broken.json",
+            b"{\"document\": {\"csaf_version\": \"2.0\"}}".to_vec(),
+        ),
+    ] {
+        zip.start_file::<_, ()>(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &body).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    let (status, r) = import("application/zip", bytes).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        (
+            r["records"].as_u64(),
+            r["imported"].as_u64(),
+            r["unchanged"].as_u64(),
+            r["error_count"].as_u64()
+        ),
+        (Some(5), Some(1), Some(1), Some(3)),
+        "{r}"
+    );
+    let broken = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entry"] == "2021/broken.json")
+        .unwrap();
+    assert!(
+        broken["reason"].as_str().unwrap().contains("tracking/id"),
+        "{r}"
+    );
+
+    // A CSAF document that is not 2.x is refused whole: nothing stored.
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM advisories")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+    let mut v1 = csaf_advisory("EXCO-SA-2021-0009");
+    v1["document"]["csaf_version"] = json!("1.2");
+    let (status, r) = import("application/json", serde_json::to_vec(&v1).unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("CSAF version"),
+        "{r}"
+    );
+    assert_eq!(count().await, before);
+}

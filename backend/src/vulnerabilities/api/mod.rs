@@ -20,11 +20,13 @@ use crate::state::AppState;
 use crate::store;
 use crate::upload;
 
-/// Import OSV advisories.
+/// Import OSV advisories (or CSAF advisories).
 ///
 /// The body is one OSV record, a JSON array of records, or a zip of
 /// records as osv.dev exports them per ecosystem (`all.zip`, sent with
-/// `Content-Type: application/zip`). The import is one transaction and
+/// `Content-Type: application/zip`). A CSAF 2.0 document (or a zip of
+/// them) is read too: each vulnerability naming a product with a purl
+/// becomes a record (source `csaf`); the others are listed. The import is one transaction and
 /// incremental: a record identical to the stored one costs nothing, a
 /// changed one replaces it, a `withdrawn` one stops matching. Records that
 /// cannot be read are listed by id (or zip entry) and reason; they do not
@@ -33,7 +35,7 @@ use crate::upload;
 #[utoipa::path(
     post, path = "/api/v1/advisories", tag = "vulnerabilities",
     extensions(("x-cairn-role" = json!("maintainer"))),
-    request_body(description = "An OSV record, a JSON array of records, or a zip of records", content(
+    request_body(description = "An OSV record, a JSON array of records, a CSAF 2.0 advisory, or a zip of records or CSAF documents", content(
         (OsvFeed = "application/json"),
         (crate::api::contract::Binary = "application/zip"),
     )),
@@ -44,7 +46,7 @@ use crate::upload;
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not OSV JSON and not a zip of records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not OSV or CSAF 2.x JSON and not a zip of records", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -1,5 +1,6 @@
 //! The pure core of vulnerability matching: no axum, no sqlx, no I/O.
 
+pub mod csaf_advisory;
 pub mod kev;
 pub mod matching;
 pub mod osv;

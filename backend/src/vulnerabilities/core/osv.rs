@@ -36,6 +36,9 @@ pub struct Advisory {
     pub notes: Vec<String>,
     /// The record as received (re-serialised: the stored form).
     pub record: Value,
+    /// Where the record came from: `osv`, or `csaf` for one converted from
+    /// a CSAF advisory.
+    pub source: &'static str,
 }
 
 /// One `affected[]` entry of a package Cairn can match.
@@ -343,6 +346,7 @@ pub fn parse(value: Value) -> Result<Advisory, RecordError> {
         affected,
         notes,
         record: value,
+        source: "osv",
     })
 }
 

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::vulnerabilities::core::csaf_advisory;
 use crate::vulnerabilities::core::kev;
 use crate::vulnerabilities::core::osv::{self, Advisory, Affected, RecordError};
 use crate::vulnerabilities::core::purl::Package;
@@ -76,10 +77,48 @@ impl ImportReport {
 /// A parsed record, or why it could not be, with where it came from.
 type Item = (Option<String>, Result<Advisory, RecordError>);
 
-/// Reads a JSON body (one record or an array) into items.
+/// Reads a JSON body (one record, an array of records, or a CSAF
+/// advisory) into items.
 pub fn json_items(body: &[u8]) -> Result<Vec<Item>, ImportError> {
     let values = osv::records(body).map_err(ImportError::Unreadable)?;
+    if let [doc] = values.as_slice() {
+        if csaf_advisory::is_csaf(doc) {
+            if body.len() > csaf_advisory::MAX_DOCUMENT {
+                return Err(ImportError::Unreadable(format!(
+                    "the CSAF document is larger than {} bytes",
+                    csaf_advisory::MAX_DOCUMENT
+                )));
+            }
+            return csaf_items(doc, None).map_err(ImportError::Unreadable);
+        }
+    }
     Ok(values.into_iter().map(|v| (None, osv::parse(v))).collect())
+}
+
+/// A CSAF advisory's vulnerabilities as OSV items (source `csaf`); those
+/// that name no product Cairn can match are reported with the reason.
+fn csaf_items(doc: &serde_json::Value, entry: Option<&str>) -> Result<Vec<Item>, String> {
+    let converted = csaf_advisory::to_osv(doc)?;
+    let parsed = converted.records.into_iter().map(|r| {
+        let mut a = osv::parse(r);
+        if let Ok(a) = &mut a {
+            a.source = "csaf";
+        }
+        (entry.map(str::to_string), a)
+    });
+    // One problem per vulnerability (its product problems joined).
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    for (id, reason) in converted.skipped {
+        match skipped.last_mut() {
+            Some((last, joined)) if *last == id => *joined = format!("{joined}; {reason}"),
+            _ => skipped.push((id, format!("CSAF: {reason}"))),
+        }
+    }
+    let skipped = skipped.into_iter().map(|(id, reason)| {
+        let id = Some(id);
+        (entry.map(str::to_string), Err(RecordError { id, reason }))
+    });
+    Ok(parsed.chain(skipped).collect())
 }
 
 /// Streams a zip of records (osv.dev's `all.zip`) to `sink` in batches:
@@ -135,15 +174,20 @@ pub fn zip_items<R: Read + Seek>(
                 id: None,
                 reason: format!("larger than {} bytes", osv::MAX_RECORD),
             }),
-            Ok(_) => serde_json::from_slice(&buf)
-                .map_err(|e| RecordError {
-                    id: None,
-                    reason: format!("not JSON: {e}"),
-                })
-                .and_then(osv::parse),
+            Ok(_) => serde_json::from_slice::<serde_json::Value>(&buf).map_err(|e| RecordError {
+                id: None,
+                reason: format!("not JSON: {e}"),
+            }),
         };
-        batch.push((Some(name), item));
-        if batch.len() == BATCH && !sink(std::mem::take(&mut batch)) {
+        match item {
+            // A CSAF provider's archive: each document holds many records.
+            Ok(doc) if csaf_advisory::is_csaf(&doc) => match csaf_items(&doc, Some(&name)) {
+                Ok(items) => batch.extend(items),
+                Err(reason) => batch.push((Some(name), Err(RecordError { id: None, reason }))),
+            },
+            item => batch.push((Some(name), item.and_then(osv::parse))),
+        }
+        if batch.len() >= BATCH && !sink(std::mem::take(&mut batch)) {
             return Ok(());
         }
     }
@@ -315,6 +359,7 @@ async fn write_batch(
             report.withdrawn += 1;
         }
         rows.id.push(id.clone());
+        rows.source.push(a.source);
         rows.vulnerability_id
             .push(resolve(&redirect, stored_group[&id]));
         rows.aliases.push(pg_array(&a.aliases));

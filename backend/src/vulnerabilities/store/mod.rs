@@ -90,6 +90,8 @@ pub async fn insert_ids(tx: &mut PgConnection, ids: &[String], groups: &[i64]) -
 #[derive(Default)]
 pub struct AdvisoryRows {
     pub id: Vec<String>,
+    /// `osv` or `csaf`.
+    pub source: Vec<&'static str>,
     pub vulnerability_id: Vec<i64>,
     /// Each record's aliases, as a PostgreSQL array literal.
     pub aliases: Vec<String>,
@@ -111,15 +113,17 @@ pub async fn upsert_advisories(tx: &mut PgConnection, r: &AdvisoryRows) -> sqlx:
         "INSERT INTO advisories (id, vulnerability_id, source, aliases, summary, details, published,
                                  modified, withdrawn, severity, cvss_score, cvss_vector, notes,
                                  content_sha256, record)
-         SELECT t.id, t.vid, 'osv', t.aliases::text[], t.summary, t.details, t.published, t.modified,
+         SELECT t.id, t.vid, t.source, t.aliases::text[], t.summary, t.details, t.published, t.modified,
                 t.withdrawn, t.severity, t.score, t.vector, t.notes::text[], t.sha, t.record::jsonb
            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
                        $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[],
-                       $10::float8[], $11::text[], $12::text[], $13::bytea[], $14::text[])
+                       $10::float8[], $11::text[], $12::text[], $13::bytea[], $14::text[],
+                       $15::text[])
              AS t(id, vid, aliases, summary, details, published, modified, withdrawn, severity,
-                  score, vector, notes, sha, record)
+                  score, vector, notes, sha, record, source)
          ON CONFLICT (id) DO UPDATE SET
-             vulnerability_id = EXCLUDED.vulnerability_id, aliases = EXCLUDED.aliases,
+             vulnerability_id = EXCLUDED.vulnerability_id, source = EXCLUDED.source,
+             aliases = EXCLUDED.aliases,
              summary = EXCLUDED.summary, details = EXCLUDED.details,
              published = EXCLUDED.published, modified = EXCLUDED.modified,
              withdrawn = EXCLUDED.withdrawn, severity = EXCLUDED.severity,
@@ -141,6 +145,7 @@ pub async fn upsert_advisories(tx: &mut PgConnection, r: &AdvisoryRows) -> sqlx:
     .bind(&r.notes)
     .bind(&r.content_sha256)
     .bind(&r.record)
+    .bind(&r.source)
     .execute(&mut *tx)
     .await?;
     Ok(())
