@@ -1580,3 +1580,102 @@ async fn csaf_advisories_are_a_second_advisory_source() {
     );
     assert_eq!(count().await, before);
 }
+
+/// Distro databases name source packages: Alpine's secdb says `openssl`,
+/// the image ships `libcrypto1.1` and `libssl1.1` built from it (Syft's
+/// `upstream=` qualifier, GUAC's real Alpine SBOM). Both are found, for the
+/// release the purl's `distro=` names only; Trivy's `SrcName`/`SrcVersion`
+/// properties are kept the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn distro_packages_match_by_source_package_and_release() {
+    let app = spawn_app().await;
+    let advisory = |id: &str, release: &str| {
+        json!({"id": id, "affected": [{"package": {"ecosystem": format!("Alpine:{release}"), "name": "openssl"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1.1s-r0"}]}]}]})
+    };
+    let body = serde_json::to_vec(&json!([
+        advisory("ALPINE-CVE-2099-3602", "v3.16"),
+        advisory("ALPINE-CVE-2099-3786", "v3.17"),
+    ]))
+    .unwrap();
+    let res = post(
+        &app,
+        "/api/v1/advisories",
+        ADMIN_TOKEN,
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .upload(
+            "project=acme/base&artifact=alpine&version=3.16.2",
+            fixture("sbom/guac__alpine-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let alpine = res.json::<Value>().await.unwrap()["artifact_id"]
+        .as_i64()
+        .unwrap();
+    let items = findings(&app, alpine, "").await;
+    let mut got: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap(),
+                f["purl"].as_str().unwrap(),
+                f["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "ALPINE-CVE-2099-3602",
+                "pkg:alpine/libcrypto1.1@1.1.1q-r0?arch=x86_64&upstream=openssl&distro=alpine-3.16.2",
+                "1.1.1q-r0"
+            ),
+            (
+                "ALPINE-CVE-2099-3602",
+                "pkg:alpine/libssl1.1@1.1.1q-r0?arch=x86_64&upstream=openssl&distro=alpine-3.16.2",
+                "1.1.1q-r0"
+            ),
+        ],
+        "the v3.17 advisory is another release"
+    );
+    assert_eq!(items[0]["fixed_versions"], json!(["1.1.1s-r0"]));
+    // "Are we affected" walks source packages too.
+    let v = app
+        .get_json("/api/v1/vulnerabilities/ALPINE-CVE-2099-3602")
+        .await;
+    assert_eq!(v["affected"].as_array().unwrap().len(), 2, "{v}");
+
+    // Trivy states the source in properties (RPM: epoch, version, release).
+    let res = app
+        .upload(
+            "project=acme/base&artifact=centos&version=7",
+            fixture("sbom/trivy__fixtures_sbom_centos-7-cyclonedx.json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let row: (String, Option<String>) = sqlx::query_as(
+        "SELECT source_key, source_version FROM components
+          WHERE purl LIKE 'pkg:rpm/centos/openssl-libs@%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        ("Red Hat:openssl".into(), Some("1:1.0.2k-16.el7".into()))
+    );
+    let own: String = sqlx::query_scalar(
+        "SELECT source_key FROM components WHERE purl LIKE 'pkg:rpm/centos/bash@%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(own, "", "bash is its own source");
+}

@@ -25,7 +25,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
-use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
+use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat, SourcePackage};
 use super::normalize::{
     hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, ForEach, Str,
     Warnings,
@@ -161,7 +161,52 @@ struct CdxComponent<'a> {
     #[serde(borrow)]
     hashes: Option<Vec<Hash<'a>>>,
     #[serde(borrow)]
+    properties: Option<Vec<Property<'a>>>,
+    #[serde(borrow)]
     components: Option<Vec<CdxComponent<'a>>>,
+}
+
+#[derive(DeriveDeserialize)]
+struct Property<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(borrow)]
+    value: Option<Str<'a>>,
+}
+
+/// Trivy's source-package properties: `SrcName`, and `SrcVersion` with
+/// `SrcEpoch` / `SrcRelease` (RPM) composed as the distro writes versions.
+fn source_package<'a>(properties: Option<Vec<Property<'a>>>) -> Option<SourcePackage<'a>> {
+    let (mut name, mut version, mut epoch, mut release) = (None, None, None, None);
+    for p in properties.into_iter().flatten() {
+        let (Some(key), Some(value)) = (p.name, non_empty(p.value)) else {
+            continue;
+        };
+        match key.0.strip_prefix("aquasecurity:trivy:") {
+            Some("SrcName") => name = Some(value),
+            Some("SrcVersion") => version = Some(value),
+            Some("SrcEpoch") => epoch = Some(value),
+            Some("SrcRelease") => release = Some(value),
+            _ => {}
+        }
+    }
+    let version = version.map(|v| {
+        let mut out = String::new();
+        if let Some(e) = epoch.filter(|e| e.as_ref() != "0") {
+            out.push_str(&e);
+            out.push(':');
+        }
+        out.push_str(&v);
+        if let Some(r) = release {
+            out.push('-');
+            out.push_str(&r);
+        }
+        out
+    });
+    Some(SourcePackage {
+        name: name?,
+        version,
+    })
 }
 
 #[derive(DeriveDeserialize)]
@@ -300,6 +345,7 @@ impl<'a> Graph<'a> {
             supplier,
             licenses: license_choices,
             hashes,
+            properties,
             components,
         } = c;
         let bom_ref = non_empty(bom_ref);
@@ -328,6 +374,7 @@ impl<'a> Graph<'a> {
                     .into_iter()
                     .filter_map(|h| hash(h.alg, h.content))
                     .collect(),
+                source: source_package(properties),
             });
             index
         };

@@ -69,6 +69,17 @@ pub struct Component<'a> {
     /// (algorithm, lower-case hex), algorithm lower-case without dashes:
     /// `sha256`, `sha1`, `sha512`, `md5`, `sha3-256` keeps its dash.
     pub hashes: Vec<(String, String)>,
+    /// The distro source package it was built from, when the document says
+    /// (Trivy's `aquasecurity:trivy:SrcName` / `SrcVersion` properties).
+    pub source: Option<SourcePackage<'a>>,
+}
+
+/// A binary package's source package: name, and version when it differs
+/// or is given (`epoch:version-release` as the distro writes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePackage<'a> {
+    pub name: Cow<'a, str>,
+    pub version: Option<String>,
 }
 
 /// A parsed SBOM. `nodes` holds every component of the document

@@ -376,6 +376,7 @@ fn component(package: Package<'_>) -> Component<'_> {
             .into_iter()
             .filter_map(|c| hash(c.algorithm, c.value))
             .collect(),
+        source: None,
     }
 }
 

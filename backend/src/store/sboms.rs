@@ -268,6 +268,8 @@ async fn insert_new_components(
     let mut licenses: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut hashes: Vec<String> = Vec::with_capacity(n);
     let mut keys: Vec<String> = Vec::with_capacity(n);
+    let mut source_keys: Vec<String> = Vec::with_capacity(n);
+    let mut source_versions: Vec<Option<String>> = Vec::with_capacity(n);
     for (id, i) in chunk {
         let c = &p.nodes[*i];
         ids.push(&id[..]);
@@ -278,22 +280,38 @@ async fn insert_new_components(
         suppliers.push(c.supplier.as_deref());
         licenses.push(c.licenses.as_deref());
         hashes.push(serde_json::to_string(&c.hashes).expect("strings serialise"));
-        // What advisories call it ('' when none can): matched by index.
+        // What advisories call it ('' when none can): matched by index;
+        // and its distro source package, which some databases name instead.
         keys.push(
             c.purl
                 .as_deref()
                 .and_then(crate::vulnerabilities::core::purl::package_key)
                 .unwrap_or_default(),
         );
+        let source = c.purl.as_deref().and_then(|p| {
+            let stated = c.source.as_ref().map(|s| s.name.as_ref());
+            let (key, version) = crate::vulnerabilities::core::purl::source_key(p, stated)?;
+            Some((
+                key,
+                c.source
+                    .as_ref()
+                    .and_then(|s| s.version.clone())
+                    .or(version),
+            ))
+        });
+        let (source_key, source_version) = source.unwrap_or_default();
+        source_keys.push(source_key);
+        source_versions.push(source_version);
     }
     sqlx::query(
         "INSERT INTO components (identity, kind, name, version, purl, supplier, licenses, hashes,
-                                 package_key)
+                                 package_key, source_key, source_version)
          SELECT t.identity, t.kind, t.name, t.version, t.purl, t.supplier, t.licenses, t.hashes::jsonb,
-                t.package_key
+                t.package_key, t.source_key, t.source_version
          FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[])
-              AS t(identity, kind, name, version, purl, supplier, licenses, hashes, package_key)
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+              AS t(identity, kind, name, version, purl, supplier, licenses, hashes, package_key,
+                   source_key, source_version)
          ON CONFLICT (identity) DO NOTHING",
     )
     .bind(&ids)
@@ -305,6 +323,8 @@ async fn insert_new_components(
     .bind(&licenses)
     .bind(&hashes)
     .bind(&keys)
+    .bind(&source_keys)
+    .bind(&source_versions)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -123,7 +123,8 @@ impl Purl {
                 };
                 (eco, self.name.clone(), self.distro_release())
             }
-            "apk" => (Ecosystem::Alpine, self.name.clone(), self.distro_release()),
+            // `pkg:alpine/…` is how Syft wrote apk purls before `pkg:apk/alpine/…`.
+            "apk" | "alpine" => (Ecosystem::Alpine, self.name.clone(), self.distro_release()),
             "rpm" => (Ecosystem::Rpm, self.name.clone(), None),
             _ => return None,
         };
@@ -147,13 +148,42 @@ impl Purl {
         }
     }
 
+    /// The source package a distro binary package was built from, as the
+    /// databases that name sources (Debian, Ubuntu, Alpine, distro RPM
+    /// advisories) call it: `source` (the SBOM's own statement, Trivy's
+    /// `SrcName`), else Syft's `upstream=` qualifier (`name` or
+    /// `name@version`); with the source version when one is given. None
+    /// for other types, and when the source has the binary's own name.
+    pub fn source_package(&self, source: Option<&str>) -> Option<(Package, Option<String>)> {
+        if !matches!(self.kind.as_str(), "deb" | "apk" | "alpine" | "rpm") {
+            return None;
+        }
+        let (name, version) = match source {
+            Some(s) => (s, None),
+            None => {
+                let up = self.qualifier("upstream")?;
+                match up.split_once('@') {
+                    Some((n, v)) => (n, Some(v.to_string()).filter(|v| !v.is_empty())),
+                    None => (up, None),
+                }
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() || name == self.name {
+            return None;
+        }
+        let mut package = self.package()?;
+        package.name = name.to_string();
+        Some((package, version))
+    }
+
     /// `distro=debian-12`, `distro=ubuntu-22.04`, `distro=3.19.1` (Alpine,
     /// as Syft writes it) or `alpine-3.19.1` → the release OSV names:
     /// `12`, `22.04`, `v3.19`.
     fn distro_release(&self) -> Option<String> {
         let d = self.qualifier("distro")?;
         let v = d.rsplit_once('-').map_or(d, |(_, v)| v);
-        if self.kind == "apk" {
+        if matches!(self.kind.as_str(), "apk" | "alpine") {
             let mut parts = v.trim_start_matches('v').split('.');
             let (major, minor) = (parts.next()?, parts.next()?);
             return Some(format!("v{major}.{minor}"));
@@ -229,6 +259,13 @@ pub fn package_key(purl: &str) -> Option<String> {
     Purl::parse(purl)?.package().map(|p| p.key())
 }
 
+/// The lookup key of a component's source package, and its version when
+/// known (see [`Purl::source_package`]).
+pub fn source_key(purl: &str, source: Option<&str>) -> Option<(String, Option<String>)> {
+    let (package, version) = Purl::parse(purl)?.source_package(source)?;
+    Some((package.key(), version))
+}
+
 /// PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`.
 pub fn pep503(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -286,6 +323,44 @@ mod tests {
             "Go:github.com/azure/azure-sdk-for-go"
         );
         assert_eq!(key("pkg:golang/stdlib@go1.21.3").unwrap(), "Go:stdlib");
+    }
+
+    #[test]
+    fn distro_source_packages() {
+        // Syft (GUAC's Alpine SBOM): `upstream=` names the origin package.
+        let libcrypto =
+            "pkg:alpine/libcrypto1.1@1.1.1q-r0?arch=x86_64&upstream=openssl&distro=alpine-3.16.2";
+        assert_eq!(
+            source_key(libcrypto, None),
+            Some(("Alpine:openssl".into(), None))
+        );
+        let (p, _) = Purl::parse(libcrypto)
+            .unwrap()
+            .source_package(None)
+            .unwrap();
+        assert_eq!(p.release.as_deref(), Some("v3.16"));
+        // The upstream is the package itself: nothing more to match.
+        let busybox = "pkg:alpine/busybox@1.35.0-r17?upstream=busybox&distro=alpine-3.16.2";
+        assert_eq!(source_key(busybox, None), None);
+        // Debian with a source version; Trivy's statement wins over the purl.
+        let libssl = "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=debian-12&upstream=openssl@3.0.11-1~deb12u2";
+        assert_eq!(
+            source_key(libssl, None),
+            Some(("Debian:openssl".into(), Some("3.0.11-1~deb12u2".into())))
+        );
+        assert_eq!(
+            source_key(libssl, Some("openssl3")).unwrap().0,
+            "Debian:openssl3"
+        );
+        // Trivy's RPM: SrcName without a purl qualifier.
+        let rpm =
+            "pkg:rpm/centos/openssl-libs@1.0.2k-16.el7?arch=x86_64&epoch=1&distro=centos-7.6.1810";
+        assert_eq!(
+            source_key(rpm, Some("openssl")).unwrap().0,
+            "Red Hat:openssl"
+        );
+        // Language packages have no source packages.
+        assert_eq!(source_key("pkg:npm/lodash@4.17.20?upstream=x", None), None);
     }
 
     #[test]

@@ -296,10 +296,24 @@ async fn findings(
         let Some(purl) = Purl::parse(&c.purl) else {
             continue;
         };
-        let Some(component) = purl.package() else {
+        // The advisory names the component, or (distro databases) the
+        // source package it was built from: then the source's name and,
+        // when the SBOM gives it, version are what the entry is about.
+        let via_source = c.advised_key != c.package_key;
+        let component = if via_source {
+            let source = c.source_key.split_once(':').map(|(_, n)| n);
+            purl.source_package(source).map(|(p, _)| p)
+        } else {
+            purl.package()
+        };
+        let Some(component) = component else {
             continue;
         };
-        let Some(version) = purl.match_version().or_else(|| c.component_version.clone()) else {
+        let version = match (via_source, &c.source_version) {
+            (true, Some(v)) => Some(v.clone()),
+            _ => purl.match_version().or_else(|| c.component_version.clone()),
+        };
+        let Some(version) = version else {
             continue;
         };
         let entry = read

@@ -530,7 +530,17 @@ pub async fn backfill_package_keys(pool: &PgPool) -> sqlx::Result<u64> {
                     .unwrap_or_default()
             })
             .collect();
-        store::set_package_keys(pool, &ids, &keys).await?;
+        let sources: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|r| {
+                (r.purl.as_deref())
+                    .and_then(|p| crate::vulnerabilities::core::purl::source_key(p, None))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (source_keys, source_versions): (Vec<String>, Vec<Option<String>>) =
+            sources.into_iter().unzip();
+        store::set_package_keys(pool, &ids, &keys, &source_keys, &source_versions).await?;
         done += ids.len() as u64;
     }
 }

@@ -268,13 +268,18 @@ pub async fn set_package_keys(
     db: impl PgExecutor<'_>,
     ids: &[i64],
     keys: &[String],
+    source_keys: &[String],
+    source_versions: &[Option<String>],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE components c SET package_key = t.k
-           FROM unnest($1::bigint[], $2::text[]) AS t(id, k) WHERE c.id = t.id",
+        "UPDATE components c SET package_key = t.k, source_key = t.sk, source_version = t.sv
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(id, k, sk, sv)
+          WHERE c.id = t.id",
     )
     .bind(ids)
     .bind(keys)
+    .bind(source_keys)
+    .bind(source_versions)
     .execute(db)
     .await?;
     Ok(())
@@ -293,6 +298,11 @@ pub struct Candidate {
     pub package_key: String,
     pub purl: String,
     pub component_version: Option<String>,
+    /// The component's source package key ('' without one) and version.
+    pub source_key: String,
+    pub source_version: Option<String>,
+    /// The key the advisory entry names: the component's, or its source's.
+    pub advised_key: String,
     pub advisory_id: String,
     /// The `affected[]` entry of that advisory.
     pub ordinal: i32,
@@ -305,8 +315,8 @@ pub struct Candidate {
 
 const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
     a.name AS artifact, a.version AS artifact_version, c.id AS component_id, c.package_key, c.purl,
-    c.version AS component_version,
-    ap.advisory_id, ap.ordinal, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
+    c.version AS component_version, c.source_key, c.source_version,
+    ap.package_key AS advised_key, ap.advisory_id, ap.ordinal, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
 
 /// The advisory entries naming a component of the artifact's latest SBOM
 /// (withdrawn advisories do not match).
@@ -320,8 +330,9 @@ pub async fn artifact_candidates(
            JOIN LATERAL (SELECT s.id FROM sboms s WHERE s.artifact_id = a.id
                           ORDER BY s.id DESC LIMIT 1) s ON true
            JOIN sbom_components sc ON sc.sbom_id = s.id
-           JOIN components c ON c.id = sc.component_id AND c.package_key <> ''
-           JOIN advisory_packages ap ON ap.package_key = c.package_key
+           JOIN components c ON c.id = sc.component_id
+                             AND (c.package_key <> '' OR c.source_key <> '')
+           JOIN advisory_packages ap ON ap.package_key IN (c.package_key, c.source_key)
            JOIN advisories adv ON adv.id = ap.advisory_id AND adv.withdrawn IS NULL
           WHERE a.id = $1"
     ))
@@ -340,7 +351,7 @@ pub async fn vulnerability_candidates(
         "SELECT DISTINCT {CANDIDATE_COLUMNS}
            FROM advisories adv
            JOIN advisory_packages ap ON ap.advisory_id = adv.id
-           JOIN components c ON c.package_key = ap.package_key
+           JOIN components c ON c.package_key = ap.package_key OR c.source_key = ap.package_key
            JOIN sbom_components sc ON sc.component_id = c.id
            JOIN sboms s ON s.id = sc.sbom_id
            JOIN artifacts a ON a.id = s.artifact_id
@@ -584,7 +595,7 @@ pub async fn artifacts_with_packages(
            FROM components c
            JOIN sbom_components sc ON sc.component_id = c.id
            JOIN sboms s ON s.id = sc.sbom_id
-          WHERE c.package_key = ANY($1)
+          WHERE (c.package_key = ANY($1) OR (c.source_key <> '' AND c.source_key = ANY($1)))
             AND s.id = (SELECT s2.id FROM sboms s2 WHERE s2.artifact_id = s.artifact_id
                          ORDER BY s2.id DESC LIMIT 1)",
     )
