@@ -120,6 +120,16 @@ fn ids_for<'a>(items: &'a [Value], purl: &str) -> Vec<&'a str> {
     ids
 }
 
+/// Row counts of `tables`, to show a refused request stored nothing.
+async fn rows(app: &TestApp, tables: &[&str]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in tables {
+        let q = format!("SELECT count(*) FROM {t}");
+        out.push(sqlx::query_scalar(&q).fetch_one(&app.pool).await.unwrap());
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_go_database_matches_go_modules_exactly() {
     let app = spawn_app().await;
@@ -851,6 +861,8 @@ async fn vex_documents_decide_findings_and_unmatched_statements_are_named() {
             "{name}: {r}"
         );
     }
+    const VEX_TABLES: [&str; 2] = ["triage_decisions", "policy_queue"];
+    let before = rows(&app, &VEX_TABLES).await;
     for (body, status) in [
         (b"not json".to_vec(), 422),
         (b"[]".to_vec(), 422),
@@ -874,6 +886,11 @@ async fn vex_documents_decide_findings_and_unmatched_statements_are_named() {
         403,
     )
     .await;
+    assert_eq!(
+        rows(&app, &VEX_TABLES).await,
+        before,
+        "refused VEX stores nothing"
+    );
 
     // Export in the three formats; each names the finding with its state and
     // reads back as the same statement.
@@ -1030,6 +1047,14 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
     // the report's scanned digest must agree with the one given.
     let grype = fixture("scan/grype__TestJsonImgsPresenter.golden.json");
     let scanned = "sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5";
+    const SCAN_TABLES: [&str; 5] = [
+        "projects",
+        "artifacts",
+        "scan_reports",
+        "scan_findings",
+        "policy_queue",
+    ];
+    let before = rows(&app, &SCAN_TABLES).await;
     let res = upload(
         &format!(
             "project=acme/img&artifact=img&version=1&digest=sha256:{}",
@@ -1040,6 +1065,7 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
     .await;
     let p = expect_problem(res, 422).await;
     assert!(p["detail"].as_str().unwrap().contains(scanned), "{p}");
+    assert_eq!(rows(&app, &SCAN_TABLES).await, before, "nothing stored");
     let res = upload(
         &format!("project=acme/img&artifact=img&version=1&digest={scanned}"),
         grype,
@@ -1060,6 +1086,7 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
         (Some("low"), json!(["grype"]))
     );
 
+    let before = rows(&app, &SCAN_TABLES).await;
     for body in [b"{}".to_vec(), b"not json".to_vec()] {
         expect_problem(upload(query, body).await, 422).await;
     }
@@ -1076,6 +1103,11 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
         403,
     )
     .await;
+    assert_eq!(
+        rows(&app, &SCAN_TABLES).await,
+        before,
+        "refused reports store nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
