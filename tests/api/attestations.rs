@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{expect_problem, fixture, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::support::{expect_problem, fixture, spawn_app, urlencode, TestApp, ADMIN_TOKEN};
 
 const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -472,17 +472,6 @@ async fn real_bundles_provenance_and_evidence() {
 
 async fn sign_in(app: &TestApp) -> String {
     app.sign_in(ADMIN_TOKEN).await
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn flip_b64(v: &mut Value, pointer: &str, at: usize) {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{expect_problem, fixture, spawn_app, ADMIN_TOKEN};
+use crate::support::{expect_problem, fixture, spawn_app, ADMIN_TOKEN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_roles() {

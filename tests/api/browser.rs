@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{fixture, free_port, scratch_dir, spawn_app, ADMIN_TOKEN};
+use crate::support::{fixture, free_port, scratch_dir, spawn_app, ADMIN_TOKEN};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{expect_problem, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::support::{expect_problem, spawn_app, TestApp, ADMIN_TOKEN};
 
 const DIGEST: &str = "sha256:0c2cbe4b9b5e3f9a13f2f5f4f6e9a1c8d9f7b6a5e4d3c2b1a0f9e8d7c6b5a4f3";
 

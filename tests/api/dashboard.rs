@@ -1,6 +1,6 @@
 //! The dashboard over plain HTTP: sign-in, cookies, headers, pages.
 
-use crate::harness::{fixture, spawn_app, ADMIN_TOKEN};
+use crate::support::{fixture, spawn_app, ADMIN_TOKEN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_session_and_security_headers() {

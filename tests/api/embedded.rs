@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{fixture, free_port, scratch_dir};
+use crate::support::{fixture, free_port, scratch_dir};
 
 const TOKEN: &str = "cairn_embedded_test_token_0123456789";
 

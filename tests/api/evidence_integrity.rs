@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{fixture, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::support::{fixture, spawn_app, TestApp, ADMIN_TOKEN};
 
 const MODULE: &str = "slsa/slsa-verifier__bcr__MODULE.bazel";
 const BUNDLE: &str = "slsa/slsa-verifier__bcr__MODULE.bazel.intoto.jsonl";

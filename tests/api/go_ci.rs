@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{expect_problem, fixture, scratch_dir, spawn_app, TestApp, ADMIN_TOKEN};
+use crate::support::{expect_problem, fixture, scratch_dir, spawn_app, TestApp, ADMIN_TOKEN};
 
 /// The `go` tool; CI must have it, elsewhere the test is skipped loudly.
 fn go_tool() -> Option<PathBuf> {
@@ -952,7 +952,7 @@ async fn rules_in_the_policy_engine() {
 /// text) nothing is generated.
 #[tokio::test(flavor = "multi_thread")]
 async fn go_reachability_from_the_binarys_function_table() {
-    use crate::harness::worker_options;
+    use crate::support::worker_options;
     let Some(go) = go_tool() else { return };
     let dir = scratch_dir("reach");
     std::fs::write(

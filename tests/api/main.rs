@@ -1,6 +1,6 @@
 //! Integration tests: the real HTTP server, a real PostgreSQL, real documents.
 
-mod harness;
+mod support;
 
 mod attestations;
 mod auth;

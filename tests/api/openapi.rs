@@ -1,7 +1,7 @@
 //! The served OpenAPI document is the committed one. Regenerate with:
 //! `cargo run -p cairn -- openapi > openapi/openapi.json`
 
-use crate::harness::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_spec_matches_committed_spec() {
@@ -111,32 +111,32 @@ async fn every_operation_documents_the_shared_problem_answers() {
 async fn nul_characters_are_a_clear_400() {
     let app = spawn_app().await;
     let res = app
-        .get("/api/v1/projects?q=a%00b", crate::harness::ADMIN_TOKEN)
+        .get("/api/v1/projects?q=a%00b", crate::support::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
-    let problem = crate::harness::expect_problem(res, 400).await;
+    let problem = crate::support::expect_problem(res, 400).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("NUL"),
         "{problem}"
     );
     let res = app
-        .get("/api/v1/projects?q=ab", crate::harness::ADMIN_TOKEN)
+        .get("/api/v1/projects?q=ab", crate::support::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = app
-        .get("/api/v1/projects/a%00b", crate::harness::ADMIN_TOKEN)
+        .get("/api/v1/projects/a%00b", crate::support::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
-    crate::harness::expect_problem(res, 400).await;
+    crate::support::expect_problem(res, 400).await;
 
     let create = |description: &str| {
         app.client
             .post(app.url("/api/v1/policy-sets"))
-            .bearer_auth(crate::harness::ADMIN_TOKEN)
+            .bearer_auth(crate::support::ADMIN_TOKEN)
             .json(&serde_json::json!({
                 "name": format!("nul-{}", description.len()),
                 "mode": "warn",
@@ -145,7 +145,7 @@ async fn nul_characters_are_a_clear_400() {
             }))
             .send()
     };
-    let problem = crate::harness::expect_problem(create("a\u{0}b").await.unwrap(), 400).await;
+    let problem = crate::support::expect_problem(create("a\u{0}b").await.unwrap(), 400).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("NUL"),
         "{problem}"

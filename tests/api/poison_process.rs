@@ -9,9 +9,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::free_port;
-use crate::harness::{fixture, fresh_database};
-use crate::webhooks_processes::{database_url, start_cairn_with, wait_ready, TOKEN};
+use crate::support::free_port;
+use crate::support::process::{database_url, start_cairn_with, wait_ready, TOKEN};
+use crate::support::{fixture, fresh_database};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
@@ -99,7 +99,7 @@ async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    crate::harness::eventually("the replayed evaluation allows", || async {
+    crate::support::eventually("the replayed evaluation allows", || async {
         gate(&client, &base, &digest).await["decision"] == "allow"
     })
     .await;

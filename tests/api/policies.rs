@@ -9,11 +9,11 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{
-    eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
-};
-use crate::webhooks::{
+use crate::support::webhooks::{
     create_source, drained, fast_workers, send_github, webhook_fixture, GITHUB_SECRET,
+};
+use crate::support::{
+    eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
 };
 
 const ALPINE: &str = "sbom/guac__alpine-cyclonedx.json";

@@ -8,8 +8,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{fixture, free_port, fresh_database};
-use crate::webhooks_processes::{database_url, start_cairn_with, wait_ready, TOKEN};
+use crate::support::process::{database_url, start_cairn_with, wait_ready, TOKEN};
+use crate::support::{fixture, free_port, fresh_database};
 
 /// A string of 16 bytes doubled 30 times: 16 GiB if nothing stops it.
 fn doubling() -> String {
@@ -192,7 +192,7 @@ async fn a_worker_killed_while_idle_is_replaced_without_an_error() {
         // SAFETY: kill(2) on a pid this test just read as the server's child.
         unsafe { libc::kill(*w as i32, libc::SIGKILL) };
     }
-    crate::harness::eventually("the killed workers are gone", || async {
+    crate::support::eventually("the killed workers are gone", || async {
         workers.iter().all(|w| {
             !std::path::Path::new(&format!("/proc/{w}/cmdline")).exists()
                 || std::fs::read_to_string(format!("/proc/{w}/stat"))

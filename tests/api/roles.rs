@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::spawn_app;
+use crate::support::spawn_app;
 
 const ROLES: [&str; 4] = ["viewer", "uploader", "maintainer", "admin"];
 

@@ -1,8 +1,8 @@
 //! Bad uploads: each gets a precise problem+json answer, and nothing is
 //! stored or changed.
 
-use crate::harness::{expect_problem, fixture, spawn_app_with, TestApp, ADMIN_TOKEN};
-use crate::sbom_upload::gzip;
+use crate::support::gzip;
+use crate::support::{expect_problem, fixture, spawn_app_with, TestApp, ADMIN_TOKEN};
 
 const Q: &str = "project=acme/bad&artifact=svc&version=1.0.0";
 

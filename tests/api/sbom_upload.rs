@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::harness::{fixture, spawn_app, ADMIN_TOKEN};
+use crate::support::{fixture, gzip, spawn_app, urlencode, ADMIN_TOKEN};
 
 pub const SBOM_FIXTURES: &[&str] = &[
     "bom-shelter__jx-darwin-arm64.syft-0.60.1.spdx.json",
@@ -337,18 +337,6 @@ async fn every_fixture_is_stored_as_the_document_says() {
     );
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_are_idempotent_by_content() {
     let app = spawn_app().await;
@@ -459,13 +447,6 @@ async fn intoto_subject_digest_identifies_the_artifact() {
         artifact["digest"],
         "sha256:be65f488b7764ad3638f236b7b515b3678369a5124c47b8d32916d6487418ea4"
     );
-}
-
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 fn gunzip(data: &[u8]) -> Vec<u8> {

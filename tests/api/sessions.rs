@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::harness::{fixture, fresh_database, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::support::{fixture, fresh_database, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
 
 /// Signs in with `token`; returns the `cairn_session=…` pair and the whole
 /// `Set-Cookie` value.
@@ -226,7 +226,7 @@ async fn start(pool: &PgPool, bootstrap: Option<&str>) -> TestApp {
             .flatten()
     })
     .unwrap();
-    crate::harness::serve(pool, config).await
+    crate::support::serve(pool, config).await
 }
 
 async fn status_with(app: &TestApp, token: &str) -> u16 {

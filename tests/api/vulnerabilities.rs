@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN};
+use crate::support::{expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN};
 
 /// Every x/net advisory of the Go database whose range holds v0.6.0,
 /// read off the database by hand (introduced 0, fixed above 0.6.0; the

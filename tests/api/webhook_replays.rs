@@ -11,10 +11,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{spawn_app, TestApp};
-use crate::webhooks::{
+use crate::support::webhooks::{
     create_source, drained, fast_workers, send_github, webhook_fixture, GITHUB_SECRET,
 };
+use crate::support::{spawn_app, TestApp};
 
 const GITLAB_TOKEN: &str = "gitlab-replay-token-0123456789";
 const SIGNING: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -5,35 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cairn::webhooks::verify::{github_signature, gitlab_signature};
-use cairn::webhooks::worker::{self, Fault, WorkerOptions, Workers};
+use cairn::webhooks::worker::Fault;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{
+use crate::support::webhooks::{
+    create_source, drained, fast_workers, fixture_names, github_event_of, send_github,
+    webhook_fixture, workers_with, GITHUB_SECRET,
+};
+use crate::support::{
     eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
 };
 
-pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITLAB_TOKEN: &str = "gitlab-secret-token-0123456789";
-
-/// The `X-GitHub-Event` of each octokit example, from its file name.
-pub fn github_event_of(file: &str) -> &'static str {
-    let f = file.trim_start_matches("octokit__");
-    for (prefix, event) in [
-        ("workflow_run", "workflow_run"),
-        ("workflow_job", "workflow_job"),
-        ("registry_package", "registry_package"),
-        ("package", "package"),
-        ("ping", "ping"),
-        ("push", "push"),
-        ("release", "release"),
-    ] {
-        if f.starts_with(prefix) {
-            return event;
-        }
-    }
-    panic!("no event for {file}")
-}
 
 fn gitlab_event_of(file: &str) -> &'static str {
     match file {
@@ -45,59 +29,6 @@ fn gitlab_event_of(file: &str) -> &'static str {
         "go-gitlab__tag_push.json" => "Tag Push Hook",
         _ => panic!("no event for {file}"),
     }
-}
-
-pub fn fixture_names(dir: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/webhooks")
-        .join(dir);
-    let mut names: Vec<String> = std::fs::read_dir(path)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
-pub fn webhook_fixture(path: &str) -> Vec<u8> {
-    fixture(&format!("webhooks/{path}"))
-}
-
-pub async fn create_source(app: &TestApp, body: Value) -> Value {
-    let res = app
-        .client
-        .post(app.url("/api/v1/webhook-sources"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "creating {body}");
-    res.json().await.unwrap()
-}
-
-pub async fn send_github(
-    client: &reqwest::Client,
-    base: &str,
-    source: &str,
-    secret: &str,
-    event: &str,
-    delivery: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    client
-        .post(format!("{base}/webhooks/github/{source}"))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header(
-            "x-hub-signature-256",
-            github_signature(secret.as_bytes(), &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn send_gitlab(
@@ -118,45 +49,6 @@ async fn send_gitlab(
         .send()
         .await
         .unwrap()
-}
-
-pub fn fast_workers(app: &TestApp, fault: Option<worker::FaultHook>) -> Workers {
-    workers_with(app, fault, WorkerOptions::default().max_claims)
-}
-
-fn workers_with(app: &TestApp, fault: Option<worker::FaultHook>, max_claims: i32) -> Workers {
-    worker::spawn(
-        app.pool.clone(),
-        WorkerOptions {
-            workers: 2,
-            idle_poll: Duration::from_millis(20),
-            base_backoff: Duration::from_millis(20),
-            max_attempts: 3,
-            max_claims,
-            fault,
-            ..WorkerOptions::default()
-        },
-    )
-}
-
-/// Waits until no delivery is waiting to be processed.
-pub async fn drained(pool: &sqlx::PgPool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'queued'")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        if n == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} deliveries still queued after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
