@@ -927,3 +927,101 @@ async fn notifications_need_the_maintainer_role() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// A worker that leased a delivery and died: nothing is sent while its
+/// lease holds; once it runs out another worker sends it (attempt 2), and
+/// the dead worker's late outcome no longer counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_a_lease_that_runs_out_is_sent_again() {
+    let app = app_allowing_private().await;
+    let rx = receiver().await;
+    let s = create_ok(
+        &app,
+        json!({"name": "lease", "url": rx.url, "secret": SECRET}),
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/notifications/subscriptions/{}/test",
+            s["id"]
+        )))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut conn = app.pool.acquire().await.unwrap();
+    let leased = cairn::notifications::store::lease(&mut conn, 10, 600.0)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(deliver(&app).await, 0, "leased by the dead worker");
+    // The lease runs out (moved to the past rather than waited for).
+    sqlx::query("UPDATE notification_deliveries SET leased_until = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(deliver(&app).await, 1);
+    assert_eq!(rx.take().len(), 1);
+    // The dead worker's outcome arrives late: ignored.
+    cairn::notifications::store::failed(
+        &app.pool,
+        leased[0].id,
+        leased[0].attempts,
+        Some(500),
+        "late",
+        None,
+    )
+    .await
+    .unwrap();
+    let d = deliveries(&app, "").await;
+    assert_eq!(
+        (&d[0]["state"], &d[0]["attempts"], &d[0]["last_status"]),
+        (&json!("delivered"), &json!(2), &json!(200))
+    );
+}
+
+/// Notifications are queued in the evaluation's transaction: an evaluation
+/// that rolls back leaves nothing to send; the one that commits does.
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_are_queued_in_the_evaluations_transaction() {
+    let app = app_allowing_private().await;
+    let rx = receiver().await;
+    create_ok(
+        &app,
+        json!({"name": "tx", "url": rx.url, "secret": SECRET, "min_severity": "low"}),
+    )
+    .await;
+    let artifact = upload(
+        &app,
+        "project=acme/tx&artifact=t&version=1",
+        &["pkg:golang/example.com/t@v1.0.0"],
+    )
+    .await;
+    import(
+        &app,
+        json!(advisory("GO-2099-0600", "example.com/t", "1.1.0", CRITICAL)),
+    )
+    .await;
+    let count = "SELECT count(*) FROM notification_deliveries";
+    let mut tx = app.pool.begin().await.unwrap();
+    cairn::compliance::evaluate_and_store(&mut tx, artifact, "test", policy_options().limits)
+        .await
+        .unwrap()
+        .unwrap();
+    let inside: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(inside, 1);
+    tx.rollback().await.unwrap();
+    let after: i64 = sqlx::query_scalar(count)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, 0, "rolled back with the evaluation");
+    assert_eq!(deliver(&app).await, 0);
+
+    assert!(evaluate(&app).await >= 1);
+    assert_eq!(deliver(&app).await, 1);
+    let got = rx.take();
+    assert_eq!(got[0].json()["data"]["vulnerability"], "GO-2099-0600");
+}
