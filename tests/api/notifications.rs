@@ -1025,3 +1025,29 @@ async fn notifications_are_queued_in_the_evaluations_transaction() {
     let got = rx.take();
     assert_eq!(got[0].json()["data"]["vulnerability"], "GO-2099-0600");
 }
+
+/// A host name is resolved before each attempt, the addresses vetted, and
+/// the connection made to them with the name kept for the request.
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_to_a_host_name_go_to_its_vetted_addresses() {
+    let app = app_allowing_private().await;
+    let rx = receiver().await;
+    let url = rx.url.replace("127.0.0.1", "localhost");
+    let s = create_ok(&app, json!({"name": "named", "url": url, "secret": SECRET})).await;
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/notifications/subscriptions/{}/test",
+            s["id"]
+        )))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(deliver(&app).await, 1);
+    let got = rx.take();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].header("host").starts_with("localhost:"));
+    assert!(signature_valid(&got[0], SECRET));
+}
