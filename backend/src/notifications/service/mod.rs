@@ -86,7 +86,8 @@ impl Subscription {
 }
 
 /// `POST /api/v1/notifications/subscriptions`.
-#[derive(Debug, Deserialize, ToSchema)]
+// No `Debug`: it holds the secret, which is never logged.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = NewNotificationSubscription)]
 pub struct NewSubscription {
@@ -120,7 +121,8 @@ pub struct NewSubscription {
 }
 
 /// `PATCH /api/v1/notifications/subscriptions/{id}`: the fields given change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+// No `Debug`: it may hold a new secret.
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = NotificationSubscriptionPatch)]
 pub struct SubscriptionPatch {
