@@ -71,6 +71,19 @@ pub struct Config {
     /// `CAIRN_ADMISSION_OTHER_KINDS`: `deny` (default) or `allow` objects
     /// of kinds without a pod template sent to the admission webhook.
     pub admission_other_kinds_allow: bool,
+    /// `CAIRN_NOTIFY_WORKERS`: notification delivery worker tasks per
+    /// instance (0 disables them). Default 1.
+    pub notify_workers: usize,
+    /// `CAIRN_NOTIFY_MAX_ATTEMPTS`: attempts at sending a notification
+    /// before it is a dead letter (1 to 100). Default 8.
+    pub notify_max_attempts: i32,
+    /// `CAIRN_NOTIFY_TIMEOUT_SECS`: time limit of one notification attempt,
+    /// in seconds (1 to 300). Default 10.
+    pub notify_timeout_secs: u64,
+    /// `CAIRN_NOTIFY_ALLOW_PRIVATE`: let notification subscriptions target
+    /// loopback, private, link-local and other non-public addresses.
+    /// Default false (such URLs are refused, and not sent to).
+    pub notify_allow_private: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -154,6 +167,8 @@ impl Config {
         let rego_memory_mb = parse_ranged(&get, "CAIRN_REGO_MEMORY_MB", 256, 32..=8192)?;
         let rego_workers = parse_ranged(&get, "CAIRN_REGO_WORKERS", 2, 1..=64)?;
         let queue_max_claims = parse_ranged(&get, "CAIRN_QUEUE_MAX_CLAIMS", 2, 1..=100)?;
+        let notify_max_attempts = parse_ranged(&get, "CAIRN_NOTIFY_MAX_ATTEMPTS", 8, 1..=100)?;
+        let notify_timeout_secs = parse_ranged(&get, "CAIRN_NOTIFY_TIMEOUT_SECS", 10, 1..=300)?;
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
             if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -189,6 +204,10 @@ impl Config {
             gate_anonymous: parse_bool(&get, "CAIRN_GATE_ANONYMOUS")?,
             gate_uncovered_allow: parse_allow(&get, "CAIRN_GATE_UNCOVERED")?,
             admission_other_kinds_allow: parse_allow(&get, "CAIRN_ADMISSION_OTHER_KINDS")?,
+            notify_workers: parse_num(&get, "CAIRN_NOTIFY_WORKERS", 1)?,
+            notify_max_attempts,
+            notify_timeout_secs,
+            notify_allow_private: parse_bool(&get, "CAIRN_NOTIFY_ALLOW_PRIVATE")?,
         })
     }
 }
@@ -322,6 +341,15 @@ mod tests {
             assert!(e.to_string().contains("CAIRN_REGO_TIMEOUT_MS"), "{e}");
         }
         assert!(c.secret_key.is_none());
+        assert_eq!(
+            (
+                c.notify_workers,
+                c.notify_max_attempts,
+                c.notify_timeout_secs
+            ),
+            (1, 8, 10)
+        );
+        assert!(!c.notify_allow_private);
         let set = |var: &'static str, value: &'static str| {
             Config::from_lookup(move |k| (k == var).then(|| value.to_string()))
         };
@@ -333,6 +361,13 @@ mod tests {
         );
         assert!(set("CAIRN_WEBHOOK_MAX_ATTEMPTS", "0").is_err());
         assert!(set("CAIRN_WEBHOOK_MAX_ATTEMPTS", "-1").is_err());
+        assert!(set("CAIRN_NOTIFY_MAX_ATTEMPTS", "0").is_err());
+        assert!(set("CAIRN_NOTIFY_TIMEOUT_SECS", "301").is_err());
+        assert!(
+            set("CAIRN_NOTIFY_ALLOW_PRIVATE", "true")
+                .unwrap()
+                .notify_allow_private
+        );
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         assert!(set("CAIRN_SECRET_KEY", key).is_ok());
         let err = set("CAIRN_SECRET_KEY", "c2hvcnQ=").unwrap_err().to_string();

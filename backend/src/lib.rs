@@ -22,6 +22,7 @@ pub mod go_ci;
 pub mod goevidence;
 pub mod ingest;
 pub mod memlimit;
+pub mod notifications;
 pub mod pagination;
 pub mod policy;
 pub mod queue;

@@ -200,6 +200,13 @@ async fn serve() -> anyhow::Result<()> {
         );
         let policy_workers =
             cairn::compliance::worker::spawn(pool.clone(), policy_worker_options(&state.config));
+        let notify_workers = cairn::notifications::worker::spawn(
+            pool.clone(),
+            cairn::notifications::worker::WorkerOptions::from_config(
+                &state.config,
+                state.secret_key.clone(),
+            ),
+        );
         let served = cairn::app::serve(
             listener,
             cairn::app::router(state),
@@ -209,6 +216,7 @@ async fn serve() -> anyhow::Result<()> {
         // Each worker finishes (commits) its current batch, then stops.
         workers.shutdown().await;
         policy_workers.shutdown().await;
+        notify_workers.shutdown().await;
         served?;
         anyhow::Ok(())
     }

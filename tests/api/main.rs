@@ -10,6 +10,7 @@ mod dashboard;
 mod embedded;
 mod evidence_integrity;
 mod go_ci;
+mod notifications;
 mod openapi;
 mod poison_process;
 mod policies;

@@ -65,6 +65,12 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "vulnerability": "CVE-2099-0001", "purl": "pkg:golang/example.com/m@v1.0.0",
                 "scope": "portfolio", "state": "affected"
             })),
+            // A loopback URL: refused (422) unless private targets are
+            // allowed, and nothing is ever sent from this test.
+            "/api/v1/notifications/subscriptions" => json(json!({
+                "name": format!("matrix-{n}"), "url": "http://127.0.0.1:9/hook"
+            })),
+            "/api/v1/notifications/subscriptions/{id}" => json(json!({"enabled": false})),
             "/api/v1/webhook-sources" => {
                 json(json!({"provider": "github", "name": format!("matrix-{n}")}))
             }

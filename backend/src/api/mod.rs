@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use crate::notifications::api as notifications;
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
 
@@ -45,6 +46,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "ci", description = "CI definitions (workflows, .gitlab-ci.yml, Dockerfiles) and their hardening findings"),
         (name = "policies", description = "Policy engine: rule catalogue, policy sets, waivers, results, dry-runs, the deploy gate and Kubernetes admission"),
         (name = "vulnerabilities", description = "Advisories (OSV, offline), the CISA KEV catalog, and the portfolio's vulnerabilities"),
+        (name = "notifications", description = "Outgoing notifications: subscriptions (signed webhooks, generic or Slack), deliveries, retries and dead letters"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -167,6 +169,18 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(vulnerabilities::import_vex).layer(unlimited()))
         .routes(routes!(vulnerabilities::export_vex))
         .routes(routes!(vulnerabilities::upload_scan_report).layer(unlimited()))
+        .routes(routes!(
+            notifications::create_subscription,
+            notifications::list_subscriptions
+        ))
+        .routes(routes!(
+            notifications::get_subscription,
+            notifications::update_subscription,
+            notifications::delete_subscription
+        ))
+        .routes(routes!(notifications::test_subscription))
+        .routes(routes!(notifications::list_deliveries))
+        .routes(routes!(notifications::retry_delivery))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

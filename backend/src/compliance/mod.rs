@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::bounded::Bounded;
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::service as notify;
 use crate::policy::admission::{self, Review};
 use crate::policy::engine::{
     self, compile_rules, denies, CompiledSet, DefinitionError, EvalContext, EvalLimits, Mode,
@@ -131,7 +132,7 @@ pub async fn evaluate_and_store(
     let started = std::time::Instant::now();
     // Findings are matched once: recorded (first/last seen, history) and
     // judged by the `vulnerabilities` rule.
-    let (findings, _synced) =
+    let (findings, synced) =
         crate::vulnerabilities::service::sync_findings(&mut *conn, artifact_id, now).await?;
     let Some(input) = store::load_input_with(conn, artifact_id, now, Some(findings)).await? else {
         return Ok(None);
@@ -149,6 +150,9 @@ pub async fn evaluate_and_store(
         (v, d)
     });
     let judged = started.elapsed();
+    // Notifications are queued in this transaction: nothing is sent for an
+    // evaluation that rolls back.
+    let previous = notify::previous_decisions(&mut *conn, artifact_id, &verdicts).await?;
     for v in &verdicts {
         store::insert_evaluation(
             conn,
@@ -166,6 +170,15 @@ pub async fn evaluate_and_store(
         )
         .await?;
     }
+    let subject = notify::Subject {
+        artifact_id,
+        project: input.project.name.clone(),
+        artifact: input.artifact.name.clone(),
+        version: input.artifact.version.clone(),
+        digest: input.artifact.digest.clone(),
+    };
+    notify::findings_appeared(&mut *conn, &subject, &synced.appeared, now).await?;
+    notify::verdicts_stored(&mut *conn, &subject, &verdicts, &previous, now).await?;
     tracing::debug!(
         artifact = artifact_id,
         load_ms = loaded.as_secs_f64() * 1e3,
