@@ -409,13 +409,13 @@ fn stored_affected(a: &Affected) -> String {
 pub(super) fn read_affected(
     package: Package,
     name: &str,
-    v: &serde_json::Value,
+    stored: &store::StoredAffected,
 ) -> Option<Affected> {
     Some(Affected {
         package,
         osv_name: name.to_string(),
-        ranges: serde_json::from_value(v.get("ranges")?.clone()).ok()?,
-        versions: serde_json::from_value(v.get("versions")?.clone()).ok()?,
+        ranges: stored.ranges.clone(),
+        versions: stored.versions.clone(),
         symbols: Vec::new(),
     })
 }
