@@ -13,7 +13,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::support::{expect_problem, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
+use crate::support::{
+    cyclonedx, expect_problem, spawn_app, spawn_app_with, worker_options, TestApp, ADMIN_TOKEN,
+};
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const SECRET: &str = "a-receiver-secret-of-some-length";
@@ -49,23 +51,8 @@ async fn deliver(app: &TestApp) -> usize {
         .unwrap()
 }
 
-fn policy_options() -> cairn::compliance::worker::WorkerOptions {
-    cairn::compliance::worker::WorkerOptions {
-        workers: 1,
-        batch: 10,
-        limits: cairn::policy::engine::EvalLimits {
-            rego: Duration::from_millis(250),
-            evaluation: Duration::from_secs(10),
-        },
-        idle_poll: Duration::from_millis(50),
-        base_backoff_secs: 1.0,
-        max_claims: 2,
-        fault: None,
-    }
-}
-
 async fn evaluate(app: &TestApp) -> usize {
-    cairn::compliance::worker::drain(&app.pool, &policy_options())
+    cairn::compliance::worker::drain(&app.pool, &worker_options())
         .await
         .unwrap()
 }
@@ -178,24 +165,6 @@ async fn deliveries(app: &TestApp, query: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-fn sbom(purls: &[&str]) -> Vec<u8> {
-    let components: Vec<Value> = purls
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let name = p.split('@').next().unwrap().rsplit('/').next().unwrap();
-            let version = p.split('@').nth(1).unwrap_or("");
-            json!({"type": "library", "bom-ref": format!("c{i}"), "name": name, "version": version, "purl": p})
-        })
-        .collect();
-    serde_json::to_vec(&json!({
-        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
-        "metadata": {"component": {"type": "application", "name": "svc", "bom-ref": "root"}},
-        "components": components
-    }))
-    .unwrap()
-}
-
 /// An OSV advisory for a Go module below `fixed`, with a CVSS vector.
 fn advisory(id: &str, module: &str, fixed: &str, vector: &str) -> Value {
     json!({"id": id, "aliases": [id.replace("GO-", "CVE-")],
@@ -221,7 +190,7 @@ async fn import(app: &TestApp, records: Value) {
 }
 
 async fn upload(app: &TestApp, query: &str, purls: &[&str]) -> i64 {
-    let res = app.upload(query, sbom(purls)).await;
+    let res = app.upload(query, cyclonedx(purls)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     res.json::<Value>().await.unwrap()["artifact_id"]
         .as_i64()
@@ -1006,7 +975,7 @@ async fn notifications_are_queued_in_the_evaluations_transaction() {
     .await;
     let count = "SELECT count(*) FROM notification_deliveries";
     let mut tx = app.pool.begin().await.unwrap();
-    cairn::compliance::evaluate_and_store(&mut tx, artifact, "test", policy_options().limits)
+    cairn::compliance::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
         .await
         .unwrap()
         .unwrap();

@@ -13,7 +13,8 @@ use crate::support::webhooks::{
     create_source, drained, fast_workers, send_github, webhook_fixture, GITHUB_SECRET,
 };
 use crate::support::{
-    eventually, expect_problem, fixture, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN,
+    eventually, expect_problem, fixture, spawn_app, spawn_app_with, worker_options, TestApp,
+    ADMIN_TOKEN,
 };
 
 const ALPINE: &str = "sbom/guac__alpine-cyclonedx.json";
@@ -26,21 +27,6 @@ fn digest_of(bytes: &[u8]) -> String {
 
 fn fake_digest(n: u8) -> String {
     format!("sha256:{}", hex::encode([n; 32]))
-}
-
-fn opts() -> cairn::compliance::worker::WorkerOptions {
-    cairn::compliance::worker::WorkerOptions {
-        workers: 1,
-        batch: 10,
-        limits: cairn::policy::engine::EvalLimits {
-            rego: Duration::from_millis(250),
-            evaluation: Duration::from_secs(10),
-        },
-        idle_poll: Duration::from_millis(50),
-        base_backoff_secs: 1.0,
-        max_claims: 2,
-        fault: None,
-    }
 }
 
 impl TestApp {
@@ -68,7 +54,7 @@ impl TestApp {
     }
 
     async fn drain(&self) -> usize {
-        cairn::compliance::worker::drain(&self.pool, &opts())
+        cairn::compliance::worker::drain(&self.pool, &worker_options())
             .await
             .unwrap()
     }
@@ -1178,7 +1164,7 @@ async fn a_poison_evaluation_is_dead_lettered_visible_and_replayable() {
     let (bad, good) = (fake_digest(0xd0), fake_digest(0xd1));
     let poison = app.alpine("acme/poison", &bad).await;
     let healthy = app.alpine("acme/healthy", &good).await;
-    let mut options = opts();
+    let mut options = worker_options();
     options.fault = Some(std::sync::Arc::new(move |artifact| {
         if artifact == poison {
             panic!("injected: the worker dies evaluating artifact {artifact}");

@@ -5,7 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN};
+use crate::support::{
+    cyclonedx, expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN,
+};
 
 /// Every x/net advisory of the Go database whose range holds v0.6.0,
 /// read off the database by hand (introduced 0, fixed above 0.6.0; the
@@ -30,24 +32,6 @@ const XNET_060: [&str; 17] = [
     "GO-2026-5030",
     "GO-2026-5942",
 ];
-
-fn sbom(purls: &[&str]) -> Vec<u8> {
-    let components: Vec<Value> = purls
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let name = p.split('@').next().unwrap().rsplit('/').next().unwrap();
-            let version = p.split('@').nth(1).unwrap_or("");
-            json!({"type": "library", "bom-ref": format!("c{i}"), "name": name, "version": version, "purl": p})
-        })
-        .collect();
-    serde_json::to_vec(&json!({
-        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
-        "metadata": {"component": {"type": "application", "name": "svc", "bom-ref": "root"}},
-        "components": components
-    }))
-    .unwrap()
-}
 
 async fn post(
     app: &TestApp,
@@ -83,7 +67,7 @@ async fn artifact_with(app: &TestApp, artifact: &str, purls: &[&str]) -> i64 {
     let res = app
         .upload(
             &format!("project=acme/svc&artifact={artifact}&version=1.0.0"),
-            sbom(purls),
+            cyclonedx(purls),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -504,7 +488,7 @@ async fn triage_decisions_hold_by_scope_and_keep_their_history() {
         let (app, query, body) = (
             &app,
             format!("project={project}&artifact={artifact}&version=1"),
-            sbom(&[purl]),
+            cyclonedx(&[purl]),
         );
         async move {
             let res = app.upload(&query, body).await;
@@ -701,7 +685,7 @@ async fn the_vulnerabilities_rule_gates_until_triaged() {
     let res = app
         .upload(
             &format!("project=acme/q&artifact=q&version=1&digest={digest}"),
-            sbom(&[purl]),
+            cyclonedx(&[purl]),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -778,7 +762,7 @@ async fn vex_documents_decide_findings_and_unmatched_statements_are_named() {
     let res = app
         .upload(
             &format!("project=acme/v&artifact=v&version=1&digest={digest}"),
-            sbom(&[purl, "pkg:golang/example.com/other@v1.0.0"]),
+            cyclonedx(&[purl, "pkg:golang/example.com/other@v1.0.0"]),
         )
         .await;
     let a = res.json::<Value>().await.unwrap()["artifact_id"]

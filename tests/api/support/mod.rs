@@ -14,7 +14,7 @@ pub mod webhooks;
 
 use cairn::config::Config;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
@@ -337,6 +337,26 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).unwrap();
     enc.finish().unwrap()
+}
+
+/// A CycloneDX 1.5 SBOM of an application `svc` listing `purls` (name and
+/// version taken from each purl).
+pub fn cyclonedx(purls: &[&str]) -> Vec<u8> {
+    let components: Vec<Value> = purls
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = p.split('@').next().unwrap().rsplit('/').next().unwrap();
+            let version = p.split('@').nth(1).unwrap_or("");
+            json!({"type": "library", "bom-ref": format!("c{i}"), "name": name, "version": version, "purl": p})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "metadata": {"component": {"type": "application", "name": "svc", "bom-ref": "root"}},
+        "components": components
+    }))
+    .unwrap()
 }
 
 /// Evaluation-worker options for tests that drain the queue themselves
