@@ -282,26 +282,13 @@ async fn insert_new_components(
         hashes.push(serde_json::to_string(&c.hashes).expect("strings serialise"));
         // What advisories call it ('' when none can): matched by index;
         // and its distro source package, which some databases name instead.
-        keys.push(
-            c.purl
-                .as_deref()
-                .and_then(crate::vulnerabilities::core::purl::package_key)
-                .unwrap_or_default(),
-        );
-        let source = c.purl.as_deref().and_then(|p| {
-            let stated = c.source.as_ref().map(|s| s.name.as_ref());
-            let (key, version) = crate::vulnerabilities::core::purl::source_key(p, stated)?;
-            Some((
-                key,
-                c.source
-                    .as_ref()
-                    .and_then(|s| s.version.clone())
-                    .or(version),
-            ))
-        });
-        let (source_key, source_version) = source.unwrap_or_default();
-        source_keys.push(source_key);
-        source_versions.push(source_version);
+        let stated = (c.source.as_ref()).map(|s| (s.name.as_ref(), s.version.as_deref()));
+        let k = (c.purl.as_deref())
+            .map(|p| crate::vulnerabilities::core::purl::component_keys(p, stated))
+            .unwrap_or_default();
+        keys.push(k.package);
+        source_keys.push(k.source);
+        source_versions.push(k.source_version);
     }
     sqlx::query(
         "INSERT INTO components (identity, kind, name, version, purl, supplier, licenses, hashes,

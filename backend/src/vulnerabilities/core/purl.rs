@@ -259,11 +259,32 @@ pub fn package_key(purl: &str) -> Option<String> {
     Purl::parse(purl)?.package().map(|p| p.key())
 }
 
-/// The lookup key of a component's source package, and its version when
-/// known (see [`Purl::source_package`]).
-pub fn source_key(purl: &str, source: Option<&str>) -> Option<(String, Option<String>)> {
-    let (package, version) = Purl::parse(purl)?.source_package(source)?;
-    Some((package.key(), version))
+/// The keys a component is stored and matched by ('' where none).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ComponentKeys {
+    /// What advisories call the component itself.
+    pub package: String,
+    /// What advisories call its distro source package.
+    pub source: String,
+    /// The source's version, when the SBOM or the purl gives one.
+    pub source_version: Option<String>,
+}
+
+/// A component's keys from its purl (read once) and the source package its
+/// SBOM states, if any (name, version).
+pub fn component_keys(purl: &str, stated: Option<(&str, Option<&str>)>) -> ComponentKeys {
+    let Some(p) = Purl::parse(purl) else {
+        return ComponentKeys::default();
+    };
+    let (source, version) = match p.source_package(stated.map(|s| s.0)) {
+        Some((s, v)) => (s.key(), stated.and_then(|s| s.1).map(str::to_string).or(v)),
+        None => (String::new(), None),
+    };
+    ComponentKeys {
+        package: p.package().map(|p| p.key()).unwrap_or_default(),
+        source,
+        source_version: version,
+    }
 }
 
 /// PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`.
@@ -325,6 +346,12 @@ mod tests {
         assert_eq!(key("pkg:golang/stdlib@go1.21.3").unwrap(), "Go:stdlib");
     }
 
+    /// The source key and version [`component_keys`] stores, if any.
+    fn source_key(purl: &str, source: Option<&str>) -> Option<(String, Option<String>)> {
+        let k = component_keys(purl, source.map(|n| (n, None)));
+        (!k.source.is_empty()).then_some((k.source, k.source_version))
+    }
+
     #[test]
     fn distro_source_packages() {
         // Syft (GUAC's Alpine SBOM): `upstream=` names the origin package.
@@ -358,6 +385,15 @@ mod tests {
         assert_eq!(
             source_key(rpm, Some("openssl")).unwrap().0,
             "Red Hat:openssl"
+        );
+        // The SBOM's stated version is the source's; the package key stays its own.
+        assert_eq!(
+            component_keys(rpm, Some(("openssl", Some("1:1.0.2k-16.el7")))),
+            ComponentKeys {
+                package: "Red Hat:openssl-libs".into(),
+                source: "Red Hat:openssl".into(),
+                source_version: Some("1:1.0.2k-16.el7".into()),
+            }
         );
         // Language packages have no source packages.
         assert_eq!(source_key("pkg:npm/lodash@4.17.20?upstream=x", None), None);

@@ -320,7 +320,7 @@ async fn findings(
             .entry((c.advisory_id.clone(), c.ordinal))
             .or_insert_with(|| {
                 let pkg = Package::from_osv(&advisory_ecosystem(&c), &c.name)?;
-                read_affected(pkg, &c.name, &c.affected.0)
+                Some(read_affected(pkg, &c.name, &c.affected.0))
             });
         let Some(affected) = entry.as_ref() else {
             continue;

@@ -410,14 +410,14 @@ pub(super) fn read_affected(
     package: Package,
     name: &str,
     stored: &store::StoredAffected,
-) -> Option<Affected> {
-    Some(Affected {
+) -> Affected {
+    Affected {
         package,
         osv_name: name.to_string(),
         ranges: stored.ranges.clone(),
         versions: stored.versions.clone(),
         symbols: Vec::new(),
-    })
+    }
 }
 
 /// A PostgreSQL array literal of text (`{"a","b"}`).
@@ -521,25 +521,15 @@ pub async fn backfill_package_keys(pool: &PgPool) -> sqlx::Result<u64> {
             return Ok(done);
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let keys: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                r.purl
-                    .as_deref()
-                    .and_then(crate::vulnerabilities::core::purl::package_key)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let sources: Vec<(String, Option<String>)> = rows
-            .iter()
-            .map(|r| {
-                (r.purl.as_deref())
-                    .and_then(|p| crate::vulnerabilities::core::purl::source_key(p, None))
-                    .unwrap_or_default()
-            })
-            .collect();
-        let (source_keys, source_versions): (Vec<String>, Vec<Option<String>>) =
-            sources.into_iter().unzip();
+        let (mut keys, mut source_keys, mut source_versions) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &rows {
+            let k = (r.purl.as_deref())
+                .map(|p| crate::vulnerabilities::core::purl::component_keys(p, None))
+                .unwrap_or_default();
+            keys.push(k.package);
+            source_keys.push(k.source);
+            source_versions.push(k.source_version);
+        }
         store::set_package_keys(pool, &ids, &keys, &source_keys, &source_versions).await?;
         done += ids.len() as u64;
     }
