@@ -22,32 +22,95 @@ pub struct Verdict {
 
 /// Whether `version` of `affected.package` is affected.
 pub fn evaluate(affected: &Affected, version: &str) -> Verdict {
-    let mut verdict = Verdict::default();
-    if affected
-        .versions
-        .iter()
-        .any(|v| same_version(affected.package.ecosystem, v, version))
-    {
-        verdict.affected = true;
+    Prepared::new(affected.clone()).evaluate(version)
+}
+
+/// An `affected` entry ready to judge many versions: each range's bounds
+/// are parsed and sorted once (a portfolio evaluates one entry for
+/// thousands of components).
+pub struct Prepared {
+    pub affected: Affected,
+    /// Per range: its ordering and sorted bounds, or None when a bound
+    /// cannot be read (every version is then undecidable for it).
+    ranges: Vec<(Ecosystem, Option<Vec<Bound>>)>,
+}
+
+/// `None` is `introduced: "0"`, below every version.
+type Bound = (Option<Version>, Event);
+
+impl Prepared {
+    pub fn new(affected: Affected) -> Self {
+        let ranges = affected
+            .ranges
+            .iter()
+            .map(|r| {
+                let eco = ordering_for(affected.package.ecosystem, r.kind);
+                (eco, bounds(eco, r))
+            })
+            .collect();
+        Prepared { affected, ranges }
     }
-    for range in &affected.ranges {
-        let eco = ordering_for(affected.package.ecosystem, range.kind);
-        let Some(v) = Version::parse(eco, version) else {
-            verdict.undecidable = true;
-            continue;
-        };
-        match in_range(eco, range, &v) {
-            Some((true, fixed)) => {
-                verdict.affected = true;
-                verdict.fixed.extend(fixed);
+
+    pub fn evaluate(&self, version: &str) -> Verdict {
+        self.judge(&mut Subject::new(version))
+    }
+
+    /// [`Prepared::evaluate`] for a version judged against many entries:
+    /// the subject keeps each ordering's parse.
+    pub fn judge(&self, subject: &mut Subject) -> Verdict {
+        let affected = &self.affected;
+        let mut verdict = Verdict::default();
+        if affected
+            .versions
+            .iter()
+            .any(|v| same_version(affected.package.ecosystem, v, &subject.text))
+        {
+            verdict.affected = true;
+        }
+        for (eco, bounds) in &self.ranges {
+            let (Some(v), Some(bounds)) = (subject.parsed(*eco), bounds) else {
+                verdict.undecidable = true;
+                continue;
+            };
+            match in_range(bounds, v) {
+                Some((true, fixed)) => {
+                    verdict.affected = true;
+                    verdict.fixed.extend(fixed);
+                }
+                Some((false, _)) => {}
+                None => verdict.undecidable = true,
             }
-            Some((false, _)) => {}
-            None => verdict.undecidable = true,
+        }
+        verdict.fixed.sort();
+        verdict.fixed.dedup();
+        verdict
+    }
+}
+
+/// A component's version with its parse per ordering, made once.
+pub struct Subject {
+    pub text: String,
+    parsed: Vec<(Ecosystem, Option<Version>)>,
+}
+
+impl Subject {
+    pub fn new(text: &str) -> Self {
+        Subject {
+            text: text.to_string(),
+            parsed: Vec::with_capacity(2),
         }
     }
-    verdict.fixed.sort();
-    verdict.fixed.dedup();
-    verdict
+
+    fn parsed(&mut self, eco: Ecosystem) -> Option<&Version> {
+        let at = match self.parsed.iter().position(|(e, _)| *e == eco) {
+            Some(at) => at,
+            None => {
+                self.parsed.push((eco, Version::parse(eco, &self.text)));
+                self.parsed.len() - 1
+            }
+        };
+        self.parsed[at].1.as_ref()
+    }
 }
 
 /// SEMVER ranges use SemVer 2.0 — except Go, whose SEMVER ranges are read
@@ -64,26 +127,32 @@ fn same_version(eco: Ecosystem, a: &str, b: &str) -> bool {
     a == b || super::version::compare(eco, a, b) == Some(Ordering::Equal)
 }
 
-/// Some((affected, fix of the interval)) or None when a bound cannot be read.
-fn in_range(eco: Ecosystem, range: &Range, v: &Version) -> Option<(bool, Option<String>)> {
+/// The range's events with their versions parsed, sorted by version; None
+/// when a bound cannot be read.
+fn bounds(eco: Ecosystem, range: &Range) -> Option<Vec<Bound>> {
     // "0" (introduced) means "since the first version" in every ecosystem.
-    let mut events: Vec<(Option<Version>, &Event)> = Vec::with_capacity(range.events.len());
+    let mut events: Vec<Bound> = Vec::with_capacity(range.events.len());
     for e in &range.events {
         let text = event_version(e);
         if matches!(e, Event::Introduced(_)) && text == "0" {
-            events.push((None, e));
+            events.push((None, e.clone()));
         } else {
-            events.push((Some(Version::parse(eco, text)?), e));
+            events.push((Some(Version::parse(eco, text)?), e.clone()));
         }
     }
-    let cmp = |a: &Option<Version>, b: &Option<Version>| match (a, b) {
+    events.sort_by(|a, b| match (&a.0, &b.0) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
         (Some(a), Some(b)) => a.cmp_to(b).unwrap_or(Ordering::Equal),
-    };
-    events.sort_by(|a, b| cmp(&a.0, &b.0));
-    for (bound, e) in &events {
+    });
+    Some(events)
+}
+
+/// Some((affected, fix of the interval)) or None when the version and a
+/// bound cannot be compared.
+fn in_range(events: &[Bound], v: &Version) -> Option<(bool, Option<String>)> {
+    for (bound, e) in events {
         if let (Event::Limit(_), Some(b)) = (e, bound) {
             if v.cmp_to(b)? != Ordering::Less {
                 return Some((false, None));
@@ -92,7 +161,7 @@ fn in_range(eco: Ecosystem, range: &Range, v: &Version) -> Option<(bool, Option<
     }
     let mut affected = false;
     let mut fix = None;
-    for (bound, e) in &events {
+    for (bound, e) in events {
         let order = match bound {
             None => Ordering::Greater,
             Some(b) => v.cmp_to(b)?,
@@ -228,5 +297,32 @@ mod tests {
         assert!(!evaluate(&d, "1:1.2-1").affected);
         assert!(evaluate(&d, "1.9-1").affected, "no epoch is epoch 0");
         assert!(evaluate(&d, "1:1.2~rc1-1").affected, "~ sorts first");
+    }
+
+    #[test]
+    fn one_subject_judged_against_many_entries_agrees_with_each_alone() {
+        // The subject keeps one parse per ordering: a Go entry (Go's rules)
+        // and an npm one (SemVer) must each still read the version their way.
+        let go = Prepared::new(affected(
+            "Go",
+            RangeKind::Semver,
+            &[("introduced", "0"), ("fixed", "1.19.6")],
+            &[],
+        ));
+        let npm = Prepared::new(affected(
+            "npm",
+            RangeKind::Semver,
+            &[("introduced", "1.0.0"), ("fixed", "1.19.6")],
+            &["1.19.5"],
+        ));
+        for v in ["go1.19.5", "1.19.5", "v1.19.5", "1.19.6", "(devel)"] {
+            let mut subject = Subject::new(v);
+            assert_eq!(go.judge(&mut subject), go.evaluate(v), "{v}");
+            assert_eq!(npm.judge(&mut subject), npm.evaluate(v), "{v}");
+            assert_eq!(go.judge(&mut subject), go.evaluate(v), "{v} again");
+        }
+        assert!(go.evaluate("go1.19.5").affected);
+        assert!(!npm.evaluate("go1.19.5").affected, "not SemVer");
+        assert!(npm.evaluate("1.19.5").affected);
     }
 }

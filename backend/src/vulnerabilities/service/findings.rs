@@ -8,7 +8,6 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 use crate::vulnerabilities::core::matching;
-use crate::vulnerabilities::core::osv::Affected;
 use crate::vulnerabilities::core::purl::{Package, Purl};
 use crate::vulnerabilities::core::severity::Severity;
 use crate::vulnerabilities::core::triage::State;
@@ -285,76 +284,35 @@ pub async fn vulnerability_findings(
 
 async fn findings(
     conn: &mut PgConnection,
-    candidates: Vec<store::Candidate>,
+    candidates: store::Candidates,
 ) -> sqlx::Result<Vec<Finding>> {
-    // (artifact, vulnerability, component) → what matched.
-    let mut matched: BTreeMap<(i64, i64, i64), Hit> = BTreeMap::new();
-    // One advisory entry is read once however many artifacts it is
-    // evaluated for ("are we affected" walks the whole portfolio).
-    let mut read: HashMap<(String, i32), Option<Affected>> = HashMap::new();
-    for c in candidates {
-        let Some(purl) = Purl::parse(&c.purl) else {
-            continue;
-        };
-        // The advisory names the component, or (distro databases) the
-        // source package it was built from: then the source's name and,
-        // when the SBOM gives it, version are what the entry is about.
-        let via_source = c.advised_key != c.package_key;
-        let component = if via_source {
-            let source = c.source_key.split_once(':').map(|(_, n)| n);
-            purl.source_package(source).map(|(p, _)| p)
-        } else {
-            purl.package()
-        };
-        let Some(component) = component else {
-            continue;
-        };
-        let version = match (via_source, &c.source_version) {
-            (true, Some(v)) => Some(v.clone()),
-            _ => purl.match_version().or_else(|| c.component_version.clone()),
-        };
-        let Some(version) = version else {
-            continue;
-        };
-        let entry = read
-            .entry((c.advisory_id.clone(), c.ordinal))
-            .or_insert_with(|| {
-                let pkg = Package::from_osv(&advisory_ecosystem(&c), &c.name)?;
-                Some(read_affected(pkg, &c.name, &c.affected.0))
-            });
-        let Some(affected) = entry.as_ref() else {
-            continue;
-        };
-        if !affected.package.covers(&component) {
-            continue;
-        }
-        let verdict = matching::evaluate(affected, &version);
-        if !verdict.affected {
-            continue;
-        }
-        let hit = matched
-            .entry((c.artifact_id, c.vulnerability_id, c.component_id))
-            .or_insert_with(|| Hit {
-                project_id: c.project_id,
-                package_key: c.package_key,
-                artifact: ArtifactRef {
-                    artifact_id: c.artifact_id,
-                    project: c.project,
-                    artifact: c.artifact,
-                    version: c.artifact_version,
-                },
-                ecosystem: component.ecosystem,
-                purl: c.purl,
-                version,
-                advisories: BTreeSet::new(),
-                fixed: BTreeSet::new(),
-            });
-        hit.advisories.insert(c.advisory_id);
-        hit.fixed.extend(verdict.fixed);
+    let store::Candidates {
+        artifacts,
+        components,
+        mut entries,
+        holdings,
+    } = candidates;
+    // Each entry is prepared once and each component judged once, however
+    // many artifacts hold it.
+    let prepared: Vec<Option<matching::Prepared>> = entries
+        .iter_mut()
+        .map(|e| {
+            let pkg = Package::from_osv(&advisory_ecosystem(e), &e.name)?;
+            let stored = std::mem::take(&mut e.affected.0);
+            Some(matching::Prepared::new(read_affected(pkg, &e.name, stored)))
+        })
+        .collect();
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        by_key.entry(e.package_key.as_str()).or_default().push(i);
     }
-    let groups: Vec<i64> = matched
-        .keys()
-        .map(|k| k.1)
+    let judged: Vec<BTreeMap<i64, Hit>> = components
+        .iter()
+        .map(|c| judge(c, &by_key, &entries, &prepared))
+        .collect();
+
+    let groups: Vec<i64> = (judged.iter())
+        .flat_map(|hits| hits.keys().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -376,32 +334,55 @@ async fn findings(
     for i in &ids {
         ids_by_group.entry(i.vulnerability_id).or_default().push(i);
     }
-    let mut out = Vec::with_capacity(matched.len());
-    for ((_, group, _), hit) in matched {
-        let group_advisories = by_group.get(&group).map(Vec::as_slice).unwrap_or_default();
-        let group_ids = ids_by_group
-            .get(&group)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let v = describe(
-            group_advisories,
-            group_ids,
-            Some(hit.ecosystem),
-            &hit.advisories,
-        );
+    // A vulnerability is named the same for every component of an
+    // ecosystem matched by the same advisories.
+    let mut named: HashMap<(i64, Ecosystem, &BTreeSet<String>), Described> = HashMap::new();
+    let mut held: Vec<(i64, i64, i64, usize, usize)> = (holdings.iter())
+        .flat_map(|&(a, c)| {
+            let (artifact, component) = (&artifacts[a], &components[c]);
+            judged[c]
+                .keys()
+                .map(move |&group| (artifact.artifact_id, group, component.component_id, a, c))
+        })
+        .collect();
+    held.sort_unstable();
+    held.dedup();
+    let mut out = Vec::with_capacity(held.len());
+    for (_, group, _, a, c) in held {
+        let (artifact, component) = (&artifacts[a], &components[c]);
+        let hit = &judged[c][&group];
+        let v = named
+            .entry((group, hit.ecosystem, &hit.advisories))
+            .or_insert_with(|| {
+                describe(
+                    by_group.get(&group).map(Vec::as_slice).unwrap_or_default(),
+                    ids_by_group
+                        .get(&group)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                    Some(hit.ecosystem),
+                    &hit.advisories,
+                )
+            });
         let decided = decisions
-            .get(&(group, hit.package_key.clone()))
+            .get(&(group, component.package_key.clone()))
             .and_then(|ds| {
-                triage::decide(ds, hit.artifact.artifact_id, hit.project_id, &hit.purl, now)
+                triage::decide(
+                    ds,
+                    artifact.artifact_id,
+                    artifact.project_id,
+                    &component.purl,
+                    now,
+                )
             });
         out.push(Finding {
-            id: v.id,
-            aliases: v.aliases,
-            summary: v.summary,
+            id: v.id.clone(),
+            aliases: v.aliases.clone(),
+            summary: v.summary.clone(),
             package: None,
-            purl: hit.purl,
-            version: hit.version,
-            fixed_versions: hit.fixed.into_iter().collect(),
+            purl: component.purl.clone(),
+            version: hit.version.clone(),
+            fixed_versions: hit.fixed.iter().cloned().collect(),
             severity: v.severity,
             cvss_score: v.cvss_score,
             kev: v.kev_date_added.is_some(),
@@ -410,17 +391,86 @@ async fn findings(
             justification: decided.and_then(|d| d.justification.clone()),
             decision_id: decided.map(|d| d.id),
             sources: vec!["osv".into()],
-            advisories: hit.advisories.into_iter().collect(),
+            advisories: hit.advisories.iter().cloned().collect(),
             published: v.published,
             first_seen: None,
             last_seen: None,
             reachability: None,
             vulnerability_id: group,
-            package_key: hit.package_key,
-            artifact: hit.artifact,
+            package_key: component.package_key.clone(),
+            artifact: ArtifactRef {
+                artifact_id: artifact.artifact_id,
+                project: artifact.project.clone(),
+                artifact: artifact.artifact.clone(),
+                version: artifact.artifact_version.clone(),
+            },
         });
     }
     Ok(out)
+}
+
+/// What one component is affected by, per vulnerability.
+fn judge(
+    c: &store::KeyedComponent,
+    by_key: &HashMap<&str, Vec<usize>>,
+    entries: &[store::AdvisoryEntry],
+    prepared: &[Option<matching::Prepared>],
+) -> BTreeMap<i64, Hit> {
+    let mut hits: BTreeMap<i64, Hit> = BTreeMap::new();
+    let own = by_key.get(c.package_key.as_str());
+    let source = (!c.source_key.is_empty() && c.source_key != c.package_key)
+        .then(|| by_key.get(c.source_key.as_str()))
+        .flatten();
+    if own.is_none() && source.is_none() {
+        return hits;
+    }
+    let Some(purl) = Purl::parse(&c.purl) else {
+        return hits;
+    };
+    // Per reading (the component itself, or its source package): its
+    // identity and version, worked out once for all the entries.
+    let mut readings: [Option<Option<(Package, matching::Subject)>>; 2] = [None, None];
+    for &i in own.into_iter().chain(source).flatten() {
+        let (entry, Some(prepared)) = (&entries[i], &prepared[i]) else {
+            continue;
+        };
+        // The advisory names the component, or (distro databases) the
+        // source package it was built from: then the source's name and,
+        // when the SBOM gives it, version are what the entry is about.
+        let via_source = entry.package_key != c.package_key;
+        let reading = readings[usize::from(via_source)].get_or_insert_with(|| {
+            let component = if via_source {
+                let source = c.source_key.split_once(':').map(|(_, n)| n);
+                purl.source_package(source).map(|(p, _)| p)
+            } else {
+                purl.package()
+            }?;
+            let version = match (via_source, &c.source_version) {
+                (true, Some(v)) => Some(v.clone()),
+                _ => purl.match_version().or_else(|| c.component_version.clone()),
+            }?;
+            Some((component, matching::Subject::new(&version)))
+        });
+        let Some((component, subject)) = reading else {
+            continue;
+        };
+        if !prepared.affected.package.covers(component) {
+            continue;
+        }
+        let verdict = prepared.judge(subject);
+        if !verdict.affected {
+            continue;
+        }
+        let hit = hits.entry(entry.vulnerability_id).or_insert_with(|| Hit {
+            ecosystem: component.ecosystem,
+            version: subject.text.clone(),
+            advisories: BTreeSet::new(),
+            fixed: BTreeSet::new(),
+        });
+        hit.advisories.insert(entry.advisory_id.clone());
+        hit.fixed.extend(verdict.fixed);
+    }
+    hits
 }
 
 /// The order findings are listed in, and the API's cursor: most severe
@@ -453,19 +503,16 @@ impl Finding {
     }
 }
 
+/// What matched one component for one vulnerability.
 struct Hit {
-    artifact: ArtifactRef,
-    project_id: i64,
-    package_key: String,
     ecosystem: Ecosystem,
-    purl: String,
     version: String,
     advisories: BTreeSet<String>,
     fixed: BTreeSet<String>,
 }
 
 /// The OSV ecosystem string again (`Debian:12`) from the stored parts.
-fn advisory_ecosystem(c: &store::Candidate) -> String {
+fn advisory_ecosystem(c: &store::AdvisoryEntry) -> String {
     match &c.release {
         Some(r) => format!("{}:{r}", c.ecosystem),
         None => c.ecosystem.clone(),

@@ -409,13 +409,13 @@ fn stored_affected(a: &Affected) -> String {
 pub(super) fn read_affected(
     package: Package,
     name: &str,
-    stored: &store::StoredAffected,
+    stored: store::StoredAffected,
 ) -> Affected {
     Affected {
         package,
         osv_name: name.to_string(),
-        ranges: stored.ranges.clone(),
-        versions: stored.versions.clone(),
+        ranges: stored.ranges,
+        versions: stored.versions,
         symbols: Vec::new(),
     }
 }

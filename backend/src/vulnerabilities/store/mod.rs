@@ -1,7 +1,6 @@
 //! The only SQL of the vulnerabilities capability.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
@@ -288,98 +287,85 @@ pub async fn set_package_keys(
     Ok(())
 }
 
-/// A component of an artifact's SBOM that some advisory names, with that
-/// advisory's entry for its package.
+/// What matching reads for a set of artifacts: the components of their
+/// latest SBOMs that advisories could name, the advisory entries of those
+/// packages, and which artifact holds which component. Each row is read
+/// once and the service pairs them by index: a 100,000-component SBOM
+/// pairs each component with every entry of its package, and a fleet
+/// shares one component across 10,000 artifacts, so one joined row per
+/// pair would copy each entry (and each artifact's names) thousands of times.
+#[derive(Default)]
+pub struct Candidates {
+    pub artifacts: Vec<CandidateArtifact>,
+    pub components: Vec<KeyedComponent>,
+    pub entries: Vec<AdvisoryEntry>,
+    /// (index into `artifacts`, index into `components`).
+    pub holdings: Vec<(usize, usize)>,
+}
+
 #[derive(sqlx::FromRow)]
-pub struct Candidate {
+pub struct CandidateArtifact {
     pub artifact_id: i64,
     pub project_id: i64,
     pub project: String,
     pub artifact: String,
     pub artifact_version: String,
+}
+
+/// A component that advisories could name (a package or source key).
+#[derive(sqlx::FromRow)]
+pub struct KeyedComponent {
     pub component_id: i64,
     pub package_key: String,
-    pub purl: String,
-    pub component_version: Option<String>,
     /// The component's source package key ('' without one) and version.
     pub source_key: String,
     pub source_version: Option<String>,
-    /// The key the advisory entry names: the component's, or its source's.
-    pub advised_key: String,
+    pub purl: String,
+    pub component_version: Option<String>,
+}
+
+/// An advisory's `affected[]` entry (advisory not withdrawn) for one key.
+#[derive(sqlx::FromRow)]
+pub struct AdvisoryEntry {
+    pub package_key: String,
     pub advisory_id: String,
-    /// The `affected[]` entry of that advisory.
     pub ordinal: i32,
     pub vulnerability_id: i64,
     pub ecosystem: String,
     pub name: String,
     pub release: Option<String>,
-    /// Read straight into its shape: matching reads one per candidate row.
-    pub affected: Json<Arc<StoredAffected>>,
+    /// Read straight into its shape.
+    pub affected: Json<StoredAffected>,
 }
 
 /// `advisory_packages.affected`: what evaluating a version needs.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct StoredAffected {
     pub ranges: Vec<crate::vulnerabilities::core::osv::Range>,
     pub versions: Vec<String>,
 }
 
-const CANDIDATE_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
-    a.name AS artifact, a.version AS artifact_version, c.id AS component_id, c.package_key, c.purl,
-    c.version AS component_version, c.source_key, c.source_version,
-    ap.package_key AS advised_key, ap.advisory_id, ap.ordinal, adv.vulnerability_id, ap.ecosystem, ap.name, ap.release, ap.affected";
+const ENTRY_COLUMNS: &str = "ap.package_key, ap.advisory_id, ap.ordinal, adv.vulnerability_id,
+    ap.ecosystem, ap.name, ap.release, ap.affected";
 
-/// A component of an artifact's latest SBOM that advisories could name.
-#[derive(sqlx::FromRow)]
-struct KeyedComponent {
-    component_id: i64,
-    package_key: String,
-    source_key: String,
-    source_version: Option<String>,
-    purl: String,
-    component_version: Option<String>,
-}
+const ARTIFACT_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
+    a.name AS artifact, a.version AS artifact_version";
 
-/// An advisory entry (not withdrawn) for one package key.
-#[derive(sqlx::FromRow)]
-struct AdvisoryEntry {
-    package_key: String,
-    advisory_id: String,
-    ordinal: i32,
-    vulnerability_id: i64,
-    ecosystem: String,
-    name: String,
-    release: Option<String>,
-    affected: Json<Arc<StoredAffected>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ArtifactRow {
-    project_id: i64,
-    project: String,
-    artifact: String,
-    artifact_version: String,
-}
-
-/// The advisory entries naming a component of the artifact's latest SBOM
-/// (withdrawn advisories do not match). Three narrow reads joined here
-/// rather than one join: a 100,000-component SBOM pairs each component
-/// with every entry of its package, and the database would otherwise copy
-/// each entry (and look up its advisory) once per pair.
+/// The artifact's latest SBOM against every advisory entry naming one of
+/// its components.
 pub async fn artifact_candidates(
     db: &mut PgConnection,
     artifact_id: i64,
-) -> sqlx::Result<Vec<Candidate>> {
-    let Some(who): Option<ArtifactRow> = sqlx::query_as(
-        "SELECT p.id AS project_id, p.name AS project, a.name AS artifact,
-                a.version AS artifact_version
-           FROM artifacts a JOIN projects p ON p.id = a.project_id WHERE a.id = $1",
-    )
+) -> sqlx::Result<Candidates> {
+    let Some(artifact): Option<CandidateArtifact> = sqlx::query_as(&format!(
+        "SELECT {ARTIFACT_COLUMNS} FROM artifacts a JOIN projects p ON p.id = a.project_id
+          WHERE a.id = $1"
+    ))
     .bind(artifact_id)
     .fetch_optional(&mut *db)
     .await?
     else {
-        return Ok(Vec::new());
+        return Ok(Candidates::default());
     };
     let components: Vec<KeyedComponent> = sqlx::query_as(
         "SELECT DISTINCT c.id AS component_id, c.package_key, c.source_key, c.source_version,
@@ -398,75 +384,90 @@ pub async fn artifact_candidates(
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    let entries: Vec<AdvisoryEntry> = sqlx::query_as(
-        "SELECT ap.package_key, ap.advisory_id, ap.ordinal, adv.vulnerability_id, ap.ecosystem,
-                ap.name, ap.release, ap.affected
+    let entries: Vec<AdvisoryEntry> = sqlx::query_as(&format!(
+        "SELECT {ENTRY_COLUMNS}
            FROM advisory_packages ap
            JOIN advisories adv ON adv.id = ap.advisory_id AND adv.withdrawn IS NULL
-          WHERE ap.package_key = ANY($1)",
+          WHERE ap.package_key = ANY($1)"
+    ))
+    .bind(&keys)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Candidates {
+        holdings: (0..components.len()).map(|c| (0, c)).collect(),
+        artifacts: vec![artifact],
+        components,
+        entries,
+    })
+}
+
+/// Every artifact whose latest SBOM holds a package (or source package)
+/// the vulnerability's advisories name, with those advisories' entries.
+pub async fn vulnerability_candidates(
+    db: &mut PgConnection,
+    vulnerability_id: i64,
+) -> sqlx::Result<Candidates> {
+    let entries: Vec<AdvisoryEntry> = sqlx::query_as(&format!(
+        "SELECT {ENTRY_COLUMNS}
+           FROM advisories adv JOIN advisory_packages ap ON ap.advisory_id = adv.id
+          WHERE adv.vulnerability_id = $1 AND adv.withdrawn IS NULL"
+    ))
+    .bind(vulnerability_id)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut keys: Vec<&str> = entries.iter().map(|e| e.package_key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Candidates::default());
+    }
+    let components: Vec<KeyedComponent> = sqlx::query_as(
+        "SELECT c.id AS component_id, c.package_key, c.source_key, c.source_version,
+                c.purl, c.version AS component_version
+           FROM components c
+          WHERE (c.package_key = ANY($1) OR c.source_key = ANY($1)) AND c.purl IS NOT NULL",
     )
     .bind(&keys)
     .fetch_all(&mut *db)
     .await?;
-    let mut by_key: HashMap<&str, Vec<&AdvisoryEntry>> = HashMap::new();
-    for e in &entries {
-        by_key.entry(e.package_key.as_str()).or_default().push(e);
-    }
-    let mut out = Vec::new();
-    for c in &components {
-        let own = by_key.get(c.package_key.as_str());
-        let source = (!c.source_key.is_empty() && c.source_key != c.package_key)
-            .then(|| by_key.get(c.source_key.as_str()))
-            .flatten();
-        for e in own.into_iter().chain(source).flatten() {
-            out.push(Candidate {
-                artifact_id,
-                project_id: who.project_id,
-                project: who.project.clone(),
-                artifact: who.artifact.clone(),
-                artifact_version: who.artifact_version.clone(),
-                component_id: c.component_id,
-                package_key: c.package_key.clone(),
-                purl: c.purl.clone(),
-                component_version: c.component_version.clone(),
-                source_key: c.source_key.clone(),
-                source_version: c.source_version.clone(),
-                advised_key: e.package_key.clone(),
-                advisory_id: e.advisory_id.clone(),
-                ordinal: e.ordinal,
-                vulnerability_id: e.vulnerability_id,
-                ecosystem: e.ecosystem.clone(),
-                name: e.name.clone(),
-                release: e.release.clone(),
-                affected: Json(e.affected.0.clone()),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Every artifact whose latest SBOM holds a package the vulnerability's
-/// advisories name.
-pub async fn vulnerability_candidates(
-    db: impl PgExecutor<'_>,
-    vulnerability_id: i64,
-) -> sqlx::Result<Vec<Candidate>> {
-    sqlx::query_as(&format!(
-        "SELECT DISTINCT {CANDIDATE_COLUMNS}
-           FROM advisories adv
-           JOIN advisory_packages ap ON ap.advisory_id = adv.id
-           JOIN components c ON c.package_key = ap.package_key OR c.source_key = ap.package_key
-           JOIN sbom_components sc ON sc.component_id = c.id
-           JOIN sboms s ON s.id = sc.sbom_id
-           JOIN artifacts a ON a.id = s.artifact_id
-           JOIN projects p ON p.id = a.project_id
-          WHERE adv.vulnerability_id = $1 AND adv.withdrawn IS NULL
-            AND s.id = (SELECT s2.id FROM sboms s2 WHERE s2.artifact_id = a.id
-                         ORDER BY s2.id DESC LIMIT 1)"
+    let ids: Vec<i64> = components.iter().map(|c| c.component_id).collect();
+    // An artifact counts with its latest SBOM only.
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT DISTINCT s.artifact_id, sc.component_id
+           FROM sbom_components sc JOIN sboms s ON s.id = sc.sbom_id
+          WHERE sc.component_id = ANY($1)
+            AND NOT EXISTS (SELECT 1 FROM sboms s2
+                             WHERE s2.artifact_id = s.artifact_id AND s2.id > s.id)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut artifact_ids: Vec<i64> = held.iter().map(|h| h.0).collect();
+    artifact_ids.sort_unstable();
+    artifact_ids.dedup();
+    let artifacts: Vec<CandidateArtifact> = sqlx::query_as(&format!(
+        "SELECT {ARTIFACT_COLUMNS} FROM artifacts a JOIN projects p ON p.id = a.project_id
+          WHERE a.id = ANY($1)"
     ))
-    .bind(vulnerability_id)
-    .fetch_all(db)
-    .await
+    .bind(&artifact_ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let artifact_at: HashMap<i64, usize> = (artifacts.iter().enumerate())
+        .map(|(i, a)| (a.artifact_id, i))
+        .collect();
+    let component_at: HashMap<i64, usize> = (components.iter().enumerate())
+        .map(|(i, c)| (c.component_id, i))
+        .collect();
+    let holdings = held
+        .iter()
+        .filter_map(|(a, c)| Some((*artifact_at.get(a)?, *component_at.get(c)?)))
+        .collect();
+    Ok(Candidates {
+        artifacts,
+        components,
+        entries,
+        holdings,
+    })
 }
 
 /// An advisory of a vulnerability, for naming and scoring it.
