@@ -219,7 +219,7 @@ async fn main() -> Result<()> {
         "| ingesting {artifacts} SBOMs of 100 components ({links} component links in all) | {:.1} s |\n",
         t.elapsed().as_secs_f64()
     ));
-    let options = cairn::compliance::worker::WorkerOptions {
+    let options = cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 50,
         limits: cairn::policy::engine::EvalLimits {
@@ -233,8 +233,8 @@ async fn main() -> Result<()> {
     };
     let drain = || async {
         let (a, b) = tokio::join!(
-            cairn::compliance::worker::drain(&pool, &options),
-            cairn::compliance::worker::drain(&pool, &options)
+            cairn::policies::worker::drain(&pool, &options),
+            cairn::policies::worker::drain(&pool, &options)
         );
         anyhow::Ok(a? + b?)
     };

@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod memlimit;
 pub mod notifications;
 pub mod pagination;
+pub mod policies;
 pub mod policy;
 pub mod queue;
 pub mod sbom;

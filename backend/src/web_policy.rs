@@ -1,4 +1,4 @@
-//! Dashboard pages of the policy engine: the compliance overview (projects
+//! Dashboard pages of the policy engine: the policy-results overview (projects
 //! × rules matrix and a server-rendered SVG trend), an artifact's policy
 //! results with evidence and waivers, and the policy page (catalogue, sets,
 //! Rego editor with a dry-run).
@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::api::extract::ApiPath;
 use crate::api::policies::{artifact_status, ArtifactPolicy};
 use crate::auth::Role;
-use crate::compliance::{self, DryRun, DryRunResult};
 use crate::error::ApiError;
+use crate::policies::{self, DryRun, DryRunResult};
 use crate::policy::engine::RuleSpec;
 use crate::policy::CATALOGUE;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ use crate::web::{same_origin, Session, WebError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/ui/compliance", get(overview))
+        .route("/ui/policy-results", get(overview))
         .route("/ui/policies", get(policies))
         .route("/ui/policies/dry-run", post(dry_run))
         .route("/ui/policies/dead-letters/{id}/replay", post(replay))
@@ -62,7 +62,7 @@ pub fn cell_class(c: &MatrixCell) -> &'static str {
 
 /// The trend as SVG geometry (viewBox 0 0 600 200).
 pub struct Trend {
-    /// `x,y x,y ...` of the compliance line (days with evaluations).
+    /// `x,y x,y ...` of the pass-rate line (days with evaluations).
     pub points: String,
     pub dots: Vec<(f64, f64, String)>,
     pub first: String,
@@ -106,7 +106,7 @@ pub fn trend_svg(points: &[TrendPoint]) -> Trend {
 }
 
 #[derive(Template)]
-#[template(path = "compliance.html")]
+#[template(path = "policy_results.html")]
 struct OverviewPage<'a> {
     user: Option<&'a str>,
     rules: Vec<String>,
@@ -287,7 +287,7 @@ async fn dry_run(
     user.require(Role::Maintainer)?;
     let outcome = match form.artifact_id.trim().parse::<i64>() {
         Err(_) => Err("the artifact id must be a number".to_owned()),
-        Ok(artifact_id) => compliance::dry_run(
+        Ok(artifact_id) => policies::dry_run(
             &state.pool,
             &DryRun {
                 artifact_id,

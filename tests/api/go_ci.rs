@@ -1106,7 +1106,7 @@ async fn go_reachability_from_the_binarys_function_table() {
     };
     // Matched live before the worker ran, then from the recorded findings.
     check_binary(read(with_binary).await);
-    cairn::compliance::worker::drain(&app.pool, &worker_options())
+    cairn::policies::worker::drain(&app.pool, &worker_options())
         .await
         .unwrap();
     check_binary(read(with_binary).await);

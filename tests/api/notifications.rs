@@ -52,7 +52,7 @@ async fn deliver(app: &TestApp) -> usize {
 }
 
 async fn evaluate(app: &TestApp) -> usize {
-    cairn::compliance::worker::drain(&app.pool, &worker_options())
+    cairn::policies::worker::drain(&app.pool, &worker_options())
         .await
         .unwrap()
 }
@@ -243,6 +243,27 @@ async fn notifications_subscriptions_crud_and_validation() {
     .await;
     assert!(given.get("secret").is_none(), "{given}");
     assert_eq!(given["project"], "acme/svc");
+
+    // Listed a page at a time, by name: "ops", then "slack".
+    let first = app
+        .get_json("/api/v1/notifications/subscriptions?limit=1")
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first["items"][0]["name"], "ops");
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = app
+        .get_json(&format!(
+            "/api/v1/notifications/subscriptions?limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(second["items"][0]["name"], "slack", "{second}");
+    assert_eq!(second["next_cursor"], Value::Null);
+    let res = app
+        .get("/api/v1/notifications/subscriptions?limit=0", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
 
     // Partial updates; null clears the project.
     let patch = |id: i64, body: Value| {
@@ -975,7 +996,7 @@ async fn notifications_are_queued_in_the_evaluations_transaction() {
     .await;
     let count = "SELECT count(*) FROM notification_deliveries";
     let mut tx = app.pool.begin().await.unwrap();
-    cairn::compliance::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
+    cairn::policies::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
         .await
         .unwrap()
         .unwrap();

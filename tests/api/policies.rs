@@ -54,7 +54,7 @@ impl TestApp {
     }
 
     async fn drain(&self) -> usize {
-        cairn::compliance::worker::drain(&self.pool, &worker_options())
+        cairn::policies::worker::drain(&self.pool, &worker_options())
             .await
             .unwrap()
     }
@@ -471,7 +471,7 @@ async fn gate_waivers_and_expiry() {
     );
 
     // The overview counts it.
-    let overview = app.get_json("/api/v1/compliance").await;
+    let overview = app.get_json("/api/v1/policy-results").await;
     assert!(
         overview["matrix"]
             .as_array()
@@ -978,7 +978,7 @@ async fn dashboard_pages() {
     app.drain().await;
     let session = sign_in(&app).await;
 
-    let html = page(&app, &session, "/ui/compliance").await;
+    let html = page(&app, &session, "/ui/policy-results").await;
     assert!(html.contains("<svg class=\"trend-chart\""), "{html}");
     assert!(
         html.contains("<polyline class=\"trend-line\" points=\""),
@@ -1170,7 +1170,7 @@ async fn a_poison_evaluation_is_dead_lettered_visible_and_replayable() {
             panic!("injected: the worker dies evaluating artifact {artifact}");
         }
     }));
-    let workers = cairn::compliance::worker::spawn(app.pool.clone(), options);
+    let workers = cairn::policies::worker::spawn(app.pool.clone(), options);
     eventually(
         "the poison dead-lettered and the other evaluated",
         || async {

@@ -29,7 +29,8 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
         .replace("{digest}", &digest)
         .replace("{project}", "acme")
         .replace("{provider}", "github")
-        .replace("{source}", "none");
+        .replace("{source}", "none")
+        .replace("{framework}", "eu-cra");
     let mut query = Vec::new();
     for p in op["parameters"].as_array().into_iter().flatten() {
         if p["in"] == "query" && p["required"] == true {
@@ -71,6 +72,10 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "name": format!("matrix-{n}"), "url": "http://127.0.0.1:9/hook"
             })),
             "/api/v1/notifications/subscriptions/{id}" => json(json!({"enabled": false})),
+            "/api/v1/control-statements" => json(json!({
+                "framework": "nist-800-53r5", "control": "sr-3", "project": null,
+                "status": "satisfied", "statement": format!("matrix {n}")
+            })),
             "/api/v1/webhook-sources" => {
                 json(json!({"provider": "github", "name": format!("matrix-{n}")}))
             }

@@ -667,7 +667,7 @@ async fn triage_decisions_hold_by_scope_and_keep_their_history() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_vulnerabilities_rule_gates_until_triaged() {
     let app = spawn_app().await;
-    let opts = cairn::compliance::worker::WorkerOptions {
+    let opts = cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 10,
         limits: cairn::policy::engine::EvalLimits {
@@ -679,7 +679,7 @@ async fn the_vulnerabilities_rule_gates_until_triaged() {
         max_claims: 2,
         fault: None,
     };
-    let drain = || cairn::compliance::worker::drain(&app.pool, &opts);
+    let drain = || cairn::policies::worker::drain(&app.pool, &opts);
     let digest = format!("sha256:{}", "ab".repeat(32));
     let purl = "pkg:golang/example.com/q@v1.4.0";
     let res = app
@@ -1098,7 +1098,7 @@ async fn scanner_reports_merge_with_cairns_own_matches() {
 async fn findings_are_recorded_with_history_portfolio_and_trend() {
     let app = spawn_app().await;
     let drain = || async {
-        cairn::compliance::worker::drain(&app.pool, &worker_options())
+        cairn::policies::worker::drain(&app.pool, &worker_options())
             .await
             .unwrap()
     };
@@ -1308,7 +1308,7 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     let id = artifact_with(&app, "t", &["pkg:golang/example.com/t@v1.9.0"]).await;
-    cairn::compliance::worker::drain(&app.pool, &worker_options())
+    cairn::policies::worker::drain(&app.pool, &worker_options())
         .await
         .unwrap();
     let admin = app.sign_in(ADMIN_TOKEN).await;

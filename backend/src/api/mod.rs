@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use crate::compliance::api as compliance;
 use crate::notifications::api as notifications;
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
@@ -47,6 +48,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "policies", description = "Policy engine: rule catalogue, policy sets, waivers, results, dry-runs, the deploy gate and Kubernetes admission"),
         (name = "vulnerabilities", description = "Advisories (OSV, offline), the CISA KEV catalog, and the portfolio's vulnerabilities"),
         (name = "notifications", description = "Outgoing notifications: subscriptions (signed webhooks, generic or Slack), deliveries, retries and dead letters"),
+        (name = "compliance", description = "Compliance reports (NIST SP 800-53, SSDF, EU CRA) from evidence: frameworks, signed reports in JSON, CSV, OSCAL and HTML, control statements"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -152,7 +154,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policies::set_tags))
         .routes(routes!(policies::create_waiver, policies::list_waivers))
         .routes(routes!(policies::revoke_waiver))
-        .routes(routes!(policies::compliance_overview))
+        .routes(routes!(policies::policy_results_overview))
         .routes(routes!(policies::gate))
         .routes(routes!(policies::dead_letters))
         .routes(routes!(policies::replay_dead_letter))
@@ -181,6 +183,18 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::test_subscription))
         .routes(routes!(notifications::list_deliveries))
         .routes(routes!(notifications::retry_delivery))
+        .routes(routes!(compliance::list_frameworks))
+        .routes(routes!(compliance::get_framework))
+        .routes(routes!(compliance::signing_key))
+        .routes(routes!(compliance::report))
+        .routes(routes!(
+            compliance::create_statement,
+            compliance::list_statements
+        ))
+        .routes(routes!(
+            compliance::get_statement,
+            compliance::withdraw_statement
+        ))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
         .split_for_parts();

@@ -12,12 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::{Caller, Role};
-use crate::compliance::{
-    self, AdmissionOptions, DryRun, DryRunResult, GateDecision, GateOptions, NewWaiverRequest,
-};
 use crate::domain::Sha256Digest;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
+use crate::policies::{
+    self, AdmissionOptions, DryRun, DryRunResult, GateDecision, GateOptions, NewWaiverRequest,
+};
 use crate::policy::engine::PolicyDefinition;
 use crate::policy::CATALOGUE;
 use crate::state::AppState;
@@ -107,7 +107,7 @@ pub async fn create_set(
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<(StatusCode, Json<PolicySet>)> {
     caller.require(Role::Maintainer)?;
-    let set = compliance::create_set(&state.pool, &def, caller.token_id).await?;
+    let set = policies::create_set(&state.pool, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = set.id,
         by = caller.token_id,
@@ -193,7 +193,7 @@ pub async fn update_set(
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<Json<PolicySet>> {
     caller.require(Role::Maintainer)?;
-    let set = compliance::update_set(&state.pool, id, &def, caller.token_id).await?;
+    let set = policies::update_set(&state.pool, id, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = id,
         version = set.version,
@@ -217,7 +217,7 @@ pub async fn delete_set(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Maintainer)?;
-    compliance::delete_set(&state.pool, id).await?;
+    policies::delete_set(&state.pool, id).await?;
     tracing::info!(policy_set = id, by = caller.token_id, "policy set deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,7 +254,7 @@ pub async fn dry_run(
         Role::Uploader
     })?;
     Ok(Json(
-        compliance::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
+        policies::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
     ))
 }
 
@@ -457,7 +457,7 @@ pub async fn create_waiver(
     ApiJson(w): ApiJson<NewWaiverRequest>,
 ) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
     caller.require(Role::Maintainer)?;
-    let rec = compliance::create_waiver(&state.pool, &w, &caller).await?;
+    let rec = policies::create_waiver(&state.pool, &w, &caller).await?;
     tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
     Ok((StatusCode::CREATED, Json(rec)))
 }
@@ -511,12 +511,12 @@ pub async fn revoke_waiver(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Maintainer)?;
-    compliance::revoke_waiver(&state.pool, id).await?;
+    policies::revoke_waiver(&state.pool, id).await?;
     tracing::info!(waiver = id, by = caller.token_id, "waiver revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The compliance overview.
+/// The policy-results overview (projects × rules).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Compliance {
     /// Projects × rules, counting artifacts by effective outcome.
@@ -526,12 +526,12 @@ pub struct Compliance {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/compliance", tag = "policies",
+    get, path = "/api/v1/policy-results", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
     responses((status = 200, body = Compliance)),
     security(("bearer" = []))
 )]
-pub async fn compliance_overview(
+pub async fn policy_results_overview(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Compliance>> {
@@ -613,7 +613,7 @@ pub async fn gate(
 ) -> ApiResult<Json<GateDecision>> {
     let authenticated = gate_caller(&state, caller)?;
     let digest = Sha256Digest::parse(&q.digest).map_err(ApiError::bad_request)?;
-    let decision = compliance::gate(
+    let decision = policies::gate(
         &state.pool,
         digest.as_str(),
         gate_options(&state, authenticated),
@@ -664,7 +664,7 @@ pub async fn admission(
         allow_other_kinds: state.config.admission_other_kinds_allow,
         detail: authenticated,
     };
-    Ok(Json(compliance::admit(&state.pool, &body, options).await))
+    Ok(Json(policies::admit(&state.pool, &body, options).await))
 }
 
 /// Dead-lettered policy evaluations: artifacts whose evaluation never

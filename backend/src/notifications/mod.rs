@@ -7,7 +7,7 @@
 //! matches, payloads, the signature, the retry schedule and the SSRF guard.
 //! `service` holds the use cases (subscriptions, enqueueing in the caller's
 //! transaction), `store` the only SQL, `worker` the delivery worker and
-//! `api` the thin handlers. Hooked into `compliance::evaluate_and_store`
+//! `api` the thin handlers. Hooked into `policies::evaluate_and_store`
 //! (findings that appear, verdicts that flip to deny).
 
 pub mod api;

@@ -1137,7 +1137,7 @@ pub async fn set_project_tags(
     Ok(())
 }
 
-// --- compliance overview --------------------------------------------------------------
+// --- policy-results overview --------------------------------------------------------------
 
 /// One cell of the projects × rules matrix: counts of artifacts (latest
 /// evaluations of live sets, at their current version).

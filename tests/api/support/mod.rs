@@ -360,9 +360,9 @@ pub fn cyclonedx(purls: &[&str]) -> Vec<u8> {
 }
 
 /// Evaluation-worker options for tests that drain the queue themselves
-/// (`cairn::compliance::worker::drain`): one worker, short polls.
-pub fn worker_options() -> cairn::compliance::worker::WorkerOptions {
-    cairn::compliance::worker::WorkerOptions {
+/// (`cairn::policies::worker::drain`): one worker, short polls.
+pub fn worker_options() -> cairn::policies::worker::WorkerOptions {
+    cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 10,
         limits: cairn::policy::engine::EvalLimits {

@@ -63,15 +63,17 @@ pub async fn create_subscription(
 #[utoipa::path(
     get, path = "/api/v1/notifications/subscriptions", tag = "notifications",
     extensions(("x-cairn-role" = json!("maintainer"))),
-    responses((status = 200, body = Vec<Subscription>)),
+    params(PageParams),
+    responses((status = 200, body = Page<Subscription>)),
     security(("bearer" = []))
 )]
 pub async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<Subscription>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<Subscription>>> {
     caller.require(Role::Maintainer)?;
-    Ok(Json(service::list(&state.pool).await?))
+    Ok(Json(service::list(&state.pool, &page).await?))
 }
 
 /// Get a notification subscription.

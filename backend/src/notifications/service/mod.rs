@@ -18,9 +18,9 @@ use super::core::{
     TestEvent,
 };
 use super::store::{self, DeliveryRow, NewDeliveries, SubscriptionFields, SubscriptionRow};
-use crate::compliance::SetVerdict;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageParams};
+use crate::policies::SetVerdict;
 use crate::vulnerabilities::core::severity::Severity;
 use crate::vulnerabilities::service::Finding;
 use crate::webhooks::secrets::SecretKey;
@@ -334,12 +334,12 @@ fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("there is no notification subscription {id}"))
 }
 
-pub async fn list(pool: &PgPool) -> ApiResult<Vec<Subscription>> {
-    Ok(store::list(pool)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+/// One page of subscriptions, by name.
+pub async fn list(pool: &PgPool, page: &PageParams) -> ApiResult<Page<Subscription>> {
+    let limit = page.limit()?;
+    let rows = store::list(pool, page.after()?, limit + 1).await?;
+    let items: Vec<Subscription> = rows.into_iter().map(Into::into).collect();
+    Ok(Page::from_rows(items, limit, |s| (s.name.clone(), s.id)))
 }
 
 pub async fn update(

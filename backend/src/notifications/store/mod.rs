@@ -91,10 +91,21 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Subsc
     .await
 }
 
-pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SubscriptionRow>> {
+/// Up to `limit` subscriptions by name (then id) after the cursor's.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<SubscriptionRow>> {
+    let (name, id) = after.unzip();
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notification_subscriptions ORDER BY name"
+        "SELECT {COLUMNS} FROM notification_subscriptions
+          WHERE $1::text IS NULL OR (name, id) > ($1, $2)
+          ORDER BY name, id LIMIT $3"
     ))
+    .bind(name)
+    .bind(id)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

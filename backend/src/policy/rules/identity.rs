@@ -331,6 +331,12 @@ struct Vouch {
     why: Option<String>,
 }
 
+/// The SLSA build level a verified provenance statement earns (what its
+/// signer proves, not what it claims): compliance reports cite it.
+pub fn slsa_level(p: &crate::policy::input::ProvenanceFacts) -> u8 {
+    vouch(p).level
+}
+
 fn vouch(p: &crate::policy::input::ProvenanceFacts) -> Vouch {
     let declared = p.provenance.builder_id.as_deref().unwrap_or("");
     let stated_source = p

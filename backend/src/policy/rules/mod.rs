@@ -9,6 +9,8 @@ mod licenses;
 mod sbom;
 mod vulnerabilities;
 
+pub use identity::slsa_level;
+
 use super::BuiltinRule;
 
 /// Every built-in rule, in catalogue order.

@@ -1,0 +1,161 @@
+//! Dashboard pages of compliance reports: the portfolio per framework and
+//! one framework's report for a project or release (gaps first, each
+//! control's evidence one click away); and the printable page that
+//! `format=html` exports.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::core::assess::ControlResult;
+use super::core::framework;
+use super::core::report::{Report, Summary};
+use super::service::{self, ReportRequest};
+use crate::api::extract::{ApiPath, ApiQuery};
+use crate::auth::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::web::{render, Session, WebResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui/compliance", get(portfolio))
+        .route("/ui/compliance/{framework}", get(framework_view))
+}
+
+/// What the control list shows of a report: gaps first.
+struct View<'a> {
+    report: &'a Report,
+    controls: Vec<&'a ControlResult>,
+}
+
+impl<'a> View<'a> {
+    fn of(report: &'a Report) -> Self {
+        let mut controls: Vec<&ControlResult> = report.controls.iter().collect();
+        controls.sort_by_key(|c| c.status.rank());
+        View { report, controls }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "compliance_report.html")]
+struct Printable<'a> {
+    view: View<'a>,
+}
+
+/// The printable HTML export (the browser's print-to-PDF gives a clean
+/// document).
+pub fn report_page(report: &Report) -> ApiResult<String> {
+    Printable {
+        view: View::of(report),
+    }
+    .render()
+    .map_err(|e| {
+        tracing::error!(error = %e, "report template failed");
+        ApiError::internal()
+    })
+}
+
+#[derive(Deserialize)]
+struct ScopeQuery {
+    project: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "compliance.html")]
+struct FrameworkPage<'a> {
+    user: Option<&'a str>,
+    view: View<'a>,
+    project: &'a str,
+    version: &'a str,
+    export: String,
+}
+
+async fn framework_view(
+    State(state): State<AppState>,
+    Session(user): Session,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ScopeQuery>,
+) -> WebResult<Response> {
+    user.require(Role::Viewer)?;
+    let project = q
+        .project
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let version = q
+        .version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let req = ReportRequest {
+        framework: id.clone(),
+        project: project.map(str::to_owned),
+        version: version.map(str::to_owned),
+        at: None,
+    };
+    let report = service::report(&state.pool, &req, Utc::now()).await?;
+    let mut export = format!("/api/v1/reports/{id}?");
+    if let Some(p) = project {
+        export.push_str(&format!("project={}&", crate::web::urlencode(p)));
+    }
+    if let Some(v) = version {
+        export.push_str(&format!("version={}&", crate::web::urlencode(v)));
+    }
+    render(FrameworkPage {
+        user: Some(&user.name),
+        view: View::of(&report),
+        project: project.unwrap_or(""),
+        version: version.unwrap_or(""),
+        export,
+    })
+}
+
+struct FrameworkRow {
+    id: String,
+    title: String,
+    summary: Summary,
+}
+
+#[derive(Template)]
+#[template(path = "compliance_portfolio.html")]
+struct PortfolioPage<'a> {
+    user: Option<&'a str>,
+    rows: Vec<FrameworkRow>,
+    projects: Vec<String>,
+    releases: usize,
+}
+
+async fn portfolio(State(state): State<AppState>, Session(user): Session) -> WebResult<Response> {
+    user.require(Role::Viewer)?;
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    let mut releases = 0;
+    for f in framework::all() {
+        let req = ReportRequest {
+            framework: f.id.clone(),
+            ..ReportRequest::default()
+        };
+        let r = service::report(&state.pool, &req, now).await?;
+        releases = r.scope.releases.len();
+        rows.push(FrameworkRow {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            summary: r.summary,
+        });
+    }
+    let projects = super::store::project_names(&state.pool, 500)
+        .await
+        .map_err(ApiError::from)?;
+    render(PortfolioPage {
+        user: Some(&user.name),
+        rows,
+        projects,
+        releases,
+    })
+}
