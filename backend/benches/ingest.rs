@@ -944,6 +944,10 @@ async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
     let gzip = cairn::upload::gzip(&doc);
     row("gzip (upload::gzip)", t);
 
+    let t = Instant::now();
+    let quality = cairn::sbom::quality::score(&parsed).summary();
+    row("quality scores (sbom::quality::score)", t);
+
     let mut tx = conn.begin().await?;
     reset_peak();
     let t = Instant::now();
@@ -954,6 +958,7 @@ async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
         document_size: doc.len() as i64,
         gzip: &gzip,
         uploaded_by: token_id,
+        quality: &quality,
     };
     let id = cairn::store::sboms::insert(&mut tx, &new).await?;
     ensure!(id.is_some(), "the profile's SBOM was already stored");

@@ -139,6 +139,9 @@ pub async fn ingest_sbom(
     );
     let input = tokio::task::block_in_place(|| sbom::Input::new(&doc))?;
     let parsed = tokio::task::block_in_place(|| input.parse())?;
+    // Stored with the SBOM: rules and the dashboard read the scores without
+    // the document (see migrations/0022_sbom_quality.sql).
+    let quality = sbom::quality::score(&parsed).summary();
     let gzip = match (compress, &upload.gzip) {
         (Some(task), _) => task.await.map_err(|e| {
             tracing::error!(error = %e, "compression task failed");
@@ -169,6 +172,7 @@ pub async fn ingest_sbom(
         document_size: doc.len() as i64,
         gzip: &gzip,
         uploaded_by: caller.token_id,
+        quality: &quality,
     };
     let Some(id) = store::sboms::insert(&mut tx, &new).await? else {
         // A concurrent upload of the same document committed first.
@@ -209,4 +213,45 @@ async fn find_existing(
         content_sha256,
     )
     .await?)
+}
+
+/// Scores the SBOMs stored before quality scores existed, one at a time
+/// from their stored documents (so memory stays that of one document), and
+/// queues their artifacts' policy evaluation; returns how many it scored.
+/// Run in the background at start; several instances may run it at once
+/// (the same document gives the same scores, the update is idempotent).
+/// A document that no longer parses is skipped with a warning.
+pub async fn backfill_quality(pool: &PgPool) -> sqlx::Result<u64> {
+    let (mut after, mut scored) = (0i64, 0u64);
+    while let Some((id, artifact_id, size)) = store::sboms::next_unscored(pool, after).await? {
+        after = id;
+        let Some(gzip) = store::sboms::document_gzip(pool, id).await? else {
+            continue;
+        };
+        let score = tokio::task::spawn_blocking(move || {
+            let doc = upload::gunzip(&gzip, size.max(0) as usize).map_err(|e| e.to_string())?;
+            sbom::quality::score_document(&doc)
+                .map(|r| r.summary())
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        let summary = match score {
+            Ok(Ok(summary)) => summary,
+            Ok(Err(e)) => {
+                tracing::warn!(sbom = id, error = %e, "scoring a stored SBOM's quality failed");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(sbom = id, error = %e, "scoring task failed");
+                continue;
+            }
+        };
+        let mut tx = pool.begin().await?;
+        if store::sboms::set_quality(&mut *tx, id, &summary).await? {
+            store::policies::enqueue(&mut tx, &[artifact_id], "sbom").await?;
+            scored += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(scored)
 }

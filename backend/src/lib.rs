@@ -65,6 +65,16 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
             Err(e) => tracing::warn!(error = %e, "filling in package keys failed"),
         }
     });
+    // SBOMs stored before quality scores existed are scored in the
+    // background (migrations/0022_sbom_quality.sql).
+    let backfill = pool.clone();
+    tokio::spawn(async move {
+        match ingest::backfill_quality(&backfill).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sboms = n, "SBOM quality scores filled in"),
+            Err(e) => tracing::warn!(error = %e, "scoring stored SBOMs' quality failed"),
+        }
+    });
     let secret = db::session_secret(&pool).await?;
     let secret_key = webhooks::secrets::server_key(&pool, &config).await?;
     Ok(AppState {

@@ -340,6 +340,8 @@ struct ArtifactPage<'a> {
     user: Option<&'a str>,
     artifact: crate::api::inventory::ArtifactDetail,
     sbom: Option<SbomDetail>,
+    /// The shown SBOM's stored quality scores (None: not scored yet).
+    quality: Option<crate::sbom::quality::QualitySummary>,
     q: &'a str,
     kind: &'a str,
     components: Option<Page<SbomComponent>>,
@@ -367,17 +369,21 @@ async fn artifact(
         }
         None => artifact.sboms.first().map(|s| s.id),
     };
-    let (sbom, components) = match chosen {
+    let (sbom, quality, components) = match chosen {
         Some(sid) => (
             Some(detail(&state, sid).await?),
+            crate::store::sboms::quality(&state.pool, sid)
+                .await
+                .map_err(ApiError::from)?,
             Some(component_page(&state, sid, &filter, &paging).await?),
         ),
-        None => (None, None),
+        None => (None, None, None),
     };
     render(ArtifactPage {
         user: Some(&user.name),
         artifact,
         sbom,
+        quality,
         q: filter.q.as_deref().unwrap_or(""),
         kind: filter.kind.as_deref().unwrap_or(""),
         components,

@@ -19,6 +19,7 @@ mod reading;
 mod rego_memory;
 mod roles;
 mod sbom_bad_input;
+mod sbom_quality;
 mod sbom_upload;
 mod sessions;
 mod vulnerabilities;

@@ -41,6 +41,10 @@ fn rules() -> Vec<(&'static str, Value)> {
             json!({"min_spec_version": "1.5", "min_completeness": 0.8, "formats": ["cyclonedx", "spdx"]}),
         ),
         (
+            "sbom-present",
+            json!({"min_quality": {"ntia": 80, "cisa-2025": 60, "bsi-tr-03183-2": 40}}),
+        ),
+        (
             "licenses",
             json!({"deny": ["GPL-3.0-only", "AGPL-3.0-only", "SSPL-1.0"]}),
         ),

@@ -2,7 +2,9 @@
 //! unwrapping) then `Input::parse` (CycloneDX or SPDX JSON, normalised),
 //! exactly what `POST /api/v1/sboms` runs on the (gunzipped) body.
 //! Also checks what `ParsedSbom` documents: every edge and the root index
-//! resolve to entries of `nodes`, warnings are bounded.
+//! resolve to entries of `nodes`, warnings are bounded; and scores its
+//! quality (`sbom::quality`): scores within 0-100, every count adds up,
+//! the lists of components lacking a field bounded.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -28,4 +30,13 @@ fuzz_target!(|data: &[u8]| {
     // 20 messages plus one "... and N more" (sbom/normalize.rs `Warnings`).
     assert!(sbom.warnings.len() <= 21, "{} warnings", sbom.warnings.len());
     let _ = (sbom.component_count(), sbom.dependency_count());
+    let report = cairn::sbom::quality::score(&sbom);
+    for (id, p) in report.profiles() {
+        assert!((0.0..=100.0).contains(&p.score), "{id} score {}", p.score);
+        for f in &p.fields {
+            assert_eq!(f.covered + f.missing_count, f.total, "{id} {}", f.field);
+            assert!(f.missing.len() <= cairn::sbom::quality::MISSING_LIMIT);
+        }
+    }
+    let _ = report.summary();
 });

@@ -110,6 +110,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sboms::get))
         .routes(routes!(sboms::document))
         .routes(routes!(sboms::components))
+        .routes(routes!(sboms::quality))
         .routes(routes!(inventory::list_projects))
         .routes(routes!(inventory::get_project))
         .routes(routes!(inventory::list_artifacts))

@@ -13,6 +13,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::ingest::{self, ArtifactTarget, Ingested};
 use crate::pagination::{Page, PageParams};
+use crate::sbom::quality::QualityReport;
 use crate::state::AppState;
 use crate::store::sboms::{self, SbomComponent, SbomSummary, Tally};
 use crate::upload;
@@ -196,6 +197,61 @@ pub async fn document_response(
         HeaderValue::from_str(&disposition).expect("ASCII header"),
     );
     Ok(res)
+}
+
+/// An SBOM scored against the quality profiles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SbomQuality {
+    pub sbom_id: i64,
+    /// `ntia`, `cisa-2025` and `bsi-tr-03183-2`: score (0-100, one
+    /// decimal, weighted coverage) and each field's coverage.
+    pub profiles: QualityReport,
+}
+
+/// Score an SBOM's quality.
+///
+/// Against the NTIA minimum elements (`ntia`), CISA's 2025 minimum
+/// elements (`cisa-2025`) and the required fields of BSI TR-03183-2 v2
+/// (`bsi-tr-03183-2`): per profile a score, 0-100 with one decimal (the
+/// fields' coverage weighted as docs/sboms.md says), and per field how many
+/// components state it, with the first 50 that do not. Read from the stored
+/// original document.
+#[utoipa::path(
+    get, path = "/api/v1/sboms/{id}/quality", tag = "sboms",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(("id" = i64, Path, description = "SBOM id")),
+    responses(
+        (status = 200, body = SbomQuality),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn quality(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<SbomQuality>> {
+    caller.require(Role::Viewer)?;
+    let sbom = sboms::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_sbom(id))?;
+    let stored = sboms::document_gzip(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_sbom(id))?;
+    // The stored document is at most its recorded size (itself within
+    // CAIRN_MAX_UPLOAD when it was accepted), and it parsed then.
+    let size = sbom.document_size.max(0) as usize;
+    let profiles = tokio::task::block_in_place(|| {
+        let doc = upload::gunzip(&stored, size)?;
+        crate::sbom::quality::score_document(&doc).map_err(|e| {
+            tracing::error!(sbom = id, error = %e, "a stored SBOM no longer parses");
+            ApiError::internal()
+        })
+    })?;
+    Ok(Json(SbomQuality {
+        sbom_id: id,
+        profiles,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

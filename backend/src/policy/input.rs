@@ -99,6 +99,13 @@ pub struct SbomFacts {
     pub uploaded_at: DateTime<Utc>,
     pub dependency_count: i32,
     pub edge_count: i32,
+    /// Quality scores per profile (`ntia`, `cisa-2025`, `bsi-tr-03183-2`):
+    /// score 0-100 and weakest fields. Stored at ingestion rather than
+    /// computed here, which would mean decompressing and parsing the whole
+    /// document on every evaluation; absent for an SBOM stored before
+    /// scores existed until the start-up backfill has scored it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::sbom::quality::QualitySummary>,
     /// Shared: a stored SBOM never changes, so the loader keeps its list.
     #[serde(serialize_with = "components_unless_skipped")]
     #[schema(value_type = Vec<ComponentFacts>)]
@@ -194,6 +201,7 @@ impl SbomFacts {
             uploaded_at,
             dependency_count: p.dependency_count() as i32,
             edge_count: p.edges.len() as i32,
+            quality: Some(crate::sbom::quality::score(p).summary()),
             components: Arc::new(
                 p.nodes
                     .iter()

@@ -15,6 +15,11 @@
 //!   1.5+ `{components,services}`) as `name version`, joined with `, `.
 //!   `metadata.timestamp` -> created, `metadata.authors[].name` -> authors,
 //!   `serialNumber` -> serial.
+//! - For quality scoring only (presence, whatever the type):
+//!   `metadata.manufacturer`/`manufacture`, `metadata.lifecycles`; per
+//!   component `manufacturer`, `authors`, `author`, `cpe`, `swid`,
+//!   `omniborId`, `swhid`, the `bsi:component:*` properties, and whether it
+//!   has its own `dependencies` entry.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,10 +30,12 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
-use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat, SourcePackage};
+use super::model::{
+    Component, ComponentExtra, DocumentExtra, EdgeKind, ParsedSbom, SbomFormat, SourcePackage,
+};
 use super::normalize::{
-    hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, ForEach, Str,
-    Warnings,
+    hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, ForEach,
+    Present, Str, Warnings,
 };
 
 /// A CycloneDX BOM as read: top-level components go straight into the
@@ -39,6 +46,7 @@ pub(crate) struct Bom<'a> {
     timestamp: Option<Str<'a>>,
     tools: Option<Tools<'a>>,
     authors: Vec<Contact<'a>>,
+    extra: DocumentExtra,
     graph: Graph<'a>,
     root: Option<usize>,
     /// Top-level components met before `metadata`, added after the root.
@@ -68,6 +76,7 @@ impl<'de: 'a, 'a> Visitor<'de> for BomVisitor<'a> {
             timestamp: None,
             tools: None,
             authors: Vec::new(),
+            extra: DocumentExtra::default(),
             graph: Graph::default(),
             root: None,
             pending: Vec::new(),
@@ -85,6 +94,11 @@ impl<'de: 'a, 'a> Visitor<'de> for BomVisitor<'a> {
                     bom.timestamp = metadata.timestamp;
                     bom.tools = metadata.tools;
                     bom.authors = metadata.authors.unwrap_or_default();
+                    bom.extra = DocumentExtra {
+                        manufacturer: Present::given(metadata.manufacturer)
+                            || Present::given(metadata.manufacture),
+                        lifecycles: Present::given(metadata.lifecycles),
+                    };
                     if let Some(component) = metadata.component {
                         bom.root = Some(bom.graph.add(component, None) as usize);
                     }
@@ -131,6 +145,9 @@ struct Metadata<'a> {
     authors: Option<Vec<Contact<'a>>>,
     #[serde(borrow)]
     component: Option<CdxComponent<'a>>,
+    manufacturer: Option<Present>,
+    manufacture: Option<Present>,
+    lifecycles: Option<Present>,
 }
 
 /// `organizationalContact` / `organizationalEntity`: only the name matters.
@@ -164,6 +181,14 @@ struct CdxComponent<'a> {
     properties: Option<Vec<Property<'a>>>,
     #[serde(borrow)]
     components: Option<Vec<CdxComponent<'a>>>,
+    manufacturer: Option<Present>,
+    authors: Option<Present>,
+    author: Option<Present>,
+    cpe: Option<Present>,
+    swid: Option<Present>,
+    #[serde(rename = "omniborId")]
+    omnibor_id: Option<Present>,
+    swhid: Option<Present>,
 }
 
 #[derive(DeriveDeserialize)]
@@ -172,6 +197,26 @@ struct Property<'a> {
     name: Option<Str<'a>>,
     #[serde(borrow)]
     value: Option<Str<'a>>,
+}
+
+/// The `bsi:component:*` properties (BSI TR-03183-2's CycloneDX taxonomy)
+/// with a value: filename, executable, archive, structured.
+fn bsi_properties(properties: &[Property<'_>], extra: &mut ComponentExtra) {
+    for p in properties {
+        let (Some(key), Some(value)) = (&p.name, &p.value) else {
+            continue;
+        };
+        if value.as_str().trim().is_empty() {
+            continue;
+        }
+        match key.as_str().trim() {
+            "bsi:component:filename" => extra.filename = true,
+            "bsi:component:executable" => extra.executable = true,
+            "bsi:component:archive" => extra.archive = true,
+            "bsi:component:structured" => extra.structured = true,
+            _ => {}
+        }
+    }
 }
 
 /// Trivy's source-package properties: `SrcName`, and `SrcVersion` with
@@ -293,6 +338,7 @@ pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
         timestamp,
         tools,
         authors,
+        extra,
         mut graph,
         root,
         pending,
@@ -322,6 +368,7 @@ pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
         edges: graph.edges.finish(),
         warnings: graph.warnings.finish(),
         envelope: None,
+        extra,
     }
 }
 
@@ -347,6 +394,13 @@ impl<'a> Graph<'a> {
             hashes,
             properties,
             components,
+            manufacturer,
+            authors,
+            author,
+            cpe,
+            swid,
+            omnibor_id,
+            swhid,
         } = c;
         let bom_ref = non_empty(bom_ref);
         let first = bom_ref.as_deref().and_then(|r| self.by_ref.get(r).copied());
@@ -361,6 +415,16 @@ impl<'a> Graph<'a> {
             if let Some(r) = &bom_ref {
                 self.by_ref.insert(r.clone(), index);
             }
+            let mut extra = ComponentExtra {
+                creator: Present::given(manufacturer)
+                    || Present::given(authors)
+                    || Present::given(author),
+                other_identifier: [cpe, swid, omnibor_id, swhid]
+                    .into_iter()
+                    .any(Present::given),
+                ..ComponentExtra::default()
+            };
+            bsi_properties(properties.as_deref().unwrap_or_default(), &mut extra);
             self.nodes.push(Component {
                 bom_ref,
                 kind: non_empty(kind).map_or(Cow::Borrowed("library"), lower),
@@ -375,6 +439,7 @@ impl<'a> Graph<'a> {
                     .filter_map(|h| hash(h.alg, h.content))
                     .collect(),
                 source: source_package(properties),
+                extra,
             });
             index
         };
@@ -401,6 +466,7 @@ impl<'a> Graph<'a> {
             });
             return;
         };
+        self.nodes[from as usize].extra.dependencies_listed = true;
         for target in targets {
             match self.by_ref.get(target.as_str()) {
                 Some(&to) => self.edges.add(from, to, EdgeKind::DependsOn),

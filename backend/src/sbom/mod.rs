@@ -17,6 +17,7 @@ mod detect;
 mod error;
 mod model;
 mod normalize;
+pub mod quality;
 mod spdx;
 
 #[cfg(test)]

@@ -72,6 +72,45 @@ pub struct Component<'a> {
     /// The distro source package it was built from, when the document says
     /// (Trivy's `aquasecurity:trivy:SrcName` / `SrcVersion` properties).
     pub source: Option<SourcePackage<'a>>,
+    /// What the document says beyond the stored fields, read only to judge
+    /// the SBOM's quality (`sbom::quality`); not part of the identity.
+    pub extra: ComponentExtra,
+}
+
+/// Per-component facts the quality profiles need and nothing else stores.
+/// Presence only: values are not kept (a few bytes per component).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComponentExtra {
+    /// The component's creator is named: CycloneDX `manufacturer`,
+    /// `authors` or (1.2-1.5) `author`; SPDX `originator`.
+    pub creator: bool,
+    /// An identifier other than the purl: CycloneDX `cpe`, `swid`,
+    /// `omniborId`, `swhid`; SPDX `externalRefs` of type `cpe22Type`,
+    /// `cpe23Type`, `swid`, `swh`, `gitoid`.
+    pub other_identifier: bool,
+    /// BSI TR-03183-2 filename: CycloneDX property `bsi:component:filename`;
+    /// SPDX `packageFileName`.
+    pub filename: bool,
+    /// CycloneDX property `bsi:component:executable`.
+    pub executable: bool,
+    /// CycloneDX property `bsi:component:archive`.
+    pub archive: bool,
+    /// CycloneDX property `bsi:component:structured`.
+    pub structured: bool,
+    /// The component has its own entry in CycloneDX `dependencies` (an
+    /// empty `dependsOn` states it has none).
+    pub dependencies_listed: bool,
+}
+
+/// Document-level facts the quality profiles need and nothing else stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DocumentExtra {
+    /// CycloneDX `metadata.manufacturer` (1.6+) or `metadata.manufacture`
+    /// (1.5) names who made the SBOM's subject.
+    pub manufacturer: bool,
+    /// The generation context is stated: CycloneDX `metadata.lifecycles`
+    /// (1.5+) is not empty. SPDX 2.x has no such field.
+    pub lifecycles: bool,
 }
 
 /// A binary package's source package: name, and version when it differs
@@ -109,6 +148,8 @@ pub struct ParsedSbom<'a> {
     pub warnings: Vec<String>,
     /// Set when the SBOM came wrapped in an in-toto statement (DSSE).
     pub envelope: Option<EnvelopeInfo>,
+    /// Document facts read only for quality scoring.
+    pub extra: DocumentExtra,
 }
 
 impl ParsedSbom<'_> {

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::model::{Edge, EdgeKind};
 
@@ -85,6 +87,76 @@ impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for ForEach<T, F> {
 
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
+    }
+}
+
+/// Whether a JSON value says something: not null, not a blank string nor
+/// `NOASSERTION`/`NONE`, not an empty array or object (nor one holding only
+/// such values). Accepts any type, so a field read only for quality scoring
+/// can never make a document unreadable; keeps nothing, allocates nothing
+/// (depth is bounded by serde_json's recursion limit). `Option<Present>`
+/// is `None` when the field is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Present(pub bool);
+
+impl Present {
+    pub fn given(p: Option<Present>) -> bool {
+        p.is_some_and(|p| p.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PresentVisitor;
+
+        impl<'de> Visitor<'de> for PresentVisitor {
+            type Value = Present;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Present, E> {
+                Ok(Present(true))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Present, E> {
+                Ok(Present(true))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Present, E> {
+                Ok(Present(true))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Present, E> {
+                Ok(Present(true))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Present, E> {
+                let v = v.trim();
+                Ok(Present(!v.is_empty() && !is_no_assertion(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Present, E> {
+                Ok(Present(false))
+            }
+            fn visit_none<E>(self) -> Result<Present, E> {
+                Ok(Present(false))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Present, D::Error> {
+                Present::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Present, A::Error> {
+                let mut any = false;
+                while let Some(Present(p)) = seq.next_element()? {
+                    any |= p;
+                }
+                Ok(Present(any))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Present, A::Error> {
+                let mut any = false;
+                while let Some((IgnoredAny, Present(p))) = map.next_entry()? {
+                    any |= p;
+                }
+                Ok(Present(any))
+            }
+        }
+
+        deserializer.deserialize_any(PresentVisitor)
     }
 }
 

@@ -20,6 +20,9 @@
 //! - `creationInfo.creators`: `Tool: x` -> tool (joined with `, `),
 //!   `Organization: X`/`Person: Y` -> authors; `creationInfo.created` ->
 //!   created; `documentNamespace` -> serial.
+//! - For quality scoring only: `originator` (the component's creator),
+//!   `packageFileName`, and identifiers other than the purl in
+//!   `externalRefs` (`cpe22Type`, `cpe23Type`, `swid`, `swh`, `gitoid`).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -30,10 +33,10 @@ use std::marker::PhantomData;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
-use super::model::{Component, EdgeKind, ParsedSbom, SbomFormat};
+use super::model::{Component, ComponentExtra, DocumentExtra, EdgeKind, ParsedSbom, SbomFormat};
 use super::normalize::{
-    hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, ForEach, Str,
-    Warnings,
+    hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, ForEach, Present,
+    Str, Warnings,
 };
 
 /// An SPDX document as read: packages become nodes while the document is
@@ -152,6 +155,9 @@ struct Package<'a> {
     external_refs: Option<Vec<ExternalRef<'a>>>,
     #[serde(rename = "primaryPackagePurpose", borrow)]
     purpose: Option<Str<'a>>,
+    originator: Option<Present>,
+    #[serde(rename = "packageFileName")]
+    file_name: Option<Present>,
 }
 
 #[derive(DeriveDeserialize)]
@@ -343,13 +349,30 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
         edges: edges.finish(),
         warnings: warnings.finish(),
         envelope: None,
+        extra: DocumentExtra::default(),
     }
 }
 
+/// Not blank, not NOASSERTION/NONE.
+fn says(v: &str) -> bool {
+    let v = v.trim();
+    !v.is_empty() && !is_no_assertion(v)
+}
+
+/// `externalRefs` types that identify a package as a purl does.
+const OTHER_IDENTIFIERS: [&str; 5] = ["cpe22Type", "cpe23Type", "swid", "swh", "gitoid"];
+
 fn component(package: Package<'_>) -> Component<'_> {
-    let purl = package
-        .external_refs
-        .unwrap_or_default()
+    let external_refs = package.external_refs.unwrap_or_default();
+    let other_identifier = external_refs.iter().any(|r| {
+        let is_other = r.reference_type.as_ref().is_some_and(|t| {
+            OTHER_IDENTIFIERS
+                .iter()
+                .any(|o| t.as_str().trim().eq_ignore_ascii_case(o))
+        });
+        is_other && r.locator.as_ref().is_some_and(|l| says(l.as_str()))
+    });
+    let purl = external_refs
         .into_iter()
         .find(|r| {
             r.reference_type
@@ -377,6 +400,12 @@ fn component(package: Package<'_>) -> Component<'_> {
             .filter_map(|c| hash(c.algorithm, c.value))
             .collect(),
         source: None,
+        extra: ComponentExtra {
+            creator: Present::given(package.originator),
+            other_identifier,
+            filename: Present::given(package.file_name),
+            ..ComponentExtra::default()
+        },
     }
 }
 

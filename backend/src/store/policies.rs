@@ -75,9 +75,10 @@ pub async fn load_input_with(
         i32,
         i32,
         Vec<u8>,
+        Option<sqlx::types::Json<crate::sbom::quality::QualitySummary>>,
     )> = sqlx::query_as(
         "SELECT id, format, spec_version, tool, authors, document_created, uploaded_at,
-                dependency_count, edge_count, content_sha256
+                dependency_count, edge_count, content_sha256, quality
            FROM sboms WHERE artifact_id = $1 ORDER BY uploaded_at DESC, id DESC LIMIT 1",
     )
     .bind(artifact_id)
@@ -96,6 +97,7 @@ pub async fn load_input_with(
             deps,
             edges,
             sha,
+            quality,
         )) => Some(SbomFacts {
             id: sid,
             format,
@@ -106,6 +108,9 @@ pub async fn load_input_with(
             uploaded_at,
             dependency_count: deps,
             edge_count: edges,
+            // Stored at ingestion (migrations/0022_sbom_quality.sql): scoring
+            // here would decompress and parse the document every time.
+            quality: quality.map(|q| q.0),
             components: sbom_components(conn, sid, sha).await?,
         }),
     };

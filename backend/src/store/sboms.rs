@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
 use utoipa::ToSchema;
 
+use crate::sbom::quality::QualitySummary;
 use crate::sbom::{Component, EdgeKind, ParsedSbom};
 
 /// What Cairn knows about one stored SBOM.
@@ -105,6 +106,46 @@ pub async fn document_gzip(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Opt
         .await
 }
 
+/// The SBOM's stored quality scores; `None` when there is no such SBOM or
+/// it is not scored yet (stored before scores existed, see
+/// migrations/0022_sbom_quality.sql).
+pub async fn quality(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<QualitySummary>> {
+    let row: Option<Option<sqlx::types::Json<QualitySummary>>> =
+        sqlx::query_scalar("SELECT quality FROM sboms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.flatten().map(|j| j.0))
+}
+
+/// An SBOM still without quality scores: (id, artifact id, document size).
+pub async fn next_unscored(
+    db: impl PgExecutor<'_>,
+    after_id: i64,
+) -> sqlx::Result<Option<(i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT id, artifact_id, document_size FROM sboms
+          WHERE quality IS NULL AND id > $1 ORDER BY id LIMIT 1",
+    )
+    .bind(after_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records the quality scores of an SBOM that had none.
+pub async fn set_quality(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    quality: &QualitySummary,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE sboms SET quality = $2 WHERE id = $1 AND quality IS NULL")
+        .bind(id)
+        .bind(sqlx::types::Json(quality))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Everything needed to store one parsed SBOM.
 pub struct NewSbom<'a> {
     pub artifact_id: i64,
@@ -113,6 +154,8 @@ pub struct NewSbom<'a> {
     pub document_size: i64,
     pub gzip: &'a [u8],
     pub uploaded_by: i64,
+    /// The parsed document's quality scores (`sbom::quality`).
+    pub quality: &'a QualitySummary,
 }
 
 /// Stores an SBOM with its document, components and edges. `None` when
@@ -124,8 +167,9 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO sboms (artifact_id, content_sha256, format, spec_version, tool, serial,
                             document_created, authors, component_count, dependency_count,
-                            edge_count, envelope_predicate, warnings, document_size, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                            edge_count, envelope_predicate, warnings, document_size, uploaded_by,
+                            quality)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (artifact_id, content_sha256) DO NOTHING
          RETURNING id",
     )
@@ -144,6 +188,7 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
     .bind(warnings)
     .bind(new.document_size)
     .bind(new.uploaded_by)
+    .bind(sqlx::types::Json(new.quality))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else { return Ok(None) };

@@ -1,5 +1,8 @@
 //! `sbom-present`: the artifact has an SBOM, of a minimum spec version,
-//! complete enough against the NTIA minimum elements.
+//! complete enough against the NTIA minimum elements, scoring at least a
+//! minimum per quality profile.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -7,6 +10,7 @@ use serde_json::{json, Value};
 use super::compare_versions;
 use crate::policy::input::SbomFacts;
 use crate::policy::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+use crate::sbom::quality::PROFILES;
 
 pub struct SbomPresent;
 
@@ -22,6 +26,10 @@ struct Params {
     /// 0.0–1.0: the mean coverage of the seven NTIA minimum elements.
     #[serde(default)]
     min_completeness: Option<f64>,
+    /// Profile id (`ntia`, `cisa-2025`, `bsi-tr-03183-2`) -> minimum score
+    /// 0-100 (the stored `sbom.quality` scores, see docs/sboms.md).
+    #[serde(default)]
+    min_quality: BTreeMap<String, f64>,
 }
 
 /// The NTIA minimum elements and their coverage (0.0–1.0) in the SBOM.
@@ -62,7 +70,14 @@ impl BuiltinRule for SbomPresent {
                 "min_spec_version": {"type": "string", "description": "Minimum spec version, e.g. \"1.4\" (CycloneDX) or \"2.3\" (SPDX)."},
                 "formats": {"type": "array", "items": {"enum": ["cyclonedx", "spdx"]}},
                 "min_completeness": {"type": "number", "minimum": 0, "maximum": 1,
-                    "description": "Mean coverage of the NTIA minimum elements: supplier, name, version, unique id, dependencies, author, timestamp."}
+                    "description": "Mean coverage of the NTIA minimum elements: supplier, name, version, unique id, dependencies, author, timestamp."},
+                "min_quality": {"type": "object", "additionalProperties": false,
+                    "description": "Minimum quality score (0-100) per profile, e.g. {\"ntia\": 80}: the weighted field coverage of docs/sboms.md.",
+                    "properties": {
+                        "ntia": {"type": "number", "minimum": 0, "maximum": 100},
+                        "cisa-2025": {"type": "number", "minimum": 0, "maximum": 100},
+                        "bsi-tr-03183-2": {"type": "number", "minimum": 0, "maximum": 100}
+                    }}
             }
         })
     }
@@ -71,6 +86,17 @@ impl BuiltinRule for SbomPresent {
         if let Some(c) = p.min_completeness {
             if !(0.0..=1.0).contains(&c) {
                 return Err("min_completeness must be between 0 and 1".into());
+            }
+        }
+        for (profile, min) in &p.min_quality {
+            if !PROFILES.contains(&profile.as_str()) {
+                return Err(format!(
+                    "min_quality: unknown profile `{profile}` ({})",
+                    PROFILES.join(", ")
+                ));
+            }
+            if !(0.0..=100.0).contains(min) {
+                return Err(format!("min_quality.{profile} must be between 0 and 100"));
             }
         }
         if let Some(f) = p
@@ -141,6 +167,35 @@ impl BuiltinRule for SbomPresent {
                         missing.join(", ")
                     ),
                 ));
+            }
+        }
+        if !p.min_quality.is_empty() {
+            let Some(quality) = &s.quality else {
+                return RuleOutcome::error(format!(
+                    "SBOM {} has no quality scores yet (stored before they existed; scored in the background at start)",
+                    s.id
+                ));
+            };
+            for profile in PROFILES {
+                let (Some(min), Some(got)) = (p.min_quality.get(profile), quality.profile(profile))
+                else {
+                    continue;
+                };
+                if got.score + 1e-9 < *min {
+                    let weakest: Vec<String> = got
+                        .weakest
+                        .iter()
+                        .map(|w| format!("{} {}%", w.field, w.coverage))
+                        .collect();
+                    v.push(violation(
+                        format!("quality-{profile}"),
+                        format!(
+                            "the SBOM's {profile} quality score is {}, below the required {min} (weakest: {})",
+                            got.score,
+                            weakest.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         RuleOutcome::from_violations(

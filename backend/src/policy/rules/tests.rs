@@ -89,6 +89,66 @@ fn sbom_present_and_ntia_completeness() {
 }
 
 #[test]
+fn sbom_present_min_quality() {
+    // Syft's alpine SBOM scores 73.4 (ntia), 51.9 (cisa-2025), 29.8
+    // (bsi-tr-03183-2): `python3 tests/tools/sbom_quality_expected.py
+    // tests/fixtures/sbom/guac__alpine-cyclonedx.json`.
+    let alpine = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    let out = eval(
+        "sbom-present",
+        &alpine,
+        json!({"min_quality": {"ntia": 73.4, "bsi-tr-03183-2": 29}}),
+    );
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+    let out = eval(
+        "sbom-present",
+        &alpine,
+        json!({"min_quality": {"ntia": 80, "cisa-2025": 50, "bsi-tr-03183-2": 50}}),
+    );
+    assert_eq!(out.status, Status::Fail);
+    let keys: Vec<&str> = out.violations.iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(keys, ["quality-ntia", "quality-bsi-tr-03183-2"]);
+    assert_eq!(
+        out.violations[0].message,
+        "the SBOM's ntia quality score is 73.4, below the required 80 (weakest: supplier 0%, dependencies 0%, identifiers 93.8%)"
+    );
+    assert!(
+        out.violations[1].message.contains("score is 29.8")
+            && out.violations[1].message.contains("weakest: sha512 0%"),
+        "{}",
+        out.violations[1].message
+    );
+
+    // Not scored yet (stored before scores existed): the rule cannot judge.
+    let mut unscored = sbom_facts("sbom/guac__alpine-cyclonedx.json");
+    unscored.quality = None;
+    let out = eval(
+        "sbom-present",
+        &input_with(Some(unscored.clone())),
+        json!({"min_quality": {"ntia": 10}}),
+    );
+    assert_eq!(out.status, Status::Error, "{out:?}");
+    assert!(
+        out.message.contains("no quality scores yet"),
+        "{}",
+        out.message
+    );
+    // ...which matters only when a minimum is asked for.
+    let out = eval("sbom-present", &input_with(Some(unscored)), Value::Null);
+    assert_eq!(out.status, Status::Pass, "{out:?}");
+
+    let rule = find_rule("sbom-present").unwrap();
+    for bad in [
+        json!({"min_quality": {"ntia": 101}}),
+        json!({"min_quality": {"ntia": -1}}),
+        json!({"min_quality": {"spdx": 50}}),
+        json!({"min_quality": {"ntia": "80"}}),
+    ] {
+        assert!(rule.validate(&bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn licenses_evaluate_expressions() {
     let alpine = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
     let out = eval("licenses", &alpine, json!({"deny": ["GPL-2.0-only"]}));
