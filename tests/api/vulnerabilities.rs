@@ -1695,3 +1695,104 @@ async fn distro_packages_match_by_source_package_and_release() {
     .unwrap();
     assert_eq!(own, "", "bash is its own source");
 }
+
+/// An advisory that joins two alias groups which both already have
+/// findings (even for the same package) merges them: one finding per
+/// package stays, from its first sighting, and triage follows the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merging_alias_groups_keeps_their_findings_and_triage() {
+    let app = spawn_app().await;
+    let import = |record: Value| {
+        let app = &app;
+        async move {
+            let res = post(
+                app,
+                "/api/v1/advisories",
+                ADMIN_TOKEN,
+                "application/json",
+                serde_json::to_vec(&record).unwrap(),
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::OK, "{record}");
+        }
+    };
+    let mut go =
+        serde_json::from_slice::<Value>(&fixture("osv/golang-vulndb__GO-2023-1571.json")).unwrap();
+    go["aliases"] = json!([]);
+    import(go).await;
+    import(json!({
+        "id": "TEST-2099-0001", "modified": "2026-01-01T00:00:00Z", "summary": "a second advisory",
+        "affected": [{"package": {"ecosystem": "Go", "name": "golang.org/x/net"},
+                      "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.7.0"}]}]}]
+    }))
+    .await;
+    let purl = "pkg:golang/golang.org/x/net@v0.5.0";
+    let artifact = artifact_with(&app, "merge", &[purl]).await;
+    cairn::policies::worker::drain(&app.pool, &worker_options())
+        .await
+        .unwrap();
+    let open = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM findings WHERE artifact_id = $1 AND resolved_at IS NULL",
+            )
+            .bind(artifact)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(open(&app).await, 2, "one finding per advisory group");
+    let first_seen: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT min(first_seen) FROM findings WHERE artifact_id = $1")
+            .bind(artifact)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/triage"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"vulnerability": "TEST-2099-0001", "purl": purl, "scope": "portfolio", "state": "affected"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // TEST-2099-0002 names both: one vulnerability now.
+    import(json!({
+        "id": "TEST-2099-0002", "modified": "2026-01-01T00:00:00Z",
+        "aliases": ["GO-2023-1571", "TEST-2099-0001"], "affected": []
+    }))
+    .await;
+    let groups: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT vulnerability_id) FROM vulnerability_ids
+          WHERE id IN ('GO-2023-1571', 'TEST-2099-0001', 'TEST-2099-0002')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(groups, 1);
+    assert_eq!(open(&app).await, 1, "one finding for the package");
+    let kept: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT first_seen FROM findings WHERE artifact_id = $1")
+            .bind(artifact)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, first_seen, "seen since the first sighting");
+    let v = app.get_json("/api/v1/vulnerabilities/TEST-2099-0002").await;
+    assert!(v.to_string().contains("merge"), "{v}");
+    let triage = app
+        .get_json("/api/v1/vulnerabilities/GO-2023-1571/triage")
+        .await;
+    assert_eq!(triage["items"][0]["state"], "affected", "{triage}");
+    // Evaluating again keeps one finding, still open.
+    cairn::policies::worker::drain(&app.pool, &worker_options())
+        .await
+        .unwrap();
+    let items = findings(&app, artifact, "").await;
+    assert!(!items.is_empty());
+    assert_eq!(open(&app).await, 1);
+}

@@ -69,6 +69,52 @@ pub async fn merge_groups(tx: &mut PgConnection, into: i64, from: &[i64]) -> sql
         .bind(from)
         .execute(&mut *tx)
         .await?;
+    // What refers to the groups follows them. Findings are keyed by
+    // (artifact, vulnerability, package): where the merged groups each
+    // had one for the same package, one row stays, seen from the earliest
+    // first sighting to the latest, open if any was.
+    sqlx::query(
+        "WITH g AS (
+            SELECT artifact_id, purl, package, min(first_seen) AS first_seen,
+                   max(last_seen) AS last_seen, bool_or(resolved_at IS NULL) AS open,
+                   (array_agg(vulnerability_id ORDER BY vulnerability_id = $1 DESC,
+                                                        vulnerability_id))[1] AS keep
+              FROM findings WHERE vulnerability_id = $1 OR vulnerability_id = ANY($2)
+             GROUP BY artifact_id, purl, package HAVING count(*) > 1)
+         UPDATE findings f SET first_seen = g.first_seen, last_seen = g.last_seen,
+                resolved_at = CASE WHEN g.open THEN NULL ELSE f.resolved_at END
+           FROM g WHERE f.artifact_id = g.artifact_id AND f.purl = g.purl
+            AND f.package = g.package AND f.vulnerability_id = g.keep",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "WITH g AS (
+            SELECT artifact_id, purl, package,
+                   (array_agg(vulnerability_id ORDER BY vulnerability_id = $1 DESC,
+                                                        vulnerability_id))[1] AS keep
+              FROM findings WHERE vulnerability_id = $1 OR vulnerability_id = ANY($2)
+             GROUP BY artifact_id, purl, package HAVING count(*) > 1)
+         DELETE FROM findings f USING g
+          WHERE f.artifact_id = g.artifact_id AND f.purl = g.purl AND f.package = g.package
+            AND (f.vulnerability_id = $1 OR f.vulnerability_id = ANY($2))
+            AND f.vulnerability_id <> g.keep",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    for table in ["findings", "finding_history", "triage_decisions"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET vulnerability_id = $1 WHERE vulnerability_id = ANY($2)"
+        ))
+        .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query("DELETE FROM vulnerabilities WHERE id = ANY($1)")
         .bind(from)
         .execute(&mut *tx)
