@@ -196,6 +196,19 @@ async fn reports_cite_the_evidence_behind_each_status_in_every_format() {
     let all = app.report_json("eu-cra").await;
     assert_eq!(all["scope"]["kind"], "portfolio");
     assert_eq!(all["scope"]["releases"], json!(["acme/blob/blob@1"]));
+    // Annex I Part II (1) cites the SBOM's quality scores.
+    let sbom_quality = cited(control(&all, "annex-i.2.1"), "sbom")
+        .into_iter()
+        .find(|e| e["href"].as_str().unwrap().ends_with("/quality"))
+        .expect("the quality scores are cited");
+    assert!(
+        sbom_quality["summary"].as_str().unwrap().contains("NTIA"),
+        "{sbom_quality}"
+    );
+    assert_eq!(
+        app.get_json(sbom_quality["href"].as_str().unwrap()).await["sbom_id"],
+        sbom_quality["id"]
+    );
     // As of before anything was evaluated: nothing to cite.
     let before = app
         .report_json(&format!(

@@ -178,8 +178,21 @@ impl Evidence {
         }
     }
 
-    fn key(&self) -> (Option<EvidenceKind>, Option<&EvidenceId>, Option<&str>) {
-        (self.kind, self.id.as_ref(), self.release.as_deref())
+    /// One citation per object, view of it (`href`) and release.
+    fn key(
+        &self,
+    ) -> (
+        Option<EvidenceKind>,
+        Option<EvidenceId>,
+        String,
+        Option<String>,
+    ) {
+        (
+            self.kind,
+            self.id.clone(),
+            self.href.clone(),
+            self.release.clone(),
+        )
     }
 }
 
@@ -447,10 +460,7 @@ pub fn assess(
     }
     // One citation per object and release, in a stable order.
     let mut seen = std::collections::BTreeSet::new();
-    evidence.retain(|e| {
-        let k = e.key();
-        seen.insert((k.0, k.1.cloned(), k.2.map(str::to_owned)))
-    });
+    evidence.retain(|e| seen.insert(e.key()));
     let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
     evidence.truncate(MAX_EVIDENCE);
     if status == Status::Satisfied && evidence.is_empty() {

@@ -161,6 +161,10 @@ pub enum Need {
     CiDefinitions,
     /// The Go binary's build info read.
     GoBuildInfo,
+    /// The latest SBOM scored against the NTIA, CISA 2025 and BSI TR-03183-2
+    /// minimum elements (a minimum score is a policy's: `sbom-present`'s
+    /// `min_quality`).
+    SbomQuality,
 }
 
 impl Need {
@@ -175,6 +179,7 @@ impl Need {
             Need::Vex => "vex",
             Need::CiDefinitions => "ci-definitions",
             Need::GoBuildInfo => "go-build-info",
+            Need::SbomQuality => "sbom-quality",
         }
     }
 }

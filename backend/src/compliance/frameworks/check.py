@@ -50,7 +50,7 @@ RULES = {
 }
 EVIDENCE_KINDS = {
     "sbom", "signature", "provenance", "build", "vulnerability-analysis", "triage", "vex",
-    "ci-definitions", "go-build-info",
+    "ci-definitions", "go-build-info", "sbom-quality",
 }
 
 ID_PATTERN = {

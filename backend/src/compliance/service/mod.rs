@@ -313,6 +313,26 @@ async fn gather(
                 None => unmet("no SBOM uploaded for the release", Vec::new()),
             },
         );
+        needs.insert(
+            Need::SbomQuality,
+            match latest_sbom.map(|s| (s, s.quality.as_ref())) {
+                None => unmet("no SBOM uploaded for the release", Vec::new()),
+                Some((_, None)) => unmet("the SBOM is not scored yet", Vec::new()),
+                Some((s, Some(q))) => {
+                    let mut e = sbom_cite(s);
+                    e.href = format!("/api/v1/sboms/{}/quality", s.id);
+                    e.summary = format!(
+                        "quality scores: {}",
+                        q.rows()
+                            .iter()
+                            .map(|(title, p)| format!("{title} {}", p.score))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    met("the SBOM is scored", vec![e])
+                }
+            },
+        );
         let sigs: Vec<Evidence> = atts.iter().map(att_cite).collect();
         needs.insert(
             Need::Signature,

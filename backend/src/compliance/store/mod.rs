@@ -82,6 +82,9 @@ pub struct Sbom {
     pub spec_version: String,
     pub component_count: i32,
     pub uploaded_at: DateTime<Utc>,
+    /// The scores stored at ingestion (NULL until the backfill reaches an
+    /// older SBOM).
+    pub quality: Option<sqlx::types::Json<crate::sbom::quality::QualitySummary>>,
 }
 
 /// Each artifact's latest SBOM uploaded at or before `at`, and any other
@@ -94,11 +97,12 @@ pub async fn sboms(
 ) -> sqlx::Result<Vec<Sbom>> {
     sqlx::query_as(
         "(SELECT DISTINCT ON (artifact_id) id, artifact_id, content_sha256, format, spec_version,
-                 component_count, uploaded_at
+                 component_count, uploaded_at, quality
             FROM sboms WHERE artifact_id = ANY($1) AND uploaded_at <= $3
            ORDER BY artifact_id, uploaded_at DESC, id DESC)
          UNION
-         SELECT id, artifact_id, content_sha256, format, spec_version, component_count, uploaded_at
+         SELECT id, artifact_id, content_sha256, format, spec_version, component_count, uploaded_at,
+                quality
            FROM sboms WHERE id = ANY($2)",
     )
     .bind(artifact_ids)
