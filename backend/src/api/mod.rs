@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use crate::cra::api as cra;
 use crate::notifications::api as notifications;
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
@@ -47,6 +48,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "policies", description = "Policy engine: rule catalogue, policy sets, waivers, results, dry-runs, the deploy gate and Kubernetes admission"),
         (name = "vulnerabilities", description = "Advisories (OSV, offline), the CISA KEV catalog, and the portfolio's vulnerabilities"),
         (name = "notifications", description = "Outgoing notifications: subscriptions (signed webhooks, generic or Slack), deliveries, retries and dead letters"),
+        (name = "cra", description = "EU Cyber Resilience Act Art. 14: CRA products, reporting cases of actively exploited vulnerabilities and severe incidents, their deadlines, submissions and draft reports"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -183,6 +185,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::retry_delivery))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
+        .routes(routes!(cra::get_product, cra::put_product))
+        .routes(routes!(cra::open_case, cra::list_cases))
+        .routes(routes!(cra::get_case))
+        .routes(routes!(cra::record_submission))
+        .routes(routes!(cra::record_corrective_measure))
+        .routes(routes!(cra::case_report))
         .split_for_parts();
     BearerAuth.modify(&mut doc);
     contract::ProblemResponses.modify(&mut doc);
