@@ -6,6 +6,7 @@ mod attestations;
 mod auth;
 mod browser;
 mod ci_yaml;
+mod cra;
 mod dashboard;
 mod embedded;
 mod evidence_integrity;
