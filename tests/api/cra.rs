@@ -513,6 +513,20 @@ async fn severe_incidents_overdue_first_and_announced_once() {
         html.contains("cra-overdue") && html.contains("h left"),
         "{html}"
     );
+    let res = app
+        .client
+        .get(app.url(&format!("/ui/cra/cases/{id}/report?stage=early_warning")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Early warning — draft") && html.contains("Build server compromised"));
+    assert!(
+        html.contains("Art. 14(4)(a)") && html.contains("Suspected unlawful"),
+        "{html}"
+    );
 
     // The incident's final report counts from the notification.
     let sub = format!("/api/v1/cra/cases/{id}/submissions");

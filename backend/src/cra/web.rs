@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -13,14 +13,42 @@ use serde::Deserialize;
 use super::core::report::Draft;
 use super::core::{countdown, Stage};
 use super::service::{self, Case};
-use crate::api::extract::ApiQuery;
+use crate::api::extract::{ApiPath, ApiQuery};
 use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ui/cra", get(dashboard))
+    Router::new()
+        .route("/ui/cra", get(dashboard))
+        .route("/ui/cra/cases/{id}/report", get(report))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    stage: Option<String>,
+}
+
+/// The printable draft for a signed-in user (the API's `format=html` needs
+/// a token; browsers have a session).
+async fn report(
+    State(state): State<AppState>,
+    Session(user): Session,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> WebResult<Response> {
+    user.require(Role::Viewer)?;
+    let stage = match q.stage.as_deref() {
+        None | Some("") => Stage::Notification,
+        Some(s) => Stage::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "stage must be early_warning, notification or final_report, not {s:?}"
+            ))
+        })?,
+    };
+    let (case, draft) = service::draft(&state.pool, id, stage).await?;
+    Ok(axum::response::Html(report_page(&case, &draft)?).into_response())
 }
 
 /// One stage of a case as the dashboard shows it.
