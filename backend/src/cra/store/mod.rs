@@ -111,6 +111,27 @@ pub async fn sync_cases(
     .await
 }
 
+/// Alias groups `from` were merged into `into` (an import found they share
+/// an alias): their cases follow, one per project (should a project have
+/// cases of two merged groups, the others keep their old group id and
+/// display id: a case is a record of what was reported, never dropped).
+pub async fn follow_merge(conn: &mut PgConnection, into: i64, from: &[i64]) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE cra_cases SET vulnerability_id = $1
+          WHERE id IN (SELECT DISTINCT ON (c.project_id) c.id FROM cra_cases c
+                        WHERE c.vulnerability_id = ANY($2)
+                          AND NOT EXISTS (SELECT 1 FROM cra_cases d
+                                           WHERE d.project_id = c.project_id
+                                             AND d.vulnerability_id = $1)
+                        ORDER BY c.project_id, c.id)",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The project an artifact belongs to.
 pub async fn artifact_project(
     db: impl PgExecutor<'_>,

@@ -69,6 +69,7 @@ pub async fn merge_groups(tx: &mut PgConnection, into: i64, from: &[i64]) -> sql
         .bind(from)
         .execute(&mut *tx)
         .await?;
+    crate::cra::store::follow_merge(&mut *tx, into, from).await?;
     sqlx::query("DELETE FROM vulnerabilities WHERE id = ANY($1)")
         .bind(from)
         .execute(&mut *tx)
