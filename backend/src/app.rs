@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web_policy::router())
         .merge(crate::vulnerabilities::web::router())
         .merge(crate::compliance::web::router())
+        .merge(crate::cra::web::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
         .merge(docs)

@@ -13,6 +13,7 @@ pub mod bounded;
 pub mod cidef;
 pub mod compliance;
 pub mod config;
+pub mod cra;
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;

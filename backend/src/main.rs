@@ -207,6 +207,20 @@ async fn serve() -> anyhow::Result<()> {
                 state.secret_key.clone(),
             ),
         );
+        // The CRA clock: deadlines come closer without any event, so every
+        // minute cases are synced and approaching deadlines announced.
+        let cra_clock = {
+            let pool = pool.clone();
+            cairn::workers::spawn(
+                "cra-clock",
+                1,
+                std::time::Duration::from_secs(60),
+                move || {
+                    let pool = pool.clone();
+                    async move { cairn::cra::service::tick(&pool).await }
+                },
+            )
+        };
         let served = cairn::app::serve(
             listener,
             cairn::app::router(state),
@@ -217,6 +231,7 @@ async fn serve() -> anyhow::Result<()> {
         workers.shutdown().await;
         policy_workers.shutdown().await;
         notify_workers.shutdown().await;
+        cra_clock.shutdown().await;
         served?;
         anyhow::Ok(())
     }

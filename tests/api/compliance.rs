@@ -516,3 +516,129 @@ async fn control_statements_settle_organisational_controls_until_they_expire() {
         .unwrap();
     assert_eq!(before, after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cisa_attestation_form_is_filled_from_the_ssdf_report() {
+    let app = spawn_app().await;
+    signed_release(&app).await;
+    let res = app
+        .get(
+            &format!("/api/v1/attestation-forms/cisa?project={PROJECT}"),
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("cairn-report-signature"));
+    let form: Value = res.json().await.unwrap();
+    assert_eq!(form["form"], "cisa-ssdf-attestation");
+    assert_eq!(form["report"]["project"], PROJECT);
+    let ssdf = app
+        .report_json(&format!("nist-ssdf-1.1?project={PROJECT}"))
+        .await;
+    let statements = form["statements"].as_array().unwrap();
+    for id in ["1", "2", "3", "4"] {
+        let s = statements.iter().find(|s| s["id"] == id).unwrap();
+        // Each task shows the SSDF report's status for it.
+        for t in s["tasks"].as_array().unwrap() {
+            let c = control(&ssdf, t["id"].as_str().unwrap());
+            assert_eq!(t["status"], c["status"], "{id}: {}", t["id"]);
+        }
+    }
+    // Statement 3 (provenance data) relates PS.3.2, whose SBOM evidence
+    // this release has: the SBOM is cited.
+    let s3 = statements.iter().find(|s| s["id"] == "3").unwrap();
+    assert!(cited(s3, "sbom")
+        .iter()
+        .any(|e| e["href"].as_str().unwrap().starts_with("/api/v1/sboms/")));
+    // Organisational tasks are not evidenced: the form is not ready.
+    assert_eq!(form["ready"], false);
+    let html = app
+        .get(
+            &format!("/api/v1/attestation-forms/cisa?project={PROJECT}&format=html"),
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Section III"));
+    let res = app
+        .get(
+            "/api/v1/attestation-forms/cisa?project=nobody/here",
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_frameworks_gaps_first_and_the_trend() {
+    let app = spawn_app().await;
+    signed_release(&app).await;
+    let session = app.sign_in(ADMIN_TOKEN).await;
+    let page = |path: String| {
+        let app = &app;
+        let session = session.clone();
+        async move {
+            let res = app
+                .client
+                .get(app.url(&path))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let html = res.text().await.unwrap();
+            assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
+            assert!(!html.contains("<script"), "{path}: no scripts");
+            html
+        }
+    };
+    let portfolio = page("/ui/compliance".into()).await;
+    for id in ["nist-800-53r5", "nist-ssdf-1.1", "eu-cra"] {
+        assert!(
+            portfolio.contains(&format!("/ui/compliance/{id}?project=acme%2Fblob")),
+            "{id}"
+        );
+    }
+    assert!(
+        portfolio.contains("class=\"trend-line fw-1\" points=\"580.0,"),
+        "today's point is drawn"
+    );
+    let snapshots: i64 = sqlx::query_scalar("SELECT count(*) FROM compliance_snapshots")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(snapshots, 3, "one per framework and day");
+    page("/ui/compliance".into()).await;
+    let again: i64 = sqlx::query_scalar("SELECT count(*) FROM compliance_snapshots")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(again, 3, "the same day is replaced, not added");
+
+    let view = page(format!("/ui/compliance/nist-800-53r5?project={PROJECT}")).await;
+    // Gaps first: a not-satisfied control's row comes before CM-14's (satisfied).
+    let gap = view.find("status-not_satisfied").expect("a gap");
+    let held = view.find("id=\"control-cm-14\"").expect("cm-14");
+    assert!(gap < held);
+    assert!(
+        view.contains("daniel.bevenius@gmail.com"),
+        "the signer is one click away"
+    );
+    assert!(view.contains("format=oscal"));
+    let res = app
+        .client
+        .get(app.url("/ui/compliance/iso-27001"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod ci_yaml;
 mod compliance;
+mod cra;
 mod dashboard;
 mod embedded;
 mod evidence_integrity;

@@ -40,6 +40,7 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "version" => "1.0.0".into(),
                 "digest" => digest.clone(),
                 "kind" => "go.mod".into(),
+                "stage" => "early_warning".into(),
                 other => panic!("{path}: no value for required parameter {other}"),
             };
             query.push(format!("{}={}", p["name"].as_str().unwrap(), value));
@@ -76,6 +77,16 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "framework": "nist-800-53r5", "control": "sr-3", "project": null,
                 "status": "satisfied", "statement": format!("matrix {n}")
             })),
+            "/api/v1/projects/{project}/cra" => {
+                json(json!({"product": true, "member_states": ["DE"]}))
+            }
+            "/api/v1/cra/cases" => json(json!({
+                "project": "acme", "vulnerability": "CVE-2099-0001", "kind": "exploited_vulnerability"
+            })),
+            "/api/v1/cra/cases/{id}/submissions" => json(json!({"stage": "early_warning"})),
+            "/api/v1/cra/cases/{id}/corrective-measure" => {
+                json(json!({"description": "patched in 1.0.1"}))
+            }
             "/api/v1/webhook-sources" => {
                 json(json!({"provider": "github", "name": format!("matrix-{n}")}))
             }

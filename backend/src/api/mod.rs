@@ -23,6 +23,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::compliance::api as compliance;
+use crate::cra::api as cra;
 use crate::notifications::api as notifications;
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
@@ -49,6 +50,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "vulnerabilities", description = "Advisories (OSV, offline), the CISA KEV catalog, and the portfolio's vulnerabilities"),
         (name = "notifications", description = "Outgoing notifications: subscriptions (signed webhooks, generic or Slack), deliveries, retries and dead letters"),
         (name = "compliance", description = "Compliance reports (NIST SP 800-53, SSDF, EU CRA) from evidence: frameworks, signed reports in JSON, CSV, OSCAL and HTML, control statements"),
+        (name = "cra", description = "EU Cyber Resilience Act Art. 14: CRA products, reporting cases of actively exploited vulnerabilities and severe incidents, their deadlines, submissions and draft reports"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -188,6 +190,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(compliance::get_framework))
         .routes(routes!(compliance::signing_key))
         .routes(routes!(compliance::report))
+        .routes(routes!(compliance::cisa_attestation))
         .routes(routes!(
             compliance::create_statement,
             compliance::list_statements
@@ -198,6 +201,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(runs::list))
         .routes(routes!(runs::get))
+        .routes(routes!(cra::get_product, cra::put_product))
+        .routes(routes!(cra::open_case, cra::list_cases))
+        .routes(routes!(cra::get_case))
+        .routes(routes!(cra::record_submission))
+        .routes(routes!(cra::record_corrective_measure))
+        .routes(routes!(cra::case_report))
         .split_for_parts();
     BearerAuth.modify(&mut doc);
     contract::ProblemResponses.modify(&mut doc);

@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::core::assess::ControlResult;
+use super::core::attestation::FilledForm;
 use super::core::framework;
 use super::core::report::{Report, Summary};
 use super::service::{self, ReportRequest};
@@ -56,6 +57,20 @@ pub fn report_page(report: &Report) -> ApiResult<String> {
     .render()
     .map_err(|e| {
         tracing::error!(error = %e, "report template failed");
+        ApiError::internal()
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cisa_attestation.html")]
+struct AttestationPage<'a> {
+    form: &'a FilledForm,
+}
+
+/// The printable filled attestation form.
+pub fn attestation_page(form: &FilledForm) -> ApiResult<String> {
+    AttestationPage { form }.render().map_err(|e| {
+        tracing::error!(error = %e, "attestation template failed");
         ApiError::internal()
     })
 }
@@ -120,6 +135,34 @@ struct FrameworkRow {
     id: String,
     title: String,
     summary: Summary,
+    /// `x,y x,y …` of its percent satisfied per day (viewBox 0 0 600 200),
+    /// the last 30 days, days without a snapshot left out.
+    trend: String,
+}
+
+const TREND_DAYS: i32 = 30;
+
+/// The polyline of one framework's daily percentages: day `i` of the
+/// window at x = 40 + i·540/29, 0–100 % from y = 180 to 20.
+fn trend_points(
+    snapshots: &[super::store::Snapshot],
+    framework: &str,
+    today: chrono::NaiveDate,
+) -> String {
+    snapshots
+        .iter()
+        .filter(|s| s.framework == framework)
+        .filter_map(|s| {
+            let back = (today - s.day).num_days();
+            (0..i64::from(TREND_DAYS)).contains(&back).then(|| {
+                let i = (i64::from(TREND_DAYS) - 1 - back) as f64;
+                let x = 40.0 + i * 540.0 / f64::from(TREND_DAYS - 1);
+                let y = 180.0 - s.percent_satisfied.clamp(0.0, 100.0) * 1.6;
+                format!("{x:.1},{y:.1}")
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Template)]
@@ -143,11 +186,21 @@ async fn portfolio(State(state): State<AppState>, Session(user): Session) -> Web
         };
         let r = service::report(&state.pool, &req, now).await?;
         releases = r.scope.releases.len();
+        super::store::record_snapshot(&state.pool, &f.id, &r.summary, releases, now)
+            .await
+            .map_err(ApiError::from)?;
         rows.push(FrameworkRow {
             id: f.id.clone(),
             title: f.title.clone(),
             summary: r.summary,
+            trend: String::new(),
         });
+    }
+    let snapshots = super::store::snapshots(&state.pool, TREND_DAYS, now)
+        .await
+        .map_err(ApiError::from)?;
+    for r in &mut rows {
+        r.trend = trend_points(&snapshots, &r.id, now.date_naive());
     }
     let projects = super::store::project_names(&state.pool, 500)
         .await
@@ -158,4 +211,29 @@ async fn portfolio(State(state): State<AppState>, Session(user): Session) -> Web
         projects,
         releases,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::store::Snapshot;
+
+    #[test]
+    fn the_trend_places_each_day_of_the_window() {
+        let today: chrono::NaiveDate = "2026-12-03".parse().unwrap();
+        let snap = |day: &str, fw: &str, p: f64| Snapshot {
+            day: day.parse().unwrap(),
+            framework: fw.into(),
+            percent_satisfied: p,
+        };
+        let s = [
+            snap("2026-11-04", "eu-cra", 0.0),   // first day of the window
+            snap("2026-11-03", "eu-cra", 50.0),  // just outside it
+            snap("2026-12-03", "eu-cra", 100.0), // today
+            snap("2026-12-03", "nist-ssdf-1.1", 25.0),
+        ];
+        assert_eq!(trend_points(&s, "eu-cra", today), "40.0,180.0 580.0,20.0");
+        assert_eq!(trend_points(&s, "nist-ssdf-1.1", today), "580.0,140.0");
+        assert_eq!(trend_points(&s, "nist-800-53r5", today), "");
+    }
 }

@@ -134,6 +134,7 @@ pub async fn evaluate_and_store(
     // judged by the `vulnerabilities` rule.
     let (findings, synced) =
         crate::vulnerabilities::service::sync_findings(&mut *conn, artifact_id, now).await?;
+    crate::cra::service::sync_artifact(&mut *conn, artifact_id, now).await?;
     let Some(input) = store::load_input_with(conn, artifact_id, now, Some(findings)).await? else {
         return Ok(None);
     };

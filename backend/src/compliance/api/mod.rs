@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::core::assess::StatementStatus;
+use super::core::attestation::FilledForm;
 use super::core::framework::{self, Framework};
 use super::core::report::Report;
 use super::core::sign::Jwk;
@@ -171,18 +172,28 @@ pub async fn report(
             "text/html; charset=utf-8",
         ),
     };
+    let about = serde_json::json!({
+        "framework": report.framework,
+        "scope": report.scope,
+        "generated_at": report.generated_at,
+        "format": format,
+    });
+    let filename =
+        (format == ReportFormat::Csv).then(|| format!("{}-report.csv", report.framework));
+    signed(&state, body, media, about, report.generated_at, filename).await
+}
+
+/// An export with its `Content-Digest` and `Cairn-Report-Signature`.
+async fn signed(
+    state: &AppState,
+    body: Vec<u8>,
+    media: &'static str,
+    about: serde_json::Value,
+    at: DateTime<Utc>,
+    attachment: Option<String>,
+) -> ApiResult<Response> {
     let key = service::report_key(&state.pool).await?;
-    let signed = key.sign(
-        &body,
-        media,
-        serde_json::json!({
-            "framework": report.framework,
-            "scope": report.scope,
-            "generated_at": report.generated_at,
-            "format": format,
-        }),
-        report.generated_at.timestamp(),
-    );
+    let signed = key.sign(&body, media, about, at.timestamp());
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
@@ -195,8 +206,7 @@ pub async fn report(
             HeaderValue::from_str(&value).map_err(|_| ApiError::internal())?,
         );
     }
-    if format == ReportFormat::Csv {
-        let name = format!("{}-report.csv", report.framework);
+    if let Some(name) = attachment {
         h.insert(
             header::CONTENT_DISPOSITION,
             HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
@@ -204,6 +214,88 @@ pub async fn report(
         );
     }
     Ok(res)
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FormFormat {
+    #[default]
+    Json,
+    Html,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormParams {
+    /// The product (project name).
+    #[param(max_length = 200)]
+    pub project: String,
+    /// One version of it; all its versions when absent.
+    #[param(max_length = 200)]
+    pub version: Option<String>,
+    /// As of this time (RFC 3339; now when absent).
+    pub at: Option<DateTime<Utc>>,
+    /// `json` (default) or `html` (printable).
+    #[param(inline)]
+    pub format: Option<FormFormat>,
+}
+
+/// The CISA Secure Software Development Attestation Form, pre-filled for a
+/// product from its SSDF report.
+///
+/// Each statement of the form's Section III with the SSDF tasks the form
+/// relates it to, their status and the evidence behind them; `ready` when
+/// every statement is supported (by evidence or a person's statement).
+/// Signed like a report. The form is still signed by a person at the
+/// producer: this is the evidence to sign it with.
+#[utoipa::path(
+    get, path = "/api/v1/attestation-forms/cisa", tag = "compliance",
+    extensions(("x-cairn-role" = json!("viewer"))),
+    params(FormParams),
+    responses(
+        (status = 200, description = "The filled form", body = FilledForm,
+         headers(
+            ("Content-Digest" = String, description = "sha-256 of the body (RFC 9530)"),
+            ("Cairn-Report-Signature" = String, description = "JWS over the body's digest"),
+         ),
+         content((FilledForm = "application/json"), (String = "text/html"))),
+        (status = 400, description = "A parameter is malformed, or `at` in the future", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project or release", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The product holds too many releases", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cisa_attestation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<FormParams>,
+) -> ApiResult<Response> {
+    caller.require(Role::Viewer)?;
+    let req = ReportRequest {
+        framework: "nist-ssdf-1.1".into(),
+        project: Some(q.project),
+        version: q.version.filter(|v| !v.is_empty()),
+        at: q.at,
+    };
+    let filled = service::cisa_attestation(&state.pool, &req, Utc::now()).await?;
+    let format = q.format.unwrap_or_default();
+    let (body, media) = match format {
+        FormFormat::Json => (
+            serde_json::to_vec(&filled).map_err(|_| ApiError::internal())?,
+            "application/json",
+        ),
+        FormFormat::Html => (
+            super::web::attestation_page(&filled)?.into_bytes(),
+            "text/html; charset=utf-8",
+        ),
+    };
+    let about = serde_json::json!({
+        "form": filled.form,
+        "scope": filled.report,
+        "generated_at": filled.generated_at,
+        "format": format,
+    });
+    signed(&state, body, media, about, filled.generated_at, None).await
 }
 
 /// The public key that signs reports, as a JWK (Ed25519). Public: an

@@ -3,6 +3,7 @@
 //! Imports neither axum nor sqlx.
 
 pub mod assess;
+pub mod attestation;
 pub mod framework;
 pub mod report;
 pub mod sign;

@@ -641,6 +641,19 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// The CISA attestation form filled from the product's SSDF report.
+pub async fn cisa_attestation(
+    pool: &PgPool,
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<super::core::attestation::FilledForm> {
+    let ssdf = report(pool, req, now).await?;
+    Ok(super::core::attestation::fill(
+        super::core::attestation::form(),
+        &ssdf,
+    ))
+}
+
 // --- signing ---------------------------------------------------------------------------
 
 /// The instance's report key, made on first use.

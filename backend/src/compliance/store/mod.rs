@@ -403,3 +403,63 @@ pub async fn project_names(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<
         .fetch_all(db)
         .await
 }
+
+// --- the dashboard's trend ---------------------------------------------------------------
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Snapshot {
+    pub day: chrono::NaiveDate,
+    pub framework: String,
+    pub percent_satisfied: f64,
+}
+
+/// Records a framework's portfolio summary for `at`'s day (a later one the
+/// same day replaces it).
+pub async fn record_snapshot(
+    db: impl PgExecutor<'_>,
+    framework: &str,
+    s: &super::core::report::Summary,
+    releases: usize,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO compliance_snapshots
+           (day, framework, percent_satisfied, satisfied, not_satisfied, partial, manual, releases, taken_at)
+         VALUES (($9::timestamptz AT TIME ZONE 'UTC')::date, $1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (framework, day) DO UPDATE SET
+           percent_satisfied = EXCLUDED.percent_satisfied, satisfied = EXCLUDED.satisfied,
+           not_satisfied = EXCLUDED.not_satisfied, partial = EXCLUDED.partial,
+           manual = EXCLUDED.manual, releases = EXCLUDED.releases, taken_at = EXCLUDED.taken_at
+         WHERE compliance_snapshots.taken_at <= EXCLUDED.taken_at",
+    )
+    .bind(framework)
+    .bind(s.percent_satisfied)
+    .bind(s.satisfied as i32)
+    .bind(s.not_satisfied as i32)
+    .bind(s.partial as i32)
+    .bind(s.manual as i32)
+    .bind(releases as i32)
+    .bind(at)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The snapshots of the last `days` days up to `at`, oldest first.
+pub async fn snapshots(
+    db: impl PgExecutor<'_>,
+    days: i32,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Vec<Snapshot>> {
+    sqlx::query_as(
+        "SELECT day, framework, percent_satisfied FROM compliance_snapshots
+          WHERE day > ($2::timestamptz AT TIME ZONE 'UTC')::date - $1
+            AND day <= ($2::timestamptz AT TIME ZONE 'UTC')::date
+          ORDER BY day, framework",
+    )
+    .bind(days)
+    .bind(at)
+    .fetch_all(db)
+    .await
+}

@@ -18,17 +18,33 @@ pub enum EventKind {
     /// Sent on request to check a subscription (`POST …/test`).
     #[serde(rename = "test")]
     Test,
+    /// A CRA reporting case opened (an exploited vulnerability of a CRA
+    /// product, or a case opened by hand).
+    #[serde(rename = "cra.case_opened")]
+    CraCaseOpened,
+    /// A CRA report is due within six hours (or overdue), not yet submitted.
+    #[serde(rename = "cra.deadline_approaching")]
+    CraDeadlineApproaching,
 }
 
 impl EventKind {
     /// The kinds a subscription may ask for.
-    pub const SUBSCRIBABLE: [EventKind; 2] = [EventKind::FindingAppeared, EventKind::GateDenied];
+    pub const SUBSCRIBABLE: [EventKind; 4] = [
+        EventKind::FindingAppeared,
+        EventKind::GateDenied,
+        EventKind::CraCaseOpened,
+        EventKind::CraDeadlineApproaching,
+    ];
+    /// What a subscription that names no events gets.
+    pub const DEFAULT: [EventKind; 2] = [EventKind::FindingAppeared, EventKind::GateDenied];
 
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::FindingAppeared => "finding.appeared",
             EventKind::GateDenied => "gate.denied",
             EventKind::Test => "test",
+            EventKind::CraCaseOpened => "cra.case_opened",
+            EventKind::CraDeadlineApproaching => "cra.deadline_approaching",
         }
     }
 
@@ -37,6 +53,8 @@ impl EventKind {
             "finding.appeared" => EventKind::FindingAppeared,
             "gate.denied" => EventKind::GateDenied,
             "test" => EventKind::Test,
+            "cra.case_opened" => EventKind::CraCaseOpened,
+            "cra.deadline_approaching" => EventKind::CraDeadlineApproaching,
             _ => return None,
         })
     }
@@ -138,11 +156,41 @@ pub struct TestEvent {
     pub message: String,
 }
 
+/// A CRA reporting case that opened.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CraCaseOpened {
+    pub case_id: i64,
+    pub project: String,
+    /// `exploited_vulnerability` or `severe_incident`.
+    pub kind: String,
+    pub vulnerability: Option<String>,
+    pub aliases: Vec<String>,
+    pub aware_at: chrono::DateTime<chrono::Utc>,
+    pub early_warning_due: chrono::DateTime<chrono::Utc>,
+    pub notification_due: chrono::DateTime<chrono::Utc>,
+}
+
+/// A CRA report due soon (or overdue) and not submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CraDeadlineApproaching {
+    pub case_id: i64,
+    pub project: String,
+    pub kind: String,
+    pub vulnerability: Option<String>,
+    /// `early_warning`, `notification` or `final_report`.
+    pub stage: String,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    /// "5 h 59 min left", "overdue by 2 h 0 min".
+    pub countdown: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Finding(FindingEvent),
     GateDenied(GateDenied),
     Test(TestEvent),
+    CraCaseOpened(CraCaseOpened),
+    CraDeadlineApproaching(CraDeadlineApproaching),
 }
 
 impl Event {
@@ -151,6 +199,8 @@ impl Event {
             Event::Finding(_) => EventKind::FindingAppeared,
             Event::GateDenied(_) => EventKind::GateDenied,
             Event::Test(_) => EventKind::Test,
+            Event::CraCaseOpened(_) => EventKind::CraCaseOpened,
+            Event::CraDeadlineApproaching(_) => EventKind::CraDeadlineApproaching,
         }
     }
 
@@ -160,6 +210,8 @@ impl Event {
             Event::Finding(f) => Some(&f.project),
             Event::GateDenied(g) => Some(&g.project),
             Event::Test(_) => None,
+            Event::CraCaseOpened(c) => Some(&c.project),
+            Event::CraDeadlineApproaching(c) => Some(&c.project),
         }
     }
 
@@ -169,6 +221,8 @@ impl Event {
             Event::Finding(f) => serde_json::to_value(f),
             Event::GateDenied(g) => serde_json::to_value(g),
             Event::Test(t) => serde_json::to_value(t),
+            Event::CraCaseOpened(c) => serde_json::to_value(c),
+            Event::CraDeadlineApproaching(c) => serde_json::to_value(c),
         }
         .expect("events serialise")
     }
@@ -201,7 +255,9 @@ impl Filter {
         }
         match event {
             Event::Finding(f) => (self.kev && f.kev) || f.severity >= self.min_severity,
-            Event::GateDenied(_) => true,
+            Event::GateDenied(_) | Event::CraCaseOpened(_) | Event::CraDeadlineApproaching(_) => {
+                true
+            }
             Event::Test(_) => false,
         }
     }
@@ -352,6 +408,8 @@ pub(crate) mod tests {
             EventKind::FindingAppeared,
             EventKind::GateDenied,
             EventKind::Test,
+            EventKind::CraCaseOpened,
+            EventKind::CraDeadlineApproaching,
         ] {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());

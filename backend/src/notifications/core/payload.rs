@@ -65,6 +65,23 @@ pub fn summary(event: &Event) -> String {
             "Test notification for subscription {}: {}",
             t.subscription, t.message
         ),
+        Event::CraCaseOpened(c) => format!(
+            "CRA case {} opened for {}: {}; early warning due {}",
+            c.case_id,
+            c.project,
+            c.vulnerability.as_deref().unwrap_or("severe incident"),
+            c.early_warning_due
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        ),
+        Event::CraDeadlineApproaching(c) => format!(
+            "CRA case {} ({}, {}): {} due {} ({})",
+            c.case_id,
+            c.project,
+            c.vulnerability.as_deref().unwrap_or("severe incident"),
+            c.stage.replace('_', " "),
+            c.due_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            c.countdown
+        ),
     }
 }
 
@@ -100,6 +117,22 @@ pub fn slack(event: &Event, id: &str, at: DateTime<Utc>) -> Value {
             }
         }
         Event::Test(_) => {}
+        Event::CraCaseOpened(c) => {
+            fields.push(("Kind".into(), c.kind.clone()));
+            fields.push((
+                "Aware at".into(),
+                c.aware_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ));
+            fields.push((
+                "Notification due".into(),
+                c.notification_due
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ));
+        }
+        Event::CraDeadlineApproaching(c) => {
+            fields.push(("Stage".into(), c.stage.clone()));
+            fields.push(("Time left".into(), c.countdown.clone()));
+        }
     }
     let mut blocks = vec![json!({
         "type": "section",

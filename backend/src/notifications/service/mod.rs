@@ -204,7 +204,7 @@ fn events(list: &[EventKind]) -> ApiResult<Vec<String>> {
     if list.is_empty() {
         return Err(invalid(
             "/events",
-            "events must name at least one of finding.appeared, gate.denied",
+            "events must name at least one of finding.appeared, gate.denied, cra.case_opened, cra.deadline_approaching",
         ));
     }
     let mut out: Vec<String> = Vec::new();
@@ -213,7 +213,7 @@ fn events(list: &[EventKind]) -> ApiResult<Vec<String>> {
             return Err(invalid(
                 &format!("/events/{i}"),
                 format!(
-                    "{:?} cannot be subscribed to: use finding.appeared or gate.denied (test events are sent with POST …/test)",
+                    "{:?} cannot be subscribed to: use finding.appeared, gate.denied, cra.case_opened or cra.deadline_approaching (test events are sent with POST …/test)",
                     e.as_str()
                 ),
             ));
@@ -281,7 +281,7 @@ pub async fn create(
     by: i64,
 ) -> ApiResult<CreatedSubscription> {
     let name = text("/name", &new.name, 100)?;
-    let events = events(new.events.as_deref().unwrap_or(&EventKind::SUBSCRIBABLE))?;
+    let events = events(new.events.as_deref().unwrap_or(&EventKind::DEFAULT))?;
     let project = new
         .project
         .as_deref()

@@ -24,7 +24,11 @@ pub struct PortfolioQuery {
     /// Only vulnerabilities that are (true) or are not (false) in CISA KEV.
     pub kev: Option<bool>,
     /// Only findings in this project.
-    #[param(min_length = 1, max_length = 200)]
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub project: Option<String>,
     /// Also list vulnerabilities whose every finding is triaged away
     /// (`not_affected`, `false_positive`, `fixed`); default false.
@@ -113,7 +117,11 @@ pub async fn list_vulnerabilities(
 #[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// Only this project.
-    #[param(min_length = 1, max_length = 200)]
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub project: Option<String>,
     /// Days of trend, today included (1 to 366, default 30).
     #[param(minimum = 1, maximum = 366)]
@@ -216,6 +224,8 @@ pub async fn finding_history(
     Ok(Json(Page::from_rows(items, limit, |c| c.id)))
 }
 
+/// The `project` filter names something: its schema's pattern refuses
+/// exactly the values `trim` empties (Unicode White_Space only).
 fn non_empty_project(project: Option<&str>) -> ApiResult<()> {
     match project {
         Some(p) if p.trim().is_empty() => Err(ApiError::bad_request(

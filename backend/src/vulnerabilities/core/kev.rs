@@ -16,6 +16,9 @@ pub struct KevEntry {
     /// `Known` or `Unknown`, as CISA writes it.
     pub known_ransomware_campaign_use: Option<String>,
     pub required_action: Option<String>,
+    pub short_description: Option<String>,
+    pub notes: Option<String>,
+    pub cwes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +51,10 @@ struct RawEntry {
     due_date: Option<String>,
     known_ransomware_campaign_use: Option<String>,
     required_action: Option<String>,
+    short_description: Option<String>,
+    notes: Option<String>,
+    #[serde(default)]
+    cwes: Vec<String>,
 }
 
 /// Reads the catalog; the first malformed entry is named in the error (the
@@ -80,6 +87,9 @@ pub fn parse(json: &[u8]) -> Result<Catalog, String> {
             due_date,
             known_ransomware_campaign_use: e.known_ransomware_campaign_use,
             required_action: e.required_action,
+            short_description: e.short_description,
+            notes: e.notes.filter(|n| !n.trim().is_empty()),
+            cwes: e.cwes,
         });
     }
     Ok(Catalog {
@@ -123,6 +133,8 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 8, 25).unwrap()
         );
         assert_eq!(git.due_date, NaiveDate::from_ymd_opt(2025, 9, 15));
+        assert!(git.short_description.as_deref().unwrap().contains("Git"));
+        assert!(git.notes.is_some() && !git.cwes.is_empty(), "{git:?}");
     }
 
     #[test]

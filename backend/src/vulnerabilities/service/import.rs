@@ -497,6 +497,9 @@ pub async fn import_kev(pool: &PgPool, json: &[u8]) -> Result<KevReport, ImportE
         rows.known_ransomware_use
             .push(e.known_ransomware_campaign_use.clone());
         rows.required_action.push(e.required_action.clone());
+        rows.short_description.push(e.short_description.clone());
+        rows.notes.push(e.notes.clone());
+        rows.cwes.push(pg_array(&e.cwes));
     }
     let mut tx = pool.begin().await?;
     let added = store::replace_kev(&mut tx, &rows).await?;
@@ -504,6 +507,8 @@ pub async fn import_kev(pool: &PgPool, json: &[u8]) -> Result<KevReport, ImportE
     let keys = store::advised_packages(&mut *tx).await?;
     let stale = store::artifacts_with_packages(&mut *tx, &keys).await?;
     crate::store::policies::enqueue(&mut tx, &stale, "KEV catalog changed").await?;
+    // CRA products' exploited vulnerabilities open their reporting cases.
+    crate::cra::service::kev_imported(&mut tx, &rows.cve_id, chrono::Utc::now()).await?;
     tx.commit().await?;
     Ok(KevReport {
         catalog_version: catalog.version,

@@ -115,6 +115,7 @@ pub async fn merge_groups(tx: &mut PgConnection, into: i64, from: &[i64]) -> sql
         .execute(&mut *tx)
         .await?;
     }
+    crate::cra::store::follow_merge(&mut *tx, into, from).await?;
     sqlx::query("DELETE FROM vulnerabilities WHERE id = ANY($1)")
         .bind(from)
         .execute(&mut *tx)
@@ -264,9 +265,12 @@ pub async fn replace_kev(tx: &mut PgConnection, e: &KevRows) -> sqlx::Result<i64
         .await?;
     sqlx::query(
         "INSERT INTO kev_entries (cve_id, vendor_project, product, name, date_added, due_date,
-                                  known_ransomware_use, required_action)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
-                              $6::date[], $7::text[], $8::text[])
+                                  known_ransomware_use, required_action, short_description, notes,
+                                  cwes)
+         SELECT c, vp, p, n, da, dd, kr, ra, sd, nt, cw::text[]
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
+                       $6::date[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+             AS t(c, vp, p, n, da, dd, kr, ra, sd, nt, cw)
          ON CONFLICT (cve_id) DO NOTHING",
     )
     .bind(&e.cve_id)
@@ -277,6 +281,9 @@ pub async fn replace_kev(tx: &mut PgConnection, e: &KevRows) -> sqlx::Result<i64
     .bind(&e.due_date)
     .bind(&e.known_ransomware_use)
     .bind(&e.required_action)
+    .bind(&e.short_description)
+    .bind(&e.notes)
+    .bind(&e.cwes)
     .execute(&mut *tx)
     .await?;
     let before: std::collections::HashSet<String> = before.into_iter().collect();
@@ -293,6 +300,10 @@ pub struct KevRows {
     pub due_date: Vec<Option<NaiveDate>>,
     pub known_ransomware_use: Vec<Option<String>>,
     pub required_action: Vec<Option<String>>,
+    pub short_description: Vec<Option<String>>,
+    pub notes: Vec<Option<String>>,
+    /// Each entry's CWEs, as a PostgreSQL array literal.
+    pub cwes: Vec<String>,
 }
 
 /// Components stored before package keys existed (NULL), a batch at a time.
