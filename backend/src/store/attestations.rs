@@ -247,6 +247,23 @@ pub async fn verified_for_digest(
     .await
 }
 
+/// `verified_for_digest` for many digests in one read (each record lists
+/// its subjects: the caller assigns it to the digests it covers).
+pub async fn verified_for_digests(
+    db: impl PgExecutor<'_>,
+    digests: &[String],
+) -> sqlx::Result<Vec<AttestationRecord>> {
+    sqlx::query_as(&format!(
+        "{RECORD}
+         WHERE t.verified AND EXISTS (SELECT 1 FROM attestation_subjects s
+                                       WHERE s.attestation_id = t.id AND s.digest = ANY($1))
+         ORDER BY t.id"
+    ))
+    .bind(digests)
+    .fetch_all(db)
+    .await
+}
+
 /// Unverified attempts about these artifacts, newest first: uploaded for
 /// one of them, or naming `digest` and uploaded for an artifact of the same
 /// project. Shown, never counted; an uploader in another project cannot

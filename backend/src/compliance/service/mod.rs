@@ -178,16 +178,23 @@ async fn gather(
     let cited_sboms: Vec<i64> = cited(&evaluations, "sbom");
     let cited_runs: Vec<i64> = cited(&evaluations, "ci-run");
     let sboms = store::sboms(&mut *conn, &ids, &cited_sboms, at).await?;
+    // Verified attestations over the releases' digests, in one read.
+    let digests: Vec<String> = releases.iter().filter_map(|r| r.digest.clone()).collect();
+    let verified: Vec<AttestationRecord> =
+        crate::store::attestations::verified_for_digests(&mut *conn, &digests)
+            .await?
+            .into_iter()
+            .filter(|a| a.verified && a.uploaded_at <= at)
+            .collect();
     let mut attestations: HashMap<i64, Vec<AttestationRecord>> = HashMap::new();
     let mut commits = BTreeSet::new();
     for r in releases {
         let Some(d) = &r.digest else { continue };
-        let recs: Vec<AttestationRecord> =
-            crate::store::attestations::verified_for_digest(&mut *conn, d)
-                .await?
-                .into_iter()
-                .filter(|a| a.verified && a.uploaded_at <= at)
-                .collect();
+        let recs: Vec<AttestationRecord> = verified
+            .iter()
+            .filter(|a| a.subjects.iter().any(|s| &s.digest == d))
+            .cloned()
+            .collect();
         for a in &recs {
             commits.extend(a.identity.as_ref().and_then(|i| i.workflow_sha.clone()));
             commits.extend(a.provenance.as_ref().and_then(|p| p.source_commit.clone()));
