@@ -420,13 +420,19 @@ async fn control_statements_settle_organisational_controls_until_they_expire() {
     // Organisation-wide: every project's report.
     let org = json!({
         "framework": "nist-800-53r5", "control": "sr-5", "project": null,
-        "status": "partial", "statement": "Acquisition strategy covers two of three suppliers"
+        "status": "partial", "statement": "Acquisition strategy covers two of three suppliers",
+        "expires": "2099-12-31"
     });
     let res = app
         .post_json("/api/v1/control-statements", &maintainer, &org)
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let org_id = res.json::<Value>().await.unwrap()["id"].clone();
+    let org_st = res.json::<Value>().await.unwrap();
+    assert_eq!(
+        org_st["expires"], "2100-01-01T00:00:00Z",
+        "a date is valid through that day"
+    );
+    let org_id = org_st["id"].clone();
     for p in [PROJECT, "acme/other"] {
         let r = app.report_json(&format!("nist-800-53r5?project={p}")).await;
         assert_eq!(control(&r, "sr-5")["status"], "partial", "{p}");
@@ -499,6 +505,11 @@ async fn control_statements_settle_organisational_controls_until_they_expire() {
             "not in the future",
         ),
         (json!({"status": "manual"}), 422, ""),
+        (
+            json!({"expires": "next tuesday"}),
+            400,
+            "RFC 3339 time or a date",
+        ),
     ] {
         let mut b = body.clone();
         for (k, v) in patch.as_object().unwrap() {

@@ -327,9 +327,29 @@ pub struct NewControlStatement {
     /// What holds and where a reader can check it.
     #[schema(min_length = 1, max_length = 10000)]
     pub statement: String,
-    /// When it stops counting (RFC 3339, in the future); the control then
-    /// turns back to `manual` (or to what the evidence says).
-    pub expires: Option<DateTime<Utc>>,
+    /// When it stops counting: an RFC 3339 time, or a date (valid through
+    /// that day, UTC); in the future. The control then turns back to
+    /// `manual` (or to what the evidence says).
+    #[schema(value_type = Option<String>, example = "2027-06-30", max_length = 64)]
+    pub expires: Option<String>,
+}
+
+/// `2027-06-30T12:00:00Z`, or `2027-06-30` meaning through that day.
+fn parse_expiry(s: &str) -> ApiResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`expires` must be an RFC 3339 time or a date (YYYY-MM-DD), not {s:?}"
+            ))
+            .with_pointer(Some("/expires".into()))
+        })
 }
 
 /// A stored statement.
@@ -394,7 +414,7 @@ pub async fn create_statement(
             project: body.project.as_deref(),
             status: body.status,
             statement: &body.statement,
-            expires: body.expires,
+            expires: body.expires.as_deref().map(parse_expiry).transpose()?,
         },
         &caller,
         Utc::now(),
