@@ -700,6 +700,12 @@ pub async fn create_statement(
         )
         .with_pointer(Some("/control".into())));
     }
+    if s.statement.chars().count() > 10_000 {
+        return Err(
+            ApiError::bad_request("`statement` is longer than 10,000 characters")
+                .with_pointer(Some("/statement".into())),
+        );
+    }
     if s.statement.trim().is_empty() {
         return Err(ApiError::bad_request("`statement` must not be empty")
             .with_pointer(Some("/statement".into())));
