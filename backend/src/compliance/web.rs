@@ -177,21 +177,19 @@ struct PortfolioPage<'a> {
 async fn portfolio(State(state): State<AppState>, Session(user): Session) -> WebResult<Response> {
     user.require(Role::Viewer)?;
     let now = Utc::now();
+    // One read of the portfolio's evidence, judged per framework.
+    let frameworks: Vec<&'static framework::Framework> = framework::all().iter().collect();
+    let reports =
+        service::reports(&state.pool, &frameworks, &ReportRequest::default(), now).await?;
+    let releases = reports.first().map_or(0, |r| r.scope.releases.len());
     let mut rows = Vec::new();
-    let mut releases = 0;
-    for f in framework::all() {
-        let req = ReportRequest {
-            framework: f.id.clone(),
-            ..ReportRequest::default()
-        };
-        let r = service::report(&state.pool, &req, now).await?;
-        releases = r.scope.releases.len();
-        super::store::record_snapshot(&state.pool, &f.id, &r.summary, releases, now)
+    for r in reports {
+        super::store::record_snapshot(&state.pool, &r.framework, &r.summary, releases, now)
             .await
             .map_err(ApiError::from)?;
         rows.push(FrameworkRow {
-            id: f.id.clone(),
-            title: f.title.clone(),
+            id: r.framework,
+            title: r.framework_title,
             summary: r.summary,
             trend: String::new(),
         });

@@ -54,6 +54,19 @@ async fn project_id(conn: &mut PgConnection, name: &str) -> ApiResult<i64> {
 /// scope, with the evidence behind each status.
 pub async fn report(pool: &PgPool, req: &ReportRequest, now: DateTime<Utc>) -> ApiResult<Report> {
     let fw = framework(&req.framework)?;
+    let mut one = reports(pool, &[fw], req, now).await?;
+    Ok(one.remove(0))
+}
+
+/// Reports of several frameworks over the same scope (`req` without its
+/// `framework`): the releases' evidence is read once and judged per
+/// framework.
+pub async fn reports(
+    pool: &PgPool,
+    frameworks: &[&'static Framework],
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Report>> {
     let at = req.at.unwrap_or(now);
     if at > now {
         return Err(ApiError::bad_request(format!(
@@ -96,15 +109,6 @@ pub async fn report(pool: &PgPool, req: &ReportRequest, now: DateTime<Utc>) -> A
     project_ids.extend(pid);
     project_ids.sort_unstable();
     project_ids.dedup();
-    let statements = store::statements_at(&mut conn, &fw.id, &project_ids, at).await?;
-    let controls = fw
-        .controls
-        .iter()
-        .map(|c| {
-            let st = pick_statement(&statements, &c.id, pid, at);
-            assess::assess(c, &facts, st.as_ref(), at)
-        })
-        .collect();
     let scope = Scope {
         kind: match (&req.project, &req.version) {
             (Some(_), Some(_)) => "release",
@@ -120,7 +124,20 @@ pub async fn report(pool: &PgPool, req: &ReportRequest, now: DateTime<Utc>) -> A
             .collect(),
         as_of: at,
     };
-    Ok(Report::new(fw, scope, now, controls))
+    let mut out = Vec::with_capacity(frameworks.len());
+    for fw in frameworks {
+        let statements = store::statements_at(&mut conn, &fw.id, &project_ids, at).await?;
+        let controls = fw
+            .controls
+            .iter()
+            .map(|c| {
+                let st = pick_statement(&statements, &c.id, pid, at);
+                assess::assess(c, &facts, st.as_ref(), at)
+            })
+            .collect();
+        out.push(Report::new(fw, scope.clone(), now, controls));
+    }
+    Ok(out)
 }
 
 fn label(project: &str, name: &str, version: &str, with_project: bool) -> String {
@@ -545,7 +562,10 @@ async fn gather(
                 Evidence::new(
                     EvidenceKind::CiDefinition,
                     EvidenceId::Row(d.id),
-                    format!("/api/v1/ci-definitions?project={}", urlencode(&r.project)),
+                    format!(
+                        "/api/v1/ci-definitions?project={}",
+                        crate::web::urlencode(&r.project)
+                    ),
                     format!("{} {} ({} finding(s))", d.kind, d.file, d.finding_count),
                 )
             })
@@ -644,10 +664,6 @@ fn attestation_evidence(a: &AttestationRecord) -> Evidence {
     e
 }
 
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The CISA attestation form filled from the product's SSDF report.
 pub async fn cisa_attestation(
     pool: &PgPool,
@@ -665,7 +681,10 @@ pub async fn cisa_attestation(
 
 /// The instance's report key, made on first use.
 pub async fn report_key(pool: &PgPool) -> ApiResult<ReportKey> {
-    let der = store::report_key(pool, sign::generate()).await?;
+    let der = match store::stored_report_key(pool).await? {
+        Some(der) => der,
+        None => store::report_key(pool, sign::generate()).await?,
+    };
     ReportKey::from_pkcs8(&der).map_err(|e| {
         tracing::error!(error = %e, "the stored report signing key is unreadable");
         ApiError::internal()

@@ -382,6 +382,13 @@ pub async fn statements_at(
 
 // --- the report key ------------------------------------------------------------------
 
+/// The stored report signing key, if one was made.
+pub async fn stored_report_key(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = 'report_signing_key'")
+        .fetch_optional(db)
+        .await
+}
+
 /// The instance's report signing key (PKCS#8), made once and kept in the
 /// database so every instance sharing it signs with the same key.
 pub async fn report_key(db: &sqlx::PgPool, fresh: Vec<u8>) -> sqlx::Result<Vec<u8>> {
