@@ -593,25 +593,7 @@ async fn the_dashboard_shows_frameworks_gaps_first_and_the_trend() {
     let app = spawn_app().await;
     signed_release(&app).await;
     let session = app.sign_in(ADMIN_TOKEN).await;
-    let page = |path: String| {
-        let app = &app;
-        let session = session.clone();
-        async move {
-            let res = app
-                .client
-                .get(app.url(&path))
-                .header("cookie", session)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), StatusCode::OK, "{path}");
-            let html = res.text().await.unwrap();
-            assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
-            assert!(!html.contains("<script"), "{path}: no scripts");
-            html
-        }
-    };
-    let portfolio = page("/ui/compliance".into()).await;
+    let portfolio = app.page(&session, "/ui/compliance").await;
     for id in ["nist-800-53r5", "nist-ssdf-1.1", "eu-cra"] {
         assert!(
             portfolio.contains(&format!("/ui/compliance/{id}?project=acme%2Fblob")),
@@ -627,14 +609,19 @@ async fn the_dashboard_shows_frameworks_gaps_first_and_the_trend() {
         .await
         .unwrap();
     assert_eq!(snapshots, 3, "one per framework and day");
-    page("/ui/compliance".into()).await;
+    app.page(&session, "/ui/compliance").await;
     let again: i64 = sqlx::query_scalar("SELECT count(*) FROM compliance_snapshots")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(again, 3, "the same day is replaced, not added");
 
-    let view = page(format!("/ui/compliance/nist-800-53r5?project={PROJECT}")).await;
+    let view = app
+        .page(
+            &session,
+            &format!("/ui/compliance/nist-800-53r5?project={PROJECT}"),
+        )
+        .await;
     // Gaps first: a not-satisfied control's row comes before CM-14's (satisfied).
     let gap = view.find("status-not_satisfied").expect("a gap");
     let held = view.find("id=\"control-cm-14\"").expect("cm-14");

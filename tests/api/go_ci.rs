@@ -625,18 +625,6 @@ async fn dockerfiles_and_gitlab_ci() {
     }
 }
 
-async fn page(app: &TestApp, session: &str, path: &str) -> String {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "GET {path}");
-    res.text().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_go_build_and_ci_hardening_pages() {
     let app = spawn_app().await;
@@ -692,21 +680,21 @@ async fn dashboard_go_build_and_ci_hardening_pages() {
         .to_owned();
 
     let id = &build["artifact_id"];
-    let artifact = page(&app, &session, &format!("/ui/artifacts/{id}")).await;
+    let artifact = app.page(&session, &format!("/ui/artifacts/{id}")).await;
     assert!(artifact.contains("Go build info"));
     assert!(artifact.contains("go1.22.3"));
     assert!(artifact.contains("4f2d1c7a9e0b3d5f6a8c1e2b4d6f8a0c2e4b6d8f"));
     assert!(artifact.contains("3 mismatch(es)"), "cross-check shown");
     assert!(artifact
         .contains("the binary links golang.org/x/text v0.14.0 but the SBOM lists version v0.13.0"));
-    let go = page(&app, &session, &format!("/ui/artifacts/{id}/go")).await;
+    let go = app.page(&session, &format!("/ui/artifacts/{id}/go")).await;
     assert!(go.contains("-ldflags"));
     assert!(go.contains("-s -w -X main.version=2.0.0"));
     assert!(go.contains("github.com/acme-forks/errors"));
 
-    let project = page(&app, &session, "/ui/projects/acme%2Fapi").await;
+    let project = app.page(&session, "/ui/projects/acme%2Fapi").await;
     assert!(project.contains("/ui/projects/acme%2Fapi/ci"));
-    let ci = page(&app, &session, "/ui/projects/acme%2Fapi/ci").await;
+    let ci = app.page(&session, "/ui/projects/acme%2Fapi/ci").await;
     assert!(ci.contains("2 file(s), 11 finding(s)"), "{ci}");
     assert!(ci.contains(".github/workflows/release.yml"));
     let fix_at = ci
@@ -1146,7 +1134,9 @@ async fn go_reachability_from_the_binarys_function_table() {
 
     // The artifact page labels the generated decision.
     let session = app.sign_in(ADMIN_TOKEN).await;
-    let html = page(&app, &session, &format!("/ui/artifacts/{with_binary}")).await;
+    let html = app
+        .page(&session, &format!("/ui/artifacts/{with_binary}"))
+        .await;
     assert!(
         html.contains("generated: vulnerable symbols not linked"),
         "{html}"

@@ -945,21 +945,6 @@ async fn sign_in(app: &TestApp) -> String {
     app.sign_in(ADMIN_TOKEN).await
 }
 
-async fn page(app: &TestApp, session: &str, path: &str) -> String {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{path}");
-    let html = res.text().await.unwrap();
-    assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
-    assert!(!html.contains("<script"), "{path}: no scripts");
-    html
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_pages() {
     let app = spawn_app().await;
@@ -978,7 +963,7 @@ async fn dashboard_pages() {
     app.drain().await;
     let session = sign_in(&app).await;
 
-    let html = page(&app, &session, "/ui/policy-results").await;
+    let html = app.page(&session, "/ui/policy-results").await;
     assert!(html.contains("<svg class=\"trend-chart\""), "{html}");
     assert!(
         html.contains("<polyline class=\"trend-line\" points=\""),
@@ -998,7 +983,9 @@ async fn dashboard_pages() {
         "sbom-present passes: {html}"
     );
 
-    let html = page(&app, &session, &format!("/ui/artifacts/{artifact}/policy")).await;
+    let html = app
+        .page(&session, &format!("/ui/artifacts/{artifact}/policy"))
+        .await;
     assert!(html.contains("decision-deny"));
     assert!(
         html.contains("component pkg:alpine/busybox@1.35.0-r17"),
@@ -1011,10 +998,12 @@ async fn dashboard_pages() {
     );
     assert!(!html.contains("legal@acme"));
     assert!(html.contains("/api/v1/sboms/"), "evidence link");
-    let html = page(&app, &session, &format!("/ui/artifacts/{artifact}")).await;
+    let html = app
+        .page(&session, &format!("/ui/artifacts/{artifact}"))
+        .await;
     assert!(html.contains(&format!("/ui/artifacts/{artifact}/policy")));
 
-    let html = page(&app, &session, "/ui/policies").await;
+    let html = app.page(&session, "/ui/policies").await;
     assert!(html.contains("ui-set"));
     for id in [
         "sbom-present",

@@ -204,6 +204,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A dashboard page for a signed-in session: 200, and nothing the
+    /// strict CSP would refuse (no inline style, no script).
+    pub async fn page(&self, session: &str, path: &str) -> String {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        let html = res.text().await.unwrap();
+        assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
+        assert!(!html.contains("<script"), "{path}: no scripts");
+        html
+    }
+
     /// Signs in to the dashboard with `token`: the session cookie
     /// (`name=value`) to send back.
     pub async fn sign_in(&self, token: &str) -> String {
