@@ -63,6 +63,7 @@ async fn main() -> Result<()> {
         token_id,
         name: "bench".into(),
         role: cairn::auth::Role::Admin,
+        projects: None,
     };
     let (synthetic, more, components, artifacts) = if quick() {
         (2_000, 2_000, 10_000, 200)

@@ -79,10 +79,43 @@ pub struct Caller {
     pub token_id: i64,
     pub name: String,
     pub role: Role,
+    /// The projects the token may write to (exact names or `*` globs), for
+    /// tokens minted by a trusted publisher; `None`: every project.
+    pub projects: Option<Vec<String>>,
 }
 
 impl Caller {
+    /// The caller has `role`. A project-scoped token passes only for
+    /// reading: any write must name its project ([`Caller::require_for`]),
+    /// so an endpoint that forgets to fails closed.
     pub fn require(&self, role: Role) -> ApiResult<()> {
+        self.require_role(role)?;
+        match &self.projects {
+            Some(projects) if role > Role::Viewer => Err(ApiError::forbidden(format!(
+                "token {:?} may only write to the projects {}; this action is not tied to one of them",
+                self.name,
+                projects.join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The caller has `role` and may act on `project`.
+    pub fn require_for(&self, role: Role, project: &str) -> ApiResult<()> {
+        self.require_role(role)?;
+        match &self.projects {
+            Some(projects) if !projects.iter().any(|p| glob_match(p, project)) => {
+                Err(ApiError::forbidden(format!(
+                    "token {:?} may only write to the projects {}, not {project:?}",
+                    self.name,
+                    projects.join(", ")
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn require_role(&self, role: Role) -> ApiResult<()> {
         if self.role >= role {
             Ok(())
         } else {
@@ -96,6 +129,26 @@ impl Caller {
     }
 }
 
+/// `pattern` matches `value` exactly, `*` standing for any run of
+/// characters (`/` included): `acme/*`, `*-api`, `refs/tags/v*`.
+pub fn glob_match(pattern: &str, value: &str) -> bool {
+    let Some((first, rest)) = pattern.split_once('*') else {
+        return pattern == value;
+    };
+    let Some(mut tail) = value.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = rest.split('*').collect();
+    let last = parts.pop().unwrap_or_default();
+    for part in parts {
+        match tail.find(part) {
+            Some(i) => tail = &tail[i + part.len()..],
+            None => return false,
+        }
+    }
+    tail.len() >= last.len() && tail.ends_with(last)
+}
+
 /// API callers authenticate with `Authorization: Bearer <token>` only; the
 /// session cookie is never accepted here, so cross-site requests cannot
 /// ride on a dashboard session.
@@ -103,21 +156,35 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing Authorization: Bearer <token> header")
-        })?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
+        let token = match (
+            parts.headers.get(header::AUTHORIZATION),
+            parts.headers.get("x-api-key"),
+        ) {
+            (Some(value), _) => value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                })?,
+            // Dependency-Track clients send their API key this way.
+            (None, Some(value)) => value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::unauthorized("the X-Api-Key header is empty"))?,
+            (None, None) => {
+                return Err(ApiError::unauthorized(
+                    "missing Authorization: Bearer <token> (or X-Api-Key) header",
+                ))
+            }
+        };
         store::tokens::authenticate(&state.pool, token)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
+            .ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked token"))
     }
 }
 
@@ -193,9 +260,71 @@ mod tests {
             token_id: 1,
             name: "v".into(),
             role: Role::Viewer,
+            projects: None,
         };
         assert!(viewer.require(Role::Viewer).is_ok());
         assert_eq!(viewer.require(Role::Uploader).unwrap_err().status(), 403);
+    }
+
+    #[test]
+    fn scoped_tokens_write_only_to_their_projects() {
+        let ci = Caller {
+            token_id: 2,
+            name: "oidc".into(),
+            role: Role::Uploader,
+            projects: Some(vec!["acme/payments-api".into(), "tools/*".into()]),
+        };
+        assert!(ci.require(Role::Viewer).is_ok());
+        assert!(ci.require_for(Role::Uploader, "acme/payments-api").is_ok());
+        assert!(ci.require_for(Role::Uploader, "tools/lint").is_ok());
+        // Writes not tied to a project, another project, a higher role: no.
+        assert_eq!(ci.require(Role::Uploader).unwrap_err().status(), 403);
+        assert_eq!(
+            ci.require_for(Role::Uploader, "acme/other")
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            ci.require_for(Role::Maintainer, "tools/lint")
+                .unwrap_err()
+                .status(),
+            403
+        );
+        let admin = Caller {
+            projects: None,
+            role: Role::Admin,
+            ..ci
+        };
+        assert!(
+            admin.require(Role::Admin).is_ok() && admin.require_for(Role::Uploader, "x").is_ok()
+        );
+    }
+
+    #[test]
+    fn globs_match_whole_values() {
+        for (p, v) in [
+            ("acme/api", "acme/api"),
+            ("acme/*", "acme/api"),
+            ("acme/*", "acme/a/b"),
+            ("*-api", "payments-api"),
+            ("refs/tags/v*", "refs/tags/v1.2.3"),
+            ("a*b*c", "a-b-c"),
+            ("*", ""),
+            ("a*a", "aa"),
+        ] {
+            assert!(glob_match(p, v), "{p} {v}");
+        }
+        for (p, v) in [
+            ("acme/api", "acme/api2"),
+            ("acme/*", "acme"),
+            ("acme/*", "other/acme/x"),
+            ("*-api", "payments-api-2"),
+            ("a*a", "a"),
+            ("a*b*c", "a-c-b"),
+        ] {
+            assert!(!glob_match(p, v), "{p} {v}");
+        }
     }
 
     #[test]

@@ -84,6 +84,20 @@ pub struct Config {
     /// loopback, private, link-local and other non-public addresses.
     /// Default false (such URLs are refused, and not sent to).
     pub notify_allow_private: bool,
+    /// `CAIRN_OIDC_AUDIENCE`: the audience (`aud`) trusted publishers'
+    /// ID tokens carry unless a publisher names another. Default `cairn`.
+    pub oidc_audience: String,
+    /// `CAIRN_OIDC_TOKEN_TTL`: lifetime of a token issued for an ID token,
+    /// in seconds (60 to 900). Default 900.
+    pub oidc_token_ttl_secs: u64,
+    /// `CAIRN_OIDC_JWKS_FILE`: issuers' signing keys for servers without
+    /// network access: a JSON array of `{"issuer", "jwks"}`, loaded at start.
+    pub oidc_jwks_file: Option<PathBuf>,
+    /// `CAIRN_OIDC_FETCH_JWKS`: fetch the keys of issuers that publishers
+    /// trust from their discovery documents (cached an hour, fetched again
+    /// when a token names an unknown key). Default false: keys come only
+    /// from the API or CAIRN_OIDC_JWKS_FILE.
+    pub oidc_fetch_jwks: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -169,6 +183,14 @@ impl Config {
         let queue_max_claims = parse_ranged(&get, "CAIRN_QUEUE_MAX_CLAIMS", 2, 1..=100)?;
         let notify_max_attempts = parse_ranged(&get, "CAIRN_NOTIFY_MAX_ATTEMPTS", 8, 1..=100)?;
         let notify_timeout_secs = parse_ranged(&get, "CAIRN_NOTIFY_TIMEOUT_SECS", 10, 1..=300)?;
+        let oidc_audience = get("CAIRN_OIDC_AUDIENCE").unwrap_or_else(|| "cairn".into());
+        if oidc_audience.len() > 256 || oidc_audience.chars().any(char::is_control) {
+            return Err(ConfigError {
+                var: "CAIRN_OIDC_AUDIENCE",
+                value: oidc_audience,
+                reason: "at most 256 characters, no control characters".into(),
+            });
+        }
         let bootstrap_token = get("CAIRN_BOOTSTRAP_TOKEN");
         if let Some(t) = &bootstrap_token {
             if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -208,6 +230,10 @@ impl Config {
             notify_max_attempts,
             notify_timeout_secs,
             notify_allow_private: parse_bool(&get, "CAIRN_NOTIFY_ALLOW_PRIVATE")?,
+            oidc_audience,
+            oidc_token_ttl_secs: parse_ranged(&get, "CAIRN_OIDC_TOKEN_TTL", 900, 60..=900)?,
+            oidc_jwks_file: get("CAIRN_OIDC_JWKS_FILE").map(PathBuf::from),
+            oidc_fetch_jwks: parse_bool(&get, "CAIRN_OIDC_FETCH_JWKS")?,
         })
     }
 }

@@ -24,9 +24,11 @@ pub mod goevidence;
 pub mod ingest;
 pub mod memlimit;
 pub mod notifications;
+pub mod outbound;
 pub mod pagination;
 pub mod policies;
 pub mod policy;
+pub mod publishing;
 pub mod queue;
 pub mod sbom;
 pub mod state;
@@ -76,6 +78,10 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
             Err(e) => tracing::warn!(error = %e, "scoring stored SBOMs' quality failed"),
         }
     });
+    if let Some(path) = &config.oidc_jwks_file {
+        let n = publishing::service::load_jwks_file(&pool, path).await?;
+        tracing::info!(issuers = n, "issuer keys loaded from CAIRN_OIDC_JWKS_FILE");
+    }
     let secret = db::session_secret(&pool).await?;
     let secret_key = webhooks::secrets::server_key(&pool, &config).await?;
     Ok(AppState {

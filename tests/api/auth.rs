@@ -93,7 +93,7 @@ async fn tokens_and_roles() {
     // The admin lists tokens (never their secrets) and revokes one.
     let list: Value = app.get_json("/api/v1/tokens").await;
     assert!(!list.to_string().contains(&viewer));
-    let viewer_id = list
+    let viewer_id = list["items"]
         .as_array()
         .unwrap()
         .iter()

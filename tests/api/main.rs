@@ -16,6 +16,7 @@ mod notifications;
 mod openapi;
 mod poison_process;
 mod policies;
+mod publishing;
 mod reading;
 mod rego_memory;
 mod roles;

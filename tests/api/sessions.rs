@@ -121,7 +121,7 @@ async fn a_revoked_token_ends_its_sessions_and_forged_sessions_are_refused() {
     let (session, _) = sign_in_with(&app, &viewer).await;
     assert_eq!(ui_status(&app, &session).await.0, 200);
     let tokens = app.get_json("/api/v1/tokens").await;
-    let id = tokens
+    let id = tokens["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -258,8 +258,8 @@ async fn a_revoked_bootstrap_token_stays_revoked_across_restarts() {
         .json()
         .await
         .unwrap();
-    assert_eq!(tokens.as_array().unwrap().len(), 1);
-    let boot_id = tokens[0]["id"].as_i64().unwrap();
+    assert_eq!(tokens["items"].as_array().unwrap().len(), 1);
+    let boot_id = tokens["items"][0]["id"].as_i64().unwrap();
 
     // The admin suspects the bootstrap token leaked and revokes it (with the
     // token itself: there is no other admin).

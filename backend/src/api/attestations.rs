@@ -118,7 +118,11 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<UploadResult>)> {
-    caller.require(Role::Uploader)?;
+    // A project-scoped token must say which of its projects the upload is for.
+    match nonempty(&params.project) {
+        Some(project) => caller.require_for(Role::Uploader, project)?,
+        None => caller.require(Role::Uploader)?,
+    }
     let target = params.target()?;
     let max = state.config.max_upload.min(MAX_ATTESTATION);
     let body = upload::read_body(&headers, body, max).await?;

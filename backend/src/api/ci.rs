@@ -59,7 +59,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<CiDefinition>)> {
-    caller.require(Role::Uploader)?;
+    caller.require_for(Role::Uploader, &params.project)?;
     let project = ProjectName::parse(&params.project).map_err(ApiError::bad_request)?;
     let kind = params
         .kind

@@ -62,7 +62,7 @@ pub async fn upload_binary(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<GoBuild>)> {
-    caller.require(Role::Uploader)?;
+    caller.require_for(Role::Uploader, &params.project)?;
     let target = Target::parse(
         &params.project,
         &params.artifact,
@@ -138,7 +138,7 @@ pub async fn upload_module_file(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<GoModuleFile>)> {
-    caller.require(Role::Uploader)?;
+    caller.require_for(Role::Uploader, &params.project)?;
     let target = Target::parse(&params.project, &params.artifact, &params.version, None)?;
     if !matches!(params.kind.as_str(), "go.mod" | "go.sum") {
         return Err(ApiError::bad_request(format!(

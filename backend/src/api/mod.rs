@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 use crate::compliance::api as compliance;
 use crate::cra::api as cra;
 use crate::notifications::api as notifications;
+use crate::publishing::api as publishing;
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
 
@@ -51,6 +52,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "notifications", description = "Outgoing notifications: subscriptions (signed webhooks, generic or Slack), deliveries, retries and dead letters"),
         (name = "compliance", description = "Compliance reports (NIST SP 800-53, SSDF, EU CRA) from evidence: frameworks, signed reports in JSON, CSV, OSCAL and HTML, control statements"),
         (name = "cra", description = "EU Cyber Resilience Act Art. 14: CRA products, reporting cases of actively exploited vulnerabilities and severe incidents, their deadlines, submissions and draft reports"),
+        (name = "publishing", description = "Trusted publishing: CI pipelines exchange their OIDC ID tokens (GitHub Actions, GitLab CI) for short-lived, project-scoped Cairn tokens"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -207,6 +209,17 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cra::record_submission))
         .routes(routes!(cra::record_corrective_measure))
         .routes(routes!(cra::case_report))
+        .routes(routes!(
+            publishing::create_publisher,
+            publishing::list_publishers
+        ))
+        .routes(routes!(
+            publishing::get_publisher,
+            publishing::delete_publisher
+        ))
+        .routes(routes!(publishing::put_jwks, publishing::list_jwks))
+        .routes(routes!(publishing::exchange))
+        .routes(routes!(publishing::list_exchanges))
         .split_for_parts();
     BearerAuth.modify(&mut doc);
     contract::ProblemResponses.modify(&mut doc);

@@ -74,7 +74,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<SbomSummary>)> {
-    caller.require(Role::Uploader)?;
+    caller.require_for(Role::Uploader, &params.project)?;
     let target = params.target()?;
     let upload = upload::read_body(&headers, body, state.config.max_upload).await?;
     Ok(

@@ -6,10 +6,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::{Caller, Role};
 use crate::domain::Label;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::store::tokens::{self, TokenInfo};
 
@@ -67,19 +68,29 @@ pub async fn create(
     ))
 }
 
-/// List API tokens (never their secrets).
+/// List API tokens (never their secrets), oldest first, including the
+/// short-lived ones trusted publishers' exchanges minted.
 #[utoipa::path(
     get, path = "/api/v1/tokens", tag = "tokens",
     extensions(("x-cairn-role" = json!("admin"))),
-    responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    params(PageParams),
+    responses(
+        (status = 200, body = Page<TokenInfo>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<TokenInfo>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<TokenInfo>>> {
     caller.require(Role::Admin)?;
-    Ok(Json(tokens::list(&state.pool).await?))
+    let limit = page.limit()?;
+    let after = page.after::<i64>()?.unwrap_or(0);
+    let rows = tokens::list(&state.pool, after, limit + 1).await?;
+    Ok(Json(Page::from_rows(rows, limit, |t| t.id)))
 }
 
 /// Revoke an API token.

@@ -11,7 +11,6 @@
 //! `max_attempts` attempts.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -160,23 +159,6 @@ impl Failure {
     }
 }
 
-/// The TLS configuration every client shares: rustls on the aws-lc-rs
-/// provider, with the Mozilla roots built in.
-static TLS: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| tracing::error!(error = %e, "TLS for notifications cannot be set up"))
-    .ok()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Some(Arc::new(config))
-});
-
 /// A client that connects to `addrs` only (the vetted addresses) for the
 /// target's host, follows no redirect, uses no proxy.
 fn client(
@@ -184,11 +166,9 @@ fn client(
     addrs: &[SocketAddr],
     timeout: Duration,
 ) -> Result<reqwest::Client, Failure> {
-    let tls = TLS
-        .as_ref()
-        .ok_or_else(|| Failure::new("TLS is not available"))?;
+    let tls = crate::outbound::tls().ok_or_else(|| Failure::new("TLS is not available"))?;
     let mut b = reqwest::Client::builder()
-        .use_preconfigured_tls((**tls).clone())
+        .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(timeout)

@@ -17,7 +17,16 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Tokens minted by a trusted publisher expire.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The projects the token may write to; absent: every project.
+    pub projects: Option<Vec<String>>,
+    /// The trusted publisher whose exchange minted the token.
+    pub publisher_id: Option<i64>,
 }
+
+/// Still usable: neither revoked nor expired (SQL over `api_tokens`).
+const ACTIVE: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())";
 
 /// Creates a token and returns its id and secret (shown once).
 pub async fn create(
@@ -112,16 +121,49 @@ struct Row {
     id: i64,
     name: String,
     role: String,
+    projects: Option<Vec<String>>,
     stale: bool,
+}
+
+/// A token minted by a trusted publisher's exchange.
+pub struct NewScopedToken<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub projects: &'a [String],
+    pub expires_at: DateTime<Utc>,
+    pub publisher_id: i64,
+    pub claims: &'a serde_json::Value,
+}
+
+/// Creates a short-lived, project-scoped token; its id and secret.
+pub async fn create_scoped(
+    db: impl PgExecutor<'_>,
+    new: &NewScopedToken<'_>,
+) -> sqlx::Result<(i64, String)> {
+    let token = generate_token();
+    let id = sqlx::query_scalar(
+        "INSERT INTO api_tokens (name, role, token_hash, expires_at, projects, publisher_id, claims)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.name)
+    .bind(new.role.as_str())
+    .bind(hash_token(&token))
+    .bind(new.expires_at)
+    .bind(new.projects)
+    .bind(new.publisher_id)
+    .bind(new.claims)
+    .fetch_one(db)
+    .await?;
+    Ok((id, token))
 }
 
 /// The caller a secret token belongs to, if it is known and not revoked.
 pub async fn authenticate(pool: &PgPool, token: &str) -> sqlx::Result<Option<Caller>> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT id, name, role,
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT id, name, role, projects,
                 last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
-         FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
+         FROM api_tokens WHERE token_hash = $1 AND {ACTIVE}"
+    ))
     .bind(hash_token(token))
     .fetch_optional(pool)
     .await?;
@@ -136,7 +178,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> sqlx::Result<Option<Cal
                     .await;
             });
         }
-        to_caller(r.id, r.name, &r.role)
+        to_caller(r.id, r.name, &r.role, r.projects)
     }))
 }
 
@@ -144,13 +186,13 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> sqlx::Result<Option<Cal
 /// not consult the `sessions` table: dashboard sessions use
 /// [`session_caller`].
 pub async fn active_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Caller>> {
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, name, role FROM api_tokens WHERE id = $1 AND revoked_at IS NULL",
-    )
+    let row: Option<(i64, String, String, Option<Vec<String>>)> = sqlx::query_as(&format!(
+        "SELECT id, name, role, projects FROM api_tokens WHERE id = $1 AND {ACTIVE}"
+    ))
     .bind(id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, name, role)| to_caller(id, name, &role)))
+    Ok(row.map(|(id, name, role, projects)| to_caller(id, name, &role, projects)))
 }
 
 /// Records a new dashboard session (its JWT's `jti`), and forgets the
@@ -182,16 +224,17 @@ pub async fn session_caller(
     jti: &str,
     token_id: i64,
 ) -> sqlx::Result<Option<Caller>> {
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT t.id, t.name, t.role FROM sessions s JOIN api_tokens t ON t.id = s.token_id
+    let row: Option<(i64, String, String, Option<Vec<String>>)> = sqlx::query_as(
+        "SELECT t.id, t.name, t.role, t.projects FROM sessions s JOIN api_tokens t ON t.id = s.token_id
          WHERE s.jti = $1 AND s.token_id = $2 AND s.revoked_at IS NULL
-           AND s.expires_at > now() AND t.revoked_at IS NULL",
+           AND s.expires_at > now() AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > now())",
     )
     .bind(jti)
     .bind(token_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, name, role)| to_caller(id, name, &role)))
+    Ok(row.map(|(id, name, role, projects)| to_caller(id, name, &role, projects)))
 }
 
 /// Ends a dashboard session (sign-out); false when there was none open.
@@ -204,19 +247,24 @@ pub async fn revoke_session(db: impl PgExecutor<'_>, jti: &str) -> sqlx::Result<
     Ok(done.rows_affected() == 1)
 }
 
-fn to_caller(token_id: i64, name: String, role: &str) -> Caller {
+fn to_caller(token_id: i64, name: String, role: &str, projects: Option<Vec<String>>) -> Caller {
     Caller {
         token_id,
         name,
+        projects,
         // The CHECK constraint guarantees one of the three.
         role: Role::parse(role).unwrap_or(Role::Viewer),
     }
 }
 
-pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TokenInfo>> {
+/// Tokens after id `after`, by id.
+pub async fn list(db: impl PgExecutor<'_>, after: i64, limit: i64) -> sqlx::Result<Vec<TokenInfo>> {
     sqlx::query_as(
-        "SELECT id, name, role, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id",
+        "SELECT id, name, role, created_at, last_used_at, revoked_at, expires_at, projects, publisher_id
+         FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2",
     )
+    .bind(after)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

@@ -740,7 +740,7 @@ pub async fn upload_scan_report(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(axum::http::StatusCode, Json<service::ScanIngested>)> {
-    caller.require(Role::Uploader)?;
+    caller.require_for(Role::Uploader, &params.project)?;
     let target = crate::ingest::ArtifactTarget::parse(
         &params.project,
         &params.artifact,
