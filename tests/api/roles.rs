@@ -172,3 +172,65 @@ async fn every_operation_answers_each_role_as_documented() {
     }
     assert!(checked >= 59 * 5, "{checked} calls");
 }
+
+/// A project-scoped uploader token (as a trusted publisher's exchange mints
+/// one) against every operation: reads pass, uploads that name a project
+/// in its scope pass, every other write is 403 — so an upload endpoint that
+/// checks its role without its project, or any new write endpoint, is
+/// caught here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_scoped_token_writes_only_where_its_projects_are_named() {
+    let app = spawn_app().await;
+    let secret = cairn::auth::generate_token();
+    sqlx::query(
+        "INSERT INTO api_tokens (name, role, token_hash, expires_at, projects)
+         VALUES ('scoped', 'uploader', $1, now() + interval '15 minutes', $2)",
+    )
+    .bind(cairn::auth::hash_token(&secret))
+    .bind(vec!["acme/*".to_string()])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let spec: Value = app.get_json("/api/v1/openapi.json").await;
+    let mut n = 10_000;
+    let (mut passed, mut refused) = (0, 0);
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let needed = op["x-cairn-role"].as_str().unwrap();
+            if needed == "none" {
+                continue;
+            }
+            let names_project = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "query" && p["name"] == "project" && p["required"] == true);
+            let allowed = rank(needed) <= rank("viewer") || (needed == "uploader" && names_project);
+            n += 1;
+            let (url, body) = request_for(path, op, n);
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(&url))
+                .bearer_auth(&secret);
+            if let Some((media, bytes)) = body {
+                req = req.header("content-type", media).body(bytes);
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {url}: {status}, expected a pass"
+                );
+                passed += 1;
+            } else {
+                assert_eq!(status, 403, "{method} {url} (needs {needed}): expected 403");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        passed > 40 && refused > 30,
+        "{passed} passed, {refused} refused"
+    );
+}
