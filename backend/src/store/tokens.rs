@@ -21,7 +21,9 @@ pub struct TokenInfo {
     pub expires_at: Option<DateTime<Utc>>,
     /// The projects the token may write to; absent: every project.
     pub projects: Option<Vec<String>>,
-    /// The trusted publisher whose exchange minted the token.
+    /// The trusted publisher whose exchange minted the token (absent for
+    /// tokens an admin created).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher_id: Option<i64>,
 }
 

@@ -229,8 +229,11 @@ pub struct Exchange {
     /// `kid`, `alg`, `token`.
     pub check_failed: Option<String>,
     pub reason: Option<String>,
+    /// The publisher whose constraints the token met (granted exchanges).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher_id: Option<i64>,
-    /// The token issued.
+    /// The token issued (granted exchanges).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<i64>,
     /// The verified claims (granted exchanges and refusals after the
     /// signature verified).
