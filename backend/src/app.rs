@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::vulnerabilities::web::router())
         .merge(crate::compliance::web::router())
         .merge(crate::cra::web::router())
+        .merge(crate::publishing::web::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
         .merge(docs)

@@ -568,3 +568,40 @@ async fn keys_are_fetched_from_discovery_only_when_allowed_and_then_cached() {
     let keys = online.get_json("/api/v1/oidc/jwks").await;
     assert_eq!(keys["items"][0]["source"], "discovery");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_lists_publishers_and_shows_the_audit_to_admins_only() {
+    let app = spawn_app().await;
+    let github = TestIssuer::new(GITHUB, "gh-1");
+    github.register(&app).await;
+    let res = create_publisher(
+        &app,
+        ADMIN_TOKEN,
+        json!({"provider": "github", "claims": {"repository": "octo-org/octo-repo"},
+               "projects": ["octo-org/*"]}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        exchange(&app, &github.sign(&github_claims("cairn")))
+            .await
+            .status(),
+        200
+    );
+    refused(&app, &github.sign(&github_claims("elsewhere")), "aud").await;
+
+    let admin = app.sign_in(ADMIN_TOKEN).await;
+    let html = app.page(&admin, "/ui/publishers").await;
+    assert!(html.contains("<code>octo-org/*</code>"), "{html}");
+    assert!(html.contains("<code>repository</code> = <code>octo-org/octo-repo</code>"));
+    assert!(html.contains("id=\"exchanges\"") && html.contains("granted"));
+    assert!(html.contains("<code>aud</code>"));
+    let viewer = app.token("viewer").await;
+    let viewer = app.sign_in(&viewer).await;
+    let html = app.page(&viewer, "/ui/publishers").await;
+    assert!(html.contains("id=\"publishers\""));
+    assert!(
+        !html.contains("id=\"exchanges\""),
+        "the audit is for admins"
+    );
+}

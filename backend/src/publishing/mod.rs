@@ -7,7 +7,8 @@
 //! `core/` is pure (claim constraints and matching, token verification with
 //! an injected time); `service/` the use cases (the exchange in one
 //! transaction, keys configured offline or fetched from the issuer's
-//! discovery document); `store/` its only SQL; `api/` thin handlers. It
+//! discovery document); `store/` its only SQL; `api/` thin handlers; `web.rs`
+//! the dashboard page `/ui/publishers`. It
 //! may import `auth`, `domain`, `error`, `config`, `pagination`, `outbound`
 //! and `store::tokens`.
 
@@ -15,3 +16,4 @@ pub mod api;
 pub mod core;
 pub mod service;
 pub mod store;
+pub mod web;
