@@ -189,6 +189,51 @@ async fn push_uploads_each_file_to_its_endpoint_with_ci_defaults() {
     );
 }
 
+/// A real Go binary is streamed to /api/v1/go-binaries, first, and its
+/// digest becomes the artifact's (no --digest given); a branch build is
+/// versioned by its commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_streams_a_go_binary_and_takes_its_digest() {
+    let Some(go) = crate::go_ci::go_tool() else {
+        return;
+    };
+    let src = crate::go_ci::hello_source("client-go");
+    let binary = crate::go_ci::build(&go, &src, &["-trimpath"]);
+    let app = spawn_app().await;
+    let dir = workspace();
+    std::fs::copy(&binary, dir.join("hello")).unwrap();
+    let digest = digest_of(&std::fs::read(&binary).unwrap());
+    let mut env = github_env(&app);
+    env.retain(|(k, _)| *k != "GITHUB_REF_TYPE");
+    env.push(("GITHUB_REF_TYPE", "branch".into()));
+    env.push(("CAIRN_TOKEN", app.token("uploader").await));
+
+    let out = cairn(&dir, &env, &["push", "sbom.cdx.json", "hello"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("hello "),
+        "the binary goes first: {stdout}"
+    );
+    let bin = row(&stdout, "hello", "/api/v1/go-binaries");
+    assert!(
+        bin.contains("go-binary") && bin.contains("201 stored"),
+        "{bin}"
+    );
+    assert!(bin.contains(&digest), "{bin}");
+    let artifacts = app
+        .get_json("/api/v1/artifacts?project=acme/payments-api")
+        .await;
+    assert_eq!(artifacts["items"][0]["version"], SHA, "{artifacts}");
+    assert_eq!(artifacts["items"][0]["digest"], digest.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_exits_0_allow_1_deny_2_error() {
     let app = spawn_app().await;
