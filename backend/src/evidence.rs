@@ -252,8 +252,12 @@ pub async fn upload(
 pub const MAX_FAILED_ATTEMPTS: i64 = 100;
 
 /// What a verified document means for the artifact it was sent for, when
-/// it does not count for it: it counts only for its own subjects.
-fn coverage_note(artifact_digest: Option<&str>, subjects: &[attest::Subject]) -> Option<String> {
+/// it does not count for it: it counts only for its own subjects (also
+/// `cairn verify`'s check on a developer's machine).
+pub fn coverage_note(
+    artifact_digest: Option<&str>,
+    subjects: &[attest::Subject],
+) -> Option<String> {
     let covered: Vec<&str> = subjects.iter().map(|s| s.digest.as_str()).collect();
     match artifact_digest {
         Some(d) if covered.contains(&d) => None,

@@ -11,6 +11,7 @@ pub mod attest;
 pub mod auth;
 pub mod bounded;
 pub mod cidef;
+pub mod client;
 pub mod compliance;
 pub mod config;
 pub mod cra;

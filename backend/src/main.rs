@@ -1,4 +1,5 @@
-//! The `cairn` command: the server and its admin commands.
+//! The `cairn` command: the server, its admin commands, and the client
+//! (`push`, `gate`, `verify`) that pipelines and developers run.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -41,6 +42,13 @@ enum Command {
     },
     /// Print the OpenAPI document (committed as openapi/openapi.json).
     Openapi,
+    /// Upload evidence files to a Cairn server, each to its endpoint
+    /// (kind detected from the content); non-zero exit when any is refused.
+    Push(cairn::client::PushArgs),
+    /// Ask a Cairn server's deploy gate about a digest: exit 0 allow, 1 deny, 2 error.
+    Gate(cairn::client::GateArgs),
+    /// Verify a signature bundle for a local file offline, as the server does.
+    Verify(cairn::client::VerifyArgs),
     /// Evaluate custom Rego rules for a server (started by the server).
     #[command(hide = true)]
     RegoWorker {
@@ -93,6 +101,13 @@ fn main() {
         };
         std::process::exit(code);
     }
+    if matches!(
+        cli.command,
+        Some(Command::Push(_) | Command::Gate(_) | Command::Verify(_))
+    ) {
+        // The client: no server logging; its exit status is its answer.
+        std::process::exit(run_client(cli.command.expect("matched above")));
+    }
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,7 +126,12 @@ fn main() {
                 print!("{}", cairn::api::openapi_json());
                 Ok(())
             }
-            Command::RegoWorker { .. } => unreachable!("handled before the runtime starts"),
+            Command::RegoWorker { .. }
+            | Command::Push(_)
+            | Command::Gate(_)
+            | Command::Verify(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     if let Err(e) = result {
@@ -119,6 +139,22 @@ fn main() {
         eprintln!("cairn: {e:#}");
         std::process::exit(1);
     }
+}
+
+fn run_client(command: Command) -> i32 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("starting the async runtime");
+    runtime.block_on(async {
+        match command {
+            Command::Push(args) => cairn::client::push(args).await,
+            Command::Gate(args) => cairn::client::gate(args).await,
+            Command::Verify(args) => cairn::client::verify(args).await,
+            _ => unreachable!("only client commands"),
+        }
+    })
 }
 
 /// glibc gives each thread that allocates its own arena and keeps freed

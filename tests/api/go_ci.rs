@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::support::{expect_problem, fixture, scratch_dir, spawn_app, TestApp, ADMIN_TOKEN};
 
 /// The `go` tool; CI must have it, elsewhere the test is skipped loudly.
-fn go_tool() -> Option<PathBuf> {
+pub(crate) fn go_tool() -> Option<PathBuf> {
     let found = ["/usr/bin/go", "/usr/lib/go/bin/go", "/usr/local/go/bin/go"]
         .into_iter()
         .map(PathBuf::from)
@@ -56,14 +56,14 @@ fn run(mut c: Command) -> String {
 }
 
 /// The stdlib-only `hello` module in a fresh directory.
-fn hello_source(tag: &str) -> PathBuf {
+pub(crate) fn hello_source(tag: &str) -> PathBuf {
     let dir = scratch_dir(tag);
     std::fs::write(dir.join("main.go"), fixture("go/hello/main.go")).unwrap();
     std::fs::write(dir.join("go.mod"), fixture("go/hello/go.mod.txt")).unwrap();
     dir
 }
 
-fn build(go: &Path, dir: &Path, flags: &[&str]) -> PathBuf {
+pub(crate) fn build(go: &Path, dir: &Path, flags: &[&str]) -> PathBuf {
     let out = dir.join("hello.bin");
     let mut c = go_cmd(go, dir);
     c.arg("build").args(flags).arg("-o").arg(&out).arg(".");

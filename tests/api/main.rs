@@ -6,6 +6,7 @@ mod attestations;
 mod auth;
 mod browser;
 mod ci_yaml;
+mod client;
 mod compliance;
 mod cra;
 mod dashboard;
