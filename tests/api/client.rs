@@ -411,23 +411,35 @@ async fn github_id_token_service(jwt: String) -> (String, Arc<Mutex<Vec<IdTokenR
 }
 
 /// In GitHub Actions without CAIRN_TOKEN the client requests an ID token
-/// for its audience with the runner's request token, then exchanges it.
-///
-/// FOR THE LEAD: the request half is asserted now. The exchange half
-/// (`POST /api/v1/oidc/token`) runs only once that route exists; until
-/// then the client must say the server has no exchange (404) and exit 2.
-/// When the route lands, replace the `jwt` below by one signed with a test
-/// key whose JWKS is registered (`POST /api/v1/oidc/jwks`) for
-/// `https://token.actions.githubusercontent.com`, with a trusted publisher
-/// for `repository: acme/payments-api` (`POST /api/v1/trusted-publishers`),
-/// audience `cairn-test`, and drop the early return: the push must then
-/// exit 0 and store the SBOM.
+/// for its audience with the runner's request token (from a local stand-in
+/// for GitHub's service, serving a token signed by a test issuer whose keys
+/// the server has), exchanges it for a scoped token and pushes with it; an
+/// ID token of another repository is refused with the server's reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn github_actions_oidc_requests_an_id_token_for_the_audience() {
+async fn github_actions_oidc_exchanges_the_id_token_and_pushes_without_a_secret() {
+    use crate::support::oidc::{github_claims, TestIssuer, GITHUB};
     let app = spawn_app().await;
+    let github = TestIssuer::new(GITHUB, "gh-client");
+    github.register(&app).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/trusted-publishers"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"provider": "github", "audience": "cairn-test",
+                      "claims": {"repository": "acme/payments-api"},
+                      "projects": ["acme/payments-api"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let dir = workspace();
-    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ0ZXN0In0.c2lnbmF0dXJl".to_string();
-    let (request_url, seen) = github_id_token_service(jwt).await;
+    let claims = |repository: &str| {
+        let mut c = github_claims("cairn-test");
+        c["repository"] = json!(repository);
+        c
+    };
+    let (request_url, seen) =
+        github_id_token_service(github.sign(&claims("acme/payments-api"))).await;
     let mut env = github_env(&app);
     env.push(("ACTIONS_ID_TOKEN_REQUEST_URL", request_url));
     env.push((
@@ -441,6 +453,7 @@ async fn github_actions_oidc_requests_an_id_token_for_the_audience() {
     )
     .await;
     let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "one ID-token request: {seen:?}");
@@ -453,24 +466,45 @@ async fn github_actions_oidc_requests_an_id_token_for_the_audience() {
         Some("bearer runner-request-token")
     );
     assert!(!stderr.contains("runner-request-token"), "{stderr}");
+    assert!(
+        !stdout.contains("cairn_") && !stderr.contains("cairn_"),
+        "no token printed"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let (project, uploaded_by_publisher): (String, bool) = sqlx::query_as(
+        "SELECT p.name, t.publisher_id IS NOT NULL FROM sboms s
+         JOIN artifacts a ON a.id = s.artifact_id JOIN projects p ON p.id = a.project_id
+         JOIN api_tokens t ON t.id = s.uploaded_by",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(project, "acme/payments-api");
+    assert!(uploaded_by_publisher, "uploaded with the exchanged token");
 
-    let exchange = app
-        .client
-        .post(app.url("/api/v1/oidc/token"))
-        .json(&json!({"token": "x"}))
-        .send()
-        .await
-        .unwrap();
-    if exchange.status() == 404 {
-        // The exchange endpoint is not there yet (see above).
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("no token exchange"), "{stderr}");
-        return;
-    }
-    // With the endpoint but no trusted publisher for this (unsigned) token:
-    // refused, the server's reason shown, nothing uploaded.
+    // Another repository's pipeline: refused, the reason shown, nothing pushed.
+    let (request_url, _) = github_id_token_service(github.sign(&claims("acme/other"))).await;
+    let mut env = github_env(&app);
+    env.push(("ACTIONS_ID_TOKEN_REQUEST_URL", request_url));
+    env.push((
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "runner-request-token".into(),
+    ));
+    let out = cairn(
+        &dir,
+        &env,
+        &["push", "--audience", "cairn-test", "sbom.cdx.json"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("refused the CI ID token"), "{stderr}");
+    assert!(stderr.contains("repository"), "{stderr}");
+    let sboms: i64 = sqlx::query_scalar("SELECT count(*) FROM sboms")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sboms, 1);
 }
 
 /// The YAML examples of docs/ci-integration.md and the GitHub Action pass
