@@ -9,6 +9,7 @@ mod ci_yaml;
 mod compliance;
 mod cra;
 mod dashboard;
+mod dtrack;
 mod embedded;
 mod evidence_integrity;
 mod go_ci;
