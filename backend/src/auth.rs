@@ -115,7 +115,10 @@ impl Caller {
         }
     }
 
-    fn require_role(&self, role: Role) -> ApiResult<()> {
+    /// The caller has `role`, whatever its project scope: only for a
+    /// handler that learns the project later (from the body) and then calls
+    /// [`Caller::require_for`] before writing.
+    pub fn require_role(&self, role: Role) -> ApiResult<()> {
         if self.role >= role {
             Ok(())
         } else {

@@ -111,19 +111,63 @@ pub enum Ingested {
     Existing(SbomSummary),
 }
 
+/// What another capability records about an SBOM upload, in the SBOM's
+/// own transaction when it is stored now (for a document already stored,
+/// in a transaction of its own): `dtrack` records its upload token there,
+/// so an upload is never stored without it, nor it without the upload.
+pub trait AfterIngest: Sync {
+    /// Nothing to record: no transaction is opened for it.
+    fn is_noop(&self) -> bool {
+        false
+    }
+
+    fn stored(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        artifact_id: i64,
+        sbom_id: i64,
+    ) -> impl std::future::Future<Output = ApiResult<()>> + Send;
+}
+
+impl AfterIngest for () {
+    fn is_noop(&self) -> bool {
+        true
+    }
+
+    async fn stored(&self, _: &mut sqlx::PgConnection, _: i64, _: i64) -> ApiResult<()> {
+        Ok(())
+    }
+}
+
 pub async fn ingest_sbom(
     pool: &PgPool,
     target: &ArtifactTarget,
     upload: Upload,
     caller: &Caller,
 ) -> ApiResult<Ingested> {
+    ingest_sbom_with(pool, target, upload, caller, &()).await
+}
+
+/// [`ingest_sbom`], with `after` run in the same transaction.
+pub async fn ingest_sbom_with(
+    pool: &PgPool,
+    target: &ArtifactTarget,
+    upload: Upload,
+    caller: &Caller,
+    after: &impl AfterIngest,
+) -> ApiResult<Ingested> {
     let doc = upload.document;
     let content_sha256 = tokio::task::block_in_place(|| Sha256::digest(&doc).to_vec());
     if let Some(existing) = find_existing(pool, target, &content_sha256).await? {
         // Same document again: still, a digest given now must agree.
-        if let Some(digest) = &target.digest {
+        if target.digest.is_some() || !after.is_noop() {
             let mut tx = pool.begin().await?;
-            target.artifact_id(&mut tx, Some(digest.as_str())).await?;
+            if let Some(digest) = &target.digest {
+                target.artifact_id(&mut tx, Some(digest.as_str())).await?;
+            }
+            after
+                .stored(&mut tx, existing.artifact_id, existing.id)
+                .await?;
             tx.commit().await?;
         }
         return Ok(Ingested::Existing(existing));
@@ -177,13 +221,21 @@ pub async fn ingest_sbom(
     let Some(id) = store::sboms::insert(&mut tx, &new).await? else {
         // A concurrent upload of the same document committed first.
         tx.rollback().await?;
-        return find_existing(pool, target, &content_sha256)
+        let existing = find_existing(pool, target, &content_sha256)
             .await?
-            .map(Ingested::Existing)
-            .ok_or_else(ApiError::internal);
+            .ok_or_else(ApiError::internal)?;
+        if !after.is_noop() {
+            let mut tx = pool.begin().await?;
+            after
+                .stored(&mut tx, existing.artifact_id, existing.id)
+                .await?;
+            tx.commit().await?;
+        }
+        return Ok(Ingested::Existing(existing));
     };
     // New evidence: the artifact is (re-)judged by the policy worker.
     store::policies::enqueue(&mut tx, &[artifact_id], "sbom").await?;
+    after.stored(&mut tx, artifact_id, id).await?;
     tx.commit().await?;
     if parsed.nodes.len() >= LARGE_SBOM {
         refresh_statistics(pool);

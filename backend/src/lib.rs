@@ -17,6 +17,7 @@ pub mod config;
 pub mod cra;
 pub mod db;
 pub mod domain;
+pub mod dtrack;
 pub mod embedded_pg;
 pub mod error;
 pub mod evidence;

@@ -10,6 +10,7 @@ mod client;
 mod compliance;
 mod cra;
 mod dashboard;
+mod dtrack;
 mod embedded;
 mod evidence_integrity;
 mod go_ci;

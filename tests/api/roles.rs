@@ -30,7 +30,8 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
         .replace("{project}", "acme")
         .replace("{provider}", "github")
         .replace("{source}", "none")
-        .replace("{framework}", "eu-cra");
+        .replace("{framework}", "eu-cra")
+        .replace("{uuid}", "00000000-0000-4000-8000-000000000000");
     let mut query = Vec::new();
     for p in op["parameters"].as_array().into_iter().flatten() {
         if p["in"] == "query" && p["required"] == true {
@@ -38,6 +39,7 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
                 "project" => "acme/app".to_string(),
                 "artifact" => "app".into(),
                 "version" => "1.0.0".into(),
+                "name" => "app".into(),
                 "digest" => digest.clone(),
                 "kind" => "go.mod".into(),
                 "stage" => "early_warning".into(),
@@ -50,7 +52,7 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
         url = format!("{url}?{}", query.join("&"));
     }
     let body = op["requestBody"]["content"].as_object().map(|content| {
-        let media = content.keys().next().unwrap().clone();
+        let mut media = content.keys().next().unwrap().clone();
         let json = |v: Value| serde_json::to_vec(&v).unwrap();
         let bytes = match path {
             "/api/v1/tokens" => json(json!({"name": format!("matrix {n}"), "role": "viewer"})),
@@ -93,6 +95,27 @@ fn request_for(path: &str, op: &Value, n: usize) -> (String, Option<(String, Vec
             })),
             "/api/v1/oidc/jwks" => json(json!({"issuer": "https://issuer.example", "jwks": {"keys": []}})),
             "/api/v1/oidc/token" => json(json!({"token": "a.b.c"})),
+            // Dependency-Track's upload: a real SBOM, base64, and the same
+            // as a multipart form.
+            "/api/v1/bom" if media == "application/json" => json(json!({
+                "projectName": format!("matrix {n}"), "projectVersion": "1", "autoCreate": true,
+                "bom": base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    crate::support::cyclonedx(&["pkg:npm/left-pad@1.3.0"]),
+                )
+            })),
+            "/api/v1/bom" => {
+                let boundary = "matrix-boundary";
+                media = format!("multipart/form-data; boundary={boundary}");
+                let mut body = Vec::new();
+                for (k, v) in [("autoCreate", "true".to_string()), ("projectName", format!("matrix {n}")), ("projectVersion", "1".into())] {
+                    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+                }
+                body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bom\"; filename=\"bom.json\"\r\n\r\n").as_bytes());
+                body.extend_from_slice(&crate::support::cyclonedx(&["pkg:npm/left-pad@1.3.0"]));
+                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+                body
+            }
             "/api/v1/webhook-sources" => {
                 json(json!({"provider": "github", "name": format!("matrix-{n}")}))
             }

@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use crate::compliance::api as compliance;
 use crate::cra::api as cra;
+use crate::dtrack::api as dtrack;
 use crate::notifications::api as notifications;
 use crate::publishing::api as publishing;
 use crate::state::AppState;
@@ -53,6 +54,7 @@ use crate::vulnerabilities::api as vulnerabilities;
         (name = "compliance", description = "Compliance reports (NIST SP 800-53, SSDF, EU CRA) from evidence: frameworks, signed reports in JSON, CSV, OSCAL and HTML, control statements"),
         (name = "cra", description = "EU Cyber Resilience Act Art. 14: CRA products, reporting cases of actively exploited vulnerabilities and severe incidents, their deadlines, submissions and draft reports"),
         (name = "publishing", description = "Trusted publishing: CI pipelines exchange their OIDC ID tokens (GitHub Actions, GitLab CI) for short-lived, project-scoped Cairn tokens"),
+        (name = "dependency-track", description = "Dependency-Track compatibility: the BOM upload, token, version, project, finding and violation endpoints DT's uploaders and gates call, in DT's field names (docs/ci-integration.md)"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -220,6 +222,14 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(publishing::put_jwks, publishing::list_jwks))
         .routes(routes!(publishing::exchange))
         .routes(routes!(publishing::list_exchanges))
+        .routes(routes!(dtrack::put_bom, dtrack::post_bom).layer(unlimited()))
+        .routes(routes!(dtrack::bom_token))
+        .routes(routes!(dtrack::event_token))
+        .routes(routes!(dtrack::version))
+        .routes(routes!(dtrack::lookup))
+        .routes(routes!(dtrack::project))
+        .routes(routes!(dtrack::findings))
+        .routes(routes!(dtrack::violations))
         .split_for_parts();
     BearerAuth.modify(&mut doc);
     contract::ProblemResponses.modify(&mut doc);
