@@ -28,7 +28,7 @@ esac
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CARGO_FUZZ_VERSION=0.13.2
 SANITIZER=${FUZZ_SANITIZER:-address}
-ALL_TARGETS=(sbom attestation go_buildinfo go_mod ci_definition webhook licence_expression admission policy_eval)
+ALL_TARGETS=(sbom cyclonedx_xml attestation go_buildinfo go_mod ci_definition webhook licence_expression admission policy_eval)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
 # Largest input per target: the body limits the parsers see in Cairn

@@ -13,7 +13,7 @@ set -euo pipefail
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(git -C "$FUZZ_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$FUZZ_DIR/../.." && pwd))"
 CORPUS="$FUZZ_DIR/corpus"
-TARGETS=(sbom attestation go_buildinfo go_mod ci_definition webhook licence_expression admission policy_eval)
+TARGETS=(sbom cyclonedx_xml attestation go_buildinfo go_mod ci_definition webhook licence_expression admission policy_eval)
 # Nothing larger is a seed (the largest -max_len run.sh uses).
 MAX_SEED=$((4 << 20))
 
@@ -85,6 +85,10 @@ for src in ${SOURCES[@]+"${SOURCES[@]}"}; do
     if [[ $rel == sbom/* || $rel == */sbom/* || -v SBOMS[$f] ]]; then
       add sbom "$f"
       add policy_eval "$f"
+      # CycloneDX XML: also the XML target's seeds.
+      if [[ $base == *.xml ]]; then
+        add cyclonedx_xml "$f"
+      fi
       # Their licence expressions, each a licence_expression seed (below).
       grep -a -o -E '"(expression|licenseConcluded|licenseDeclared|licenseInfoInFile)" *: *"[^"]+"' -- "$f" 2>/dev/null |
         sed -E 's/^"[A-Za-z]+" *: *"//; s/"$//' >>"$TMP/licences" || true
@@ -213,6 +217,19 @@ done
 } >"$TMP/big.json"
 add sbom "$TMP/big.json"
 add policy_eval "$TMP/big.json"
+
+# ---- CycloneDX XML refusals: a DTD with an external entity, an entity
+# expansion bomb, an undeclared entity, nesting past the bound, each
+# supported version's namespace and an unsupported one.
+CDX_XML='<bom xmlns="http://cyclonedx.org/schema/bom/1.5" serialNumber="urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"><metadata><component type="application" bom-ref="root"><name>app</name></component></metadata><components><component type="library" bom-ref="a"><name>a</name><version>1</version><purl>pkg:npm/a@1</purl><hashes><hash alg="SHA-256">00</hash></hashes><licenses><expression>MIT</expression></licenses><properties><property name="aquasecurity:trivy:SrcName">a</property></properties><components><component><name>b</name></component></components></component></components><dependencies><dependency ref="root"><dependency ref="a"/></dependency></dependencies></bom>'
+for t in sbom cyclonedx_xml; do
+  add_text "$t" "$CDX_XML"
+  for v in 1.2 1.3 1.4 1.6 1.7; do add_text "$t" "${CDX_XML/bom\/1.5/bom\/$v}"; done
+  add_text "$t" '<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components><component><name>&xxe;</name></component></components></bom>'
+  add_text "$t" '<!DOCTYPE bom [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><bom xmlns="http://cyclonedx.org/schema/bom/1.5">&b;</bom>'
+  add_text "$t" '<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components><component><name>&xxe;&amp;&#x41;</name></component></components></bom>'
+  add_text "$t" "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\">$(printf '<x>%.0s' $(seq 200))</bom>"
+done
 
 # ---- Admission reviews (none among the fixtures): the kinds admission::read knows, and a few it refuses.
 review() { # operation kind spec-path-json

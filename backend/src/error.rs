@@ -194,6 +194,7 @@ impl From<crate::sbom::SbomError> for ApiError {
         use crate::sbom::SbomErrorKind as K;
         let (status, slug, title) = match e.kind {
             K::Malformed => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+            K::MalformedXml => (StatusCode::BAD_REQUEST, "malformed-xml", "Malformed XML"),
             K::NotAnSbom => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not-an-sbom",

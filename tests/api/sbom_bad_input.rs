@@ -304,3 +304,67 @@ async fn licence_expressions_beyond_the_parser_bounds_are_refused() {
     assert_eq!(stored[0], at_depth);
     assert_eq!(stored[1].matches(" AND ").count(), 999);
 }
+
+/// CycloneDX XML refusals: each a precise problem, nothing stored, and a
+/// legitimate XML upload still works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cyclonedx_xml_refusals() {
+    let app = app_with_data().await;
+    let good = fixture("sbom/trivy__fixtures_sbom_centos-7-cyclonedx.cdxlib.xml");
+    let text = String::from_utf8(good.clone()).unwrap();
+    let ns = "xmlns=\"http://cyclonedx.org/schema/bom/1.5\"";
+    assert!(text.contains(ns));
+
+    // XXE: the DTD is refused before any entity could be resolved.
+    let xxe = text.replacen(
+        "<bom ",
+        "<!DOCTYPE bom [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<bom ",
+        1,
+    );
+    let xxe = xxe.replacen("<name>", "<name>&xxe;", 1);
+    let p = rejected(&app, Q, xxe.clone().into_bytes(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:invalid-sbom");
+    assert!(p["detail"].as_str().unwrap().contains("DTD"), "{p}");
+    // Gzip-compressed, the same.
+    let p = rejected(&app, Q, gzip(xxe.as_bytes()), Some("gzip"), 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:invalid-sbom");
+
+    // Not well-formed: 400 with the position.
+    let p = rejected(&app, Q, good[..good.len() / 2].to_vec(), None, 400).await;
+    assert_eq!(p["type"], "urn:cairn:problem:malformed-xml");
+    assert!(p["detail"].as_str().unwrap().contains("line "), "{p}");
+    let undeclared = text.replacen("<name>", "<name>&xxe;", 1);
+    let p = rejected(&app, Q, undeclared.into_bytes(), None, 400).await;
+    assert_eq!(p["type"], "urn:cairn:problem:malformed-xml");
+
+    // Another namespace, another version: 422 naming it.
+    let other = text.replace(ns, "xmlns=\"http://example.com/not-a-bom\"");
+    let p = rejected(&app, Q, other.into_bytes(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:not-an-sbom");
+    assert!(p["detail"]
+        .as_str()
+        .unwrap()
+        .contains("http://example.com/not-a-bom"));
+    let old = text.replace(ns, "xmlns=\"http://cyclonedx.org/schema/bom/1.1\"");
+    let p = rejected(&app, Q, old.into_bytes(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:unsupported-spec-version");
+
+    // A component without a name: the element path in `pointer`.
+    let nameless = text.replacen("<name>bash</name>", "", 1);
+    let p = rejected(&app, Q, nameless.into_bytes(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:invalid-sbom");
+    assert_eq!(p["pointer"], "/bom/components[1]/component[1]", "{p}");
+
+    // Nesting beyond the bound.
+    let deep = text.replacen(
+        "</components>",
+        &format!("{}{}</components>", "<x>".repeat(300), "</x>".repeat(300)),
+        1,
+    );
+    let p = rejected(&app, Q, deep.into_bytes(), None, 422).await;
+    assert_eq!(p["type"], "urn:cairn:problem:invalid-sbom");
+
+    // After all that, the legitimate document is stored.
+    let res = app.upload(Q, good).await;
+    assert_eq!(res.status(), 201);
+}

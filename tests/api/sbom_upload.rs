@@ -457,3 +457,103 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// CycloneDX XML: stored as its JSON twin is (the pairs of
+/// tests/fixtures/sbom/README.md), downloaded byte for byte as XML.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cyclonedx_xml_is_stored_as_its_json_twin() {
+    let app = spawn_app().await;
+    let pick = |c: &Value| {
+        let keys = [
+            "ordinal",
+            "name",
+            "version",
+            "purl",
+            "bom_ref",
+            "type",
+            "licenses",
+            "hashes",
+            "supplier",
+            "depends_on",
+            "contains",
+            "is_root",
+        ];
+        keys.map(|k| c[k].clone())
+    };
+    for (i, stem) in [
+        "trivy__fixtures_sbom_centos-7-cyclonedx.cdxlib",
+        "bom-shelter__kawipiko.cyclonedx-gomod.cdxlib",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let json = fixture(&format!("sbom/{stem}.json"));
+        let xml = fixture(&format!("sbom/{stem}.xml"));
+        let res = app
+            .upload(&format!("project=xml/p{i}&artifact=json&version=1"), json)
+            .await;
+        assert_eq!(res.status(), 201);
+        let j: Value = res.json().await.unwrap();
+        // The XML one gzip-compressed, as uploaders may send it.
+        let res = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/sboms?project=xml/p{i}&artifact=xml&version=1"
+            )))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/vnd.cyclonedx+xml")
+            .header("content-encoding", "gzip")
+            .body(gzip(&xml))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{stem}: {}", res.text().await.unwrap());
+        let x: Value = res.json().await.unwrap();
+        assert_eq!(
+            (&j["syntax"], &x["syntax"]),
+            (&"json".into(), &"xml".into())
+        );
+        for key in [
+            "format",
+            "spec_version",
+            "tool",
+            "serial",
+            "document_created",
+            "authors",
+            "component_count",
+            "dependency_count",
+            "edge_count",
+            "warnings",
+        ] {
+            assert_eq!(x[key], j[key], "{stem}: {key}");
+        }
+        let (jid, xid) = (j["id"].as_i64().unwrap(), x["id"].as_i64().unwrap());
+        let (jc, xc) = (app.all_components(jid).await, app.all_components(xid).await);
+        assert!(!xc.is_empty());
+        assert_eq!(
+            xc.iter().map(pick).collect::<Vec<_>>(),
+            jc.iter().map(pick).collect::<Vec<_>>(),
+            "{stem}: components"
+        );
+        // Quality from the stored XML document equals the JSON one's.
+        let jq = app.get_json(&format!("/api/v1/sboms/{jid}/quality")).await;
+        let xq = app.get_json(&format!("/api/v1/sboms/{xid}/quality")).await;
+        assert_eq!(xq["profiles"], jq["profiles"], "{stem}: quality");
+
+        let doc = app
+            .get(&format!("/api/v1/sboms/{xid}/document"), ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(doc.status(), 200);
+        assert_eq!(
+            doc.headers()["content-type"],
+            "application/vnd.cyclonedx+xml"
+        );
+        assert!(doc.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".xml\""));
+        assert_eq!(doc.bytes().await.unwrap().as_ref(), xml.as_slice());
+    }
+}

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::ingest::{self, ArtifactTarget, Ingested};
 use crate::pagination::{Page, PageParams};
 use crate::sbom::quality::QualityReport;
+use crate::sbom::{media_type, SbomFormat, Syntax};
 use crate::state::AppState;
 use crate::store::sboms::{self, SbomComponent, SbomSummary, Tally};
 use crate::upload;
@@ -44,26 +45,36 @@ impl UploadParams {
 
 /// Upload an SBOM.
 ///
-/// The body is a CycloneDX (1.2–1.7) or SPDX (2.2–2.3) JSON document, or a
-/// DSSE envelope / `.intoto.jsonl` line carrying one as an in-toto predicate;
-/// the format is detected from the content. Send it gzip-compressed with
-/// `Content-Encoding: gzip` if you like. Uploading the same document again
-/// for the same artifact returns the stored SBOM with status 200.
+/// The body is a CycloneDX JSON (1.2–1.7), CycloneDX XML (1.2–1.6) or SPDX
+/// JSON (2.2–2.3) document, or a DSSE envelope / `.intoto.jsonl` line
+/// carrying a JSON one as an in-toto predicate; the format is detected from
+/// the content (XML: the `<bom>` element's namespace
+/// `http://cyclonedx.org/schema/bom/1.x`), whatever the Content-Type. XML
+/// must be UTF-8 and have no DTD. Send it gzip-compressed with
+/// `Content-Encoding: gzip` if you like. The document is stored byte for
+/// byte. Uploading the same document again for the same artifact returns
+/// the stored SBOM with status 200.
 #[utoipa::path(
     post, path = "/api/v1/sboms", tag = "sboms",
     extensions(("x-cairn-role" = json!("uploader"))),
     params(UploadParams),
-    request_body(content = Object, description = "The SBOM document", content_type = "application/json"),
+    request_body(
+        description = "The SBOM document",
+        content(
+            (Object = "application/json"),
+            (String = "application/xml"),
+        )
+    ),
     responses(
         (status = 201, description = "Stored", body = SbomSummary),
         (status = 200, description = "This document was already stored for this artifact", body = SbomSummary),
-        (status = 400, description = "Malformed JSON or gzip, or invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, XML or gzip, or invalid parameters", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role below uploader", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The artifact is recorded with another digest", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body (or its decompressed form) exceeds CAIRN_MAX_UPLOAD", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Unsupported Content-Encoding", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an SBOM, unsupported version or invalid field (see `pointer`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an SBOM, unsupported version, invalid field (see `pointer`; for XML the element path) or an XML DTD", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -133,14 +144,20 @@ pub fn no_sbom(id: i64) -> ApiError {
 
 /// Download the original document.
 ///
-/// Byte-identical to the upload. Clients that send `Accept-Encoding: gzip`
-/// receive the stored gzip stream with `Content-Encoding: gzip`.
+/// Byte-identical to the upload, with its media type
+/// (`application/vnd.cyclonedx+json`, `application/vnd.cyclonedx+xml`,
+/// `application/spdx+json` or `application/vnd.in-toto+json`). Clients that
+/// send `Accept-Encoding: gzip` receive the stored gzip stream with
+/// `Content-Encoding: gzip`.
 #[utoipa::path(
     get, path = "/api/v1/sboms/{id}/document", tag = "sboms",
     extensions(("x-cairn-role" = json!("viewer"))),
     params(("id" = i64, Path, description = "SBOM id")),
     responses(
-        (status = 200, description = "The document as uploaded", content_type = "application/json", body = serde_json::Value),
+        (status = 200, description = "The document as uploaded", content(
+            (serde_json::Value = "application/json"),
+            (String = "application/vnd.cyclonedx+xml"),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -173,12 +190,13 @@ pub async fn document_response(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|enc| enc.split(';').next().is_some_and(|e| e.trim() == "gzip"));
-    let content_type = match (sbom.envelope_predicate.is_some(), sbom.format.as_str()) {
-        (true, _) => "application/vnd.in-toto+json",
-        (false, "cyclonedx") => "application/vnd.cyclonedx+json",
-        _ => "application/spdx+json",
+    let (format, syntax) = match (sbom.format.as_str(), sbom.syntax.as_str()) {
+        ("cyclonedx", "xml") => (SbomFormat::CycloneDx, Syntax::Xml),
+        ("cyclonedx", _) => (SbomFormat::CycloneDx, Syntax::Json),
+        _ => (SbomFormat::Spdx, Syntax::Json),
     };
-    let disposition = format!("attachment; filename=\"sbom-{id}.json\"");
+    let content_type = media_type(sbom.envelope_predicate.is_some(), format, syntax);
+    let disposition = format!("attachment; filename=\"sbom-{id}.{}\"", syntax.as_str());
     let mut res = if accepts_gzip {
         let mut res = stored.into_response();
         res.headers_mut()

@@ -1,4 +1,5 @@
-//! CycloneDX JSON (1.2 to 1.7) into a [`ParsedSbom`].
+//! CycloneDX JSON (1.2 to 1.7) into a [`ParsedSbom`]; CycloneDX XML is read
+//! into the same structs by [`xml`] and normalised here too.
 //!
 //! Normalisation:
 //! - `metadata.component` is the root and comes first in `nodes`; then the
@@ -32,11 +33,14 @@ use serde::Deserialize as DeriveDeserialize;
 
 use super::model::{
     Component, ComponentExtra, DocumentExtra, EdgeKind, ParsedSbom, SbomFormat, SourcePackage,
+    Syntax,
 };
 use super::normalize::{
     hash, is_no_assertion, join_licenses, license_name, lower, non_empty, EdgeSet, ForEach,
     Present, Str, Warnings,
 };
+
+pub(crate) mod xml;
 
 /// A CycloneDX BOM as read: top-level components go straight into the
 /// graph while the document is parsed (unless they come before `metadata`,
@@ -358,6 +362,7 @@ pub(crate) fn normalize(bom: Bom<'_>, spec_version: String) -> ParsedSbom<'_> {
 
     ParsedSbom {
         format: SbomFormat::CycloneDx,
+        syntax: Syntax::Json,
         spec_version,
         tool: tool_names(tools),
         created: non_empty(timestamp).map(Cow::into_owned),

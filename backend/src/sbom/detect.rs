@@ -12,9 +12,10 @@ use base64::Engine as _;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::cyclonedx::xml;
 use super::error::{SbomError, SbomErrorKind};
 use super::from_slice;
-use super::model::SbomFormat;
+use super::model::{SbomFormat, Syntax};
 
 pub(crate) const CYCLONEDX_VERSIONS: &[&str] = &["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"];
 pub(crate) const SPDX_VERSIONS: &[&str] = &["2.2", "2.3"];
@@ -32,18 +33,34 @@ pub(crate) struct Probed<'a> {
     /// `predicate` is the SBOM.
     pub predicate_type: Option<String>,
     pub detected: Detected,
+    pub syntax: Syntax,
 }
 
 /// Looks at an upload: unwraps a DSSE envelope around an SBOM statement and
-/// detects the SBOM format. Fails only when the upload is not JSON or the
-/// envelope is broken; "not an SBOM" and "unsupported version" are recorded
-/// in [`Probed::detected`] and reported by `parse`.
+/// detects the SBOM format. Fails only when the upload is neither JSON nor
+/// well-formed XML, or the envelope is broken; "not an SBOM" and
+/// "unsupported version" are recorded in [`Probed::detected`] and reported
+/// by `parse`. An upload starting with `<` is read as CycloneDX XML.
 pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
     let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    if xml::looks_like_xml(raw) {
+        let detected = match xml::detect(xml::utf8(raw)?) {
+            Ok(version) => Ok((SbomFormat::CycloneDx, version)),
+            Err(e) if e.kind == SbomErrorKind::MalformedXml => return Err(e),
+            Err(e) => Err(e),
+        };
+        return Ok(Probed {
+            bytes: Cow::Borrowed(raw),
+            predicate_type: None,
+            detected,
+            syntax: Syntax::Xml,
+        });
+    }
     let borrowed = |detected| Probed {
         bytes: Cow::Borrowed(raw),
         predicate_type: None,
         detected,
+        syntax: Syntax::Json,
     };
     if let Some(not_object) = check_object(raw, "upload", SbomErrorKind::Malformed)? {
         return Ok(borrowed(Err(not_object)));
@@ -92,6 +109,7 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
             bytes: Cow::Owned(statement),
             predicate_type,
             detected,
+            syntax: Syntax::Json,
         });
     }
 
@@ -110,6 +128,7 @@ pub(crate) fn probe(raw: &[u8]) -> Result<Probed<'_>, SbomError> {
             bytes: Cow::Borrowed(raw),
             predicate_type,
             detected,
+            syntax: Syntax::Json,
         });
     }
 
@@ -139,7 +158,7 @@ fn check_object(
         Some(b'<') => {
             return Err(SbomError::new(
                 syntax_kind,
-                format!("The {what} looks like XML; only JSON SBOMs (CycloneDX JSON, SPDX JSON) are supported."),
+                format!("The {what} looks like XML; only JSON is read here (CycloneDX XML is read as an upload of its own, not inside an envelope)."),
             ))
         }
         Some(b'[') => "an array",

@@ -7,12 +7,14 @@ use std::fmt;
 pub enum SbomErrorKind {
     /// Not JSON at all: syntax error, truncated document, bad UTF-8 (HTTP 400).
     Malformed,
+    /// Starts like XML but is not well-formed XML (HTTP 400).
+    MalformedXml,
     /// Valid JSON, but neither a CycloneDX nor an SPDX document (HTTP 422).
     NotAnSbom,
     /// A CycloneDX/SPDX version we do not read (HTTP 422).
     UnsupportedVersion,
     /// Wrong JSON types, missing required fields, undecodable DSSE payload,
-    /// absurd nesting depth (HTTP 422).
+    /// absurd nesting depth, a DTD in an XML document (HTTP 422).
     Invalid,
 }
 
@@ -21,7 +23,8 @@ pub enum SbomErrorKind {
 pub struct SbomError {
     pub kind: SbomErrorKind,
     /// RFC 6901 JSON pointer to the offending value, e.g. `/components/3/name`
-    /// (for a DSSE envelope: into the decoded in-toto statement, or `/payload`).
+    /// (for a DSSE envelope: into the decoded in-toto statement, or `/payload`);
+    /// for CycloneDX XML the element path, e.g. `/bom/components/component[4]/name`.
     pub pointer: Option<String>,
     /// One sentence for a human.
     pub detail: String,

@@ -1,5 +1,5 @@
-//! SBOM parsing: format detection and normalisation of CycloneDX and SPDX
-//! JSON documents into [`ParsedSbom`]. Free of HTTP and SQL.
+//! SBOM parsing: format detection and normalisation of CycloneDX (JSON and
+//! XML) and SPDX JSON documents into [`ParsedSbom`]. Free of HTTP and SQL.
 //!
 //! ```text
 //! let input = Input::new(&upload)?; // unwraps a DSSE envelope if there is one
@@ -10,6 +10,8 @@
 //! at the format markers (serde skips the rest), once into typed structs
 //! that borrow their strings from the input. No `serde_json::Value` is built.
 //! Nesting depth is bounded by serde_json's recursion limit (128).
+//! CycloneDX XML is streamed once (quick-xml) into the structs the JSON
+//! reader fills, with the same depth bound and no DTD (`cyclonedx/xml.rs`).
 //! Normalisation rules: see the docs of `cyclonedx.rs` and `spdx.rs`.
 
 mod cyclonedx;
@@ -39,6 +41,7 @@ pub struct Input<'a> {
     /// `Some(predicateType)` when `bytes` is an in-toto statement wrapping the SBOM.
     predicate_type: Option<String>,
     detected: detect::Detected,
+    syntax: Syntax,
 }
 
 impl<'a> Input<'a> {
@@ -50,29 +53,41 @@ impl<'a> Input<'a> {
     /// versioned) predicateType, it decodes the payload (owned). Otherwise it
     /// borrows `raw` (a bare in-toto statement is unwrapped the same way).
     ///
-    /// Fails when `raw` is not JSON (Malformed) or the envelope's payload
-    /// cannot be decoded (Invalid). "Not an SBOM" and "unsupported version"
-    /// are reported by [`Input::parse`].
+    /// Bytes starting with `<` are CycloneDX XML; the root element's
+    /// namespace gives the version.
+    ///
+    /// Fails when `raw` is not JSON (Malformed), not well-formed XML in its
+    /// prolog (MalformedXml) or the envelope's payload cannot be decoded
+    /// (Invalid). "Not an SBOM" and "unsupported version" are reported by
+    /// [`Input::parse`].
     pub fn new(raw: &'a [u8]) -> Result<Input<'a>, SbomError> {
         let probed = detect::probe(raw)?;
         Ok(Input {
             bytes: probed.bytes,
             predicate_type: probed.predicate_type,
             detected: probed.detected,
+            syntax: probed.syntax,
         })
     }
 
-    /// The JSON that [`Input::parse`] reads (the decoded statement for a
-    /// DSSE envelope).
+    /// The JSON or XML that [`Input::parse`] reads (the decoded statement
+    /// for a DSSE envelope).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// Parse and normalise. The format is detected from the content
-    /// (CycloneDX: `"bomFormat":"CycloneDX"`; SPDX: `"spdxVersion":"SPDX-2.x"`).
+    /// (CycloneDX: `"bomFormat":"CycloneDX"` or `<bom xmlns="http://cyclonedx.org/schema/bom/1.x">`;
+    /// SPDX: `"spdxVersion":"SPDX-2.x"`).
     pub fn parse(&self) -> Result<ParsedSbom<'_>, SbomError> {
         let (format, spec_version) = self.detected.clone()?;
         let (mut parsed, subjects) = match format {
+            SbomFormat::CycloneDx if self.syntax == Syntax::Xml => {
+                let bom = cyclonedx::xml::read(cyclonedx::xml::utf8(&self.bytes)?)?;
+                let mut parsed = cyclonedx::normalize(bom, spec_version);
+                parsed.syntax = Syntax::Xml;
+                (parsed, Vec::new())
+            }
             SbomFormat::CycloneDx => {
                 let (bom, subjects) = self.load::<cyclonedx::Bom<'_>>()?;
                 (cyclonedx::normalize(bom, spec_version), subjects)

@@ -20,6 +20,22 @@ impl SbomFormat {
     }
 }
 
+/// How the document is written: CycloneDX comes as JSON or XML, SPDX as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Json,
+    Xml,
+}
+
+impl Syntax {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Syntax::Json => "json",
+            Syntax::Xml => "xml",
+        }
+    }
+}
+
 /// How two nodes of the SBOM are related.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EdgeKind {
@@ -127,6 +143,8 @@ pub struct SourcePackage<'a> {
 #[derive(Debug, Clone)]
 pub struct ParsedSbom<'a> {
     pub format: SbomFormat,
+    /// JSON, or XML for CycloneDX XML.
+    pub syntax: Syntax,
     /// `1.5`, `2.3`, ...
     pub spec_version: String,
     /// Generating tool(s), e.g. `syft 0.60.1`; several joined with `, `.
@@ -153,6 +171,11 @@ pub struct ParsedSbom<'a> {
 }
 
 impl ParsedSbom<'_> {
+    /// The media type of the document as uploaded (for its download).
+    pub fn media_type(&self) -> &'static str {
+        media_type(self.envelope.is_some(), self.format, self.syntax)
+    }
+
     /// Components of the document, not counting the described subject.
     pub fn component_count(&self) -> usize {
         self.nodes.len() - usize::from(self.root.is_some())
@@ -163,6 +186,17 @@ impl ParsedSbom<'_> {
             .iter()
             .filter(|e| e.kind == EdgeKind::DependsOn)
             .count()
+    }
+}
+
+/// The media type of a stored document: an in-toto statement (DSSE
+/// envelope), CycloneDX JSON or XML, SPDX JSON.
+pub fn media_type(enveloped: bool, format: SbomFormat, syntax: Syntax) -> &'static str {
+    match (enveloped, format, syntax) {
+        (true, _, _) => "application/vnd.in-toto+json",
+        (false, SbomFormat::CycloneDx, Syntax::Xml) => "application/vnd.cyclonedx+xml",
+        (false, SbomFormat::CycloneDx, Syntax::Json) => "application/vnd.cyclonedx+json",
+        (false, SbomFormat::Spdx, _) => "application/spdx+json",
     }
 }
 

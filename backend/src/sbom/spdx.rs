@@ -33,7 +33,9 @@ use std::marker::PhantomData;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
-use super::model::{Component, ComponentExtra, DocumentExtra, EdgeKind, ParsedSbom, SbomFormat};
+use super::model::{
+    Component, ComponentExtra, DocumentExtra, EdgeKind, ParsedSbom, SbomFormat, Syntax,
+};
 use super::normalize::{
     hash, is_no_assertion, lower, non_empty, spdx_value, split_actor, EdgeSet, ForEach, Present,
     Str, Warnings,
@@ -339,6 +341,7 @@ pub(crate) fn normalize(doc: Document<'_>, spec_version: String) -> ParsedSbom<'
 
     ParsedSbom {
         format: SbomFormat::Spdx,
+        syntax: Syntax::Json,
         spec_version,
         tool: (!tools.is_empty()).then(|| tools.join(", ")),
         created: created.map(Cow::into_owned),

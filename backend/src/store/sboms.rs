@@ -23,6 +23,8 @@ pub struct SbomSummary {
     pub artifact_digest: Option<String>,
     /// `cyclonedx` or `spdx`.
     pub format: String,
+    /// `json`, or `xml` for CycloneDX XML: how the stored document is written.
+    pub syntax: String,
     /// e.g. `1.5` (CycloneDX) or `2.3` (SPDX).
     pub spec_version: String,
     /// Generating tool(s), e.g. `syft 1.4.1`.
@@ -52,7 +54,7 @@ pub struct SbomSummary {
 
 const SBOM_SUMMARY: &str = "
     SELECT s.id, s.artifact_id, p.name AS project, a.name AS artifact,
-           a.version AS artifact_version, a.digest AS artifact_digest, s.format, s.spec_version, s.tool, s.serial,
+           a.version AS artifact_version, a.digest AS artifact_digest, s.format, s.syntax, s.spec_version, s.tool, s.serial,
            s.document_created, s.authors, s.component_count, s.dependency_count, s.edge_count,
            s.envelope_predicate, s.warnings, s.document_size,
            encode(s.content_sha256, 'hex') AS content_sha256, s.uploaded_at
@@ -168,8 +170,8 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
         "INSERT INTO sboms (artifact_id, content_sha256, format, spec_version, tool, serial,
                             document_created, authors, component_count, dependency_count,
                             edge_count, envelope_predicate, warnings, document_size, uploaded_by,
-                            quality)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                            quality, syntax)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (artifact_id, content_sha256) DO NOTHING
          RETURNING id",
     )
@@ -189,6 +191,7 @@ pub async fn insert(tx: &mut PgConnection, new: &NewSbom<'_>) -> sqlx::Result<Op
     .bind(new.document_size)
     .bind(new.uploaded_by)
     .bind(sqlx::types::Json(new.quality))
+    .bind(p.syntax.as_str())
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else { return Ok(None) };
