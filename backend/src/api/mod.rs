@@ -254,3 +254,76 @@ pub fn router() -> Router<AppState> {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// utoipa names a schema after its type, and the last of two types of
+    /// the same name silently replaces the other in the document (an
+    /// operation then documents another type's shape). Every `ToSchema`
+    /// type's schema name — its own, or its `#[schema(as = …)]` — is unique.
+    #[test]
+    fn schema_names_are_unique() {
+        let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, line) in lines.iter().enumerate() {
+                    let decl = line
+                        .trim_start()
+                        .strip_prefix("pub struct ")
+                        .or_else(|| line.trim_start().strip_prefix("pub enum "));
+                    let Some(decl) = decl else { continue };
+                    let name: String = decl
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    // The attributes right above the declaration.
+                    let attrs: Vec<&str> = lines[..i]
+                        .iter()
+                        .rev()
+                        .take_while(|l| {
+                            let t = l.trim_start();
+                            // Multi-line derives: `#[derive(`, `Debug, …, ToSchema,`, `)]`.
+                            t.starts_with("#[")
+                                || t.starts_with("///")
+                                || t.starts_with(')')
+                                || t.starts_with("Debug")
+                        })
+                        .copied()
+                        .collect();
+                    if !attrs.iter().any(|a| a.contains("ToSchema")) {
+                        continue;
+                    }
+                    let schema = attrs
+                        .iter()
+                        .find_map(|a| {
+                            let rest = a.split("schema(as = ").nth(1)?;
+                            Some(rest.split(')').next()?.trim().to_owned())
+                        })
+                        .unwrap_or(name);
+                    names
+                        .entry(schema)
+                        .or_default()
+                        .push(path.display().to_string());
+                }
+            }
+        }
+        assert!(names.len() > 100, "{} schema types found", names.len());
+        let clashes: Vec<_> = names.iter().filter(|(_, v)| v.len() > 1).collect();
+        assert!(clashes.is_empty(), "schema names used twice: {clashes:?}");
+    }
+}

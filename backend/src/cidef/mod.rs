@@ -128,6 +128,7 @@ impl Kind {
 
 /// One hardening problem in a CI definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = HardeningFinding)]
 pub struct Finding {
     /// The policy rule this finding belongs to: `workflow-hardening` or
     /// `base-image-pinned`.

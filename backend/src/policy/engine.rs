@@ -38,6 +38,7 @@ impl Mode {
 /// otherwise projects whose name matches a glob (`*`) or that carry a tag.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetScope)]
 pub struct Scope {
     #[serde(default)]
     pub projects: Vec<String>,

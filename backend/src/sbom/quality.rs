@@ -36,6 +36,7 @@ pub const PROFILES: [&str; 3] = ["ntia", "cisa-2025", "bsi-tr-03183-2"];
 /// Whether a field is stated once for the document or for each component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = QualityScope)]
 pub enum Scope {
     Document,
     Component,

@@ -19,6 +19,7 @@ use super::framework::{Assessment, Control, Need};
 /// A control's status in a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ControlStatus)]
 pub enum Status {
     NotSatisfied,
     Partial,
@@ -113,6 +114,7 @@ pub enum EvidenceId {
 
 /// A citation: what a reader can open to check a status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Citation)]
 pub struct Evidence {
     #[schema(value_type = EvidenceKind)]
     pub kind: Option<EvidenceKind>,

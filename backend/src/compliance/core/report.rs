@@ -12,6 +12,7 @@ use super::framework::Framework;
 
 /// What a report covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReportScope)]
 pub struct Scope {
     /// `release` (one artifact version), `project` (its released versions)
     /// or `portfolio`.

@@ -574,11 +574,11 @@ pub struct About {
     pub uuid: String,
     /// Cairn's own version.
     pub cairn_version: &'static str,
-    pub framework: Framework,
+    pub framework: AboutFramework,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Framework {
+pub struct AboutFramework {
     pub name: &'static str,
     pub version: &'static str,
 }
@@ -599,7 +599,7 @@ pub async fn version() -> Json<About> {
         application: "Cairn",
         uuid: derived_uuid("version", cairn),
         cairn_version: cairn,
-        framework: Framework {
+        framework: AboutFramework {
             name: "Cairn",
             version: cairn,
         },

@@ -33,6 +33,7 @@ impl Refusal {
 /// The CI system whose ID tokens a publisher trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = PublisherProvider)]
 pub enum Provider {
     /// GitHub Actions.
     Github,
