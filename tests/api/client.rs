@@ -507,6 +507,77 @@ async fn github_actions_oidc_exchanges_the_id_token_and_pushes_without_a_secret(
     assert_eq!(sboms, 1);
 }
 
+/// In GitLab CI the job's `id_tokens:` hands the client `CAIRN_ID_TOKEN`,
+/// as the component template does: a token from a protected ref of the
+/// trusted project is exchanged and the push succeeds; one from an
+/// unprotected ref is refused with the failing claim, nothing pushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_ci_exchanges_cairn_id_token_from_id_tokens() {
+    use crate::support::oidc::{rand_id, TestIssuer};
+    let app = spawn_app().await;
+    let gitlab = TestIssuer::new("https://gitlab.example.com", "gl-client");
+    gitlab.register(&app).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/trusted-publishers"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"provider": "gitlab", "issuer": "https://gitlab.example.com",
+                      "claims": {"project_path": "acme/payments-api", "ref_protected": "true"},
+                      "projects": ["acme/payments-api"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id_token = |protected: &str| {
+        let now = chrono::Utc::now().timestamp();
+        gitlab.sign(&json!({
+            "namespace_id": "72", "namespace_path": "acme", "project_id": "20",
+            "project_path": "acme/payments-api", "pipeline_source": "push",
+            "ref": "v1.4.0", "ref_type": "tag", "ref_protected": protected,
+            "sub": "project_path:acme/payments-api:ref_type:tag:ref:v1.4.0",
+            "aud": "cairn", "jti": rand_id(), "iat": now, "nbf": now, "exp": now + 300,
+        }))
+    };
+    let env = |token: String| {
+        vec![
+            ("GITLAB_CI", "true".to_string()),
+            ("CI_PROJECT_PATH", "acme/payments-api".into()),
+            ("CI_COMMIT_TAG", "v1.4.0".into()),
+            ("CI_COMMIT_REF_NAME", "v1.4.0".into()),
+            ("CI_COMMIT_SHA", SHA.into()),
+            ("CAIRN_URL", app.base.clone()),
+            ("CAIRN_ID_TOKEN", token),
+        ]
+    };
+    let dir = workspace();
+    let out = cairn(&dir, &env(id_token("true")), &["push", "sbom.cdx.json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let (project, version): (String, String) = sqlx::query_as(
+        "SELECT p.name, a.version FROM sboms s JOIN artifacts a ON a.id = s.artifact_id
+         JOIN projects p ON p.id = a.project_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (project.as_str(), version.as_str()),
+        ("acme/payments-api", "v1.4.0")
+    );
+
+    let out = cairn(&dir, &env(id_token("false")), &["push", "sbom.cdx.json"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ref_protected"), "{stderr}");
+}
+
 /// The YAML examples of docs/ci-integration.md and the GitHub Action pass
 /// Cairn's own hardening checks. `<commit>` and `<digest>` placeholders
 /// (values only the reader knows) are filled with well-formed ones.
