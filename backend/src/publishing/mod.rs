@@ -9,8 +9,8 @@
 //! transaction, keys configured offline or fetched from the issuer's
 //! discovery document); `store/` its only SQL; `api/` thin handlers; `web.rs`
 //! the dashboard page `/ui/publishers`. It
-//! may import `auth`, `domain`, `error`, `config`, `pagination`, `outbound`
-//! and `store::tokens`.
+//! may import `auth`, `domain`, `error`, `config`, `pagination`, `outbound`,
+//! `store::tokens`, and (its handlers and page) `api::extract` and `web`.
 
 pub mod api;
 pub mod core;
