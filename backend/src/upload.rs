@@ -55,18 +55,25 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
             "the body is empty; send the document as the request body",
         ));
     }
-    let received = buf.freeze();
-    if !gzip {
-        return Ok(Upload {
-            document: received,
-            gzip: None,
-        });
+    Upload::received(buf.freeze(), gzip, max)
+}
+
+impl Upload {
+    /// A document as received, gzip-compressed or not: a gzip stream is
+    /// decompressed within `max` and kept as received (stored as-is).
+    pub fn received(received: Bytes, gzip: bool, max: usize) -> ApiResult<Upload> {
+        if !gzip {
+            return Ok(Upload {
+                document: received,
+                gzip: None,
+            });
+        }
+        let document = tokio::task::block_in_place(|| gunzip(&received, max))?;
+        Ok(Upload {
+            document,
+            gzip: Some(received),
+        })
     }
-    let document = tokio::task::block_in_place(|| gunzip(&received, max))?;
-    Ok(Upload {
-        document,
-        gzip: Some(received),
-    })
 }
 
 /// Decompresses at most `max` bytes; more is a 413, a broken stream a 400.

@@ -265,17 +265,8 @@ fn check_labels(s: &Submission) -> ApiResult<()> {
 /// A decoded document: gzip (by its magic number) is decompressed within
 /// the limit and stored as received.
 fn document(bytes: Bytes, max: usize) -> ApiResult<Upload> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let document = tokio::task::block_in_place(|| upload::gunzip(&bytes, max))?;
-        return Ok(Upload {
-            document,
-            gzip: Some(bytes),
-        });
-    }
-    Ok(Upload {
-        document: bytes,
-        gzip: None,
-    })
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    Upload::received(bytes, gzip, max)
 }
 
 fn bom_too_large(max: usize) -> ApiError {
