@@ -1,5 +1,6 @@
-//! Outgoing HTTPS (notifications, OIDC discovery): one TLS configuration,
-//! rustls on the aws-lc-rs provider with the Mozilla roots built in.
+//! Outgoing HTTPS (notifications, OIDC discovery, the `cairn` client): one
+//! TLS configuration, rustls on the aws-lc-rs provider with the Mozilla
+//! roots built in.
 
 use std::sync::{Arc, LazyLock};
 

@@ -122,17 +122,7 @@ pub struct VerifyArgs {
 /// settings (CI runners often need them), no redirects (a redirect would
 /// drop or leak the Authorization header).
 fn http() -> Result<reqwest::Client, ClientError> {
-    use std::sync::Arc;
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ClientError::new(format!("TLS cannot be set up: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = crate::outbound::tls().ok_or_else(|| ClientError::new("TLS cannot be set up"))?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
