@@ -433,6 +433,22 @@ async fn github_actions_oidc_exchanges_the_id_token_and_pushes_without_a_secret(
         .unwrap();
     assert_eq!(res.status(), 201);
     let dir = workspace();
+    // `cairn push` as a job runs it: GitHub's variables, the runner's
+    // ID-token request URL and token, no CAIRN_TOKEN.
+    async fn push_in_actions(app: &TestApp, dir: &Path, request_url: String) -> Output {
+        let mut env = github_env(app);
+        env.push(("ACTIONS_ID_TOKEN_REQUEST_URL", request_url));
+        env.push((
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "runner-request-token".into(),
+        ));
+        cairn(
+            dir,
+            &env,
+            &["push", "--audience", "cairn-test", "sbom.cdx.json"],
+        )
+        .await
+    }
     let claims = |repository: &str| {
         let mut c = github_claims("cairn-test");
         c["repository"] = json!(repository);
@@ -440,18 +456,7 @@ async fn github_actions_oidc_exchanges_the_id_token_and_pushes_without_a_secret(
     };
     let (request_url, seen) =
         github_id_token_service(github.sign(&claims("acme/payments-api"))).await;
-    let mut env = github_env(&app);
-    env.push(("ACTIONS_ID_TOKEN_REQUEST_URL", request_url));
-    env.push((
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "runner-request-token".into(),
-    ));
-    let out = cairn(
-        &dir,
-        &env,
-        &["push", "--audience", "cairn-test", "sbom.cdx.json"],
-    )
-    .await;
+    let out = push_in_actions(&app, &dir, request_url).await;
     let stderr = text(&out.stderr);
     let stdout = text(&out.stdout);
 
@@ -484,18 +489,7 @@ async fn github_actions_oidc_exchanges_the_id_token_and_pushes_without_a_secret(
 
     // Another repository's pipeline: refused, the reason shown, nothing pushed.
     let (request_url, _) = github_id_token_service(github.sign(&claims("acme/other"))).await;
-    let mut env = github_env(&app);
-    env.push(("ACTIONS_ID_TOKEN_REQUEST_URL", request_url));
-    env.push((
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "runner-request-token".into(),
-    ));
-    let out = cairn(
-        &dir,
-        &env,
-        &["push", "--audience", "cairn-test", "sbom.cdx.json"],
-    )
-    .await;
+    let out = push_in_actions(&app, &dir, request_url).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("refused the CI ID token"), "{stderr}");

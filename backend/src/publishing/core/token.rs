@@ -255,13 +255,13 @@ pub fn parse_jwks(value: &Value) -> Result<JwkSet, String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;
 
     /// A P-256 test key pair: the signing key and its JWK Set.
-    pub(crate) fn test_key(kid: &str) -> (EncodingKey, Value) {
+    fn test_key(kid: &str) -> (EncodingKey, Value) {
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
             &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -284,7 +284,7 @@ pub(crate) mod tests {
         (EncodingKey::from_ec_der(pkcs8.as_ref()), jwks)
     }
 
-    pub(crate) fn sign(key: &EncodingKey, kid: &str, claims: &Value) -> String {
+    fn sign(key: &EncodingKey, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.into());
         jsonwebtoken::encode(&header, claims, key).unwrap()
