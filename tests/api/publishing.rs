@@ -591,3 +591,38 @@ async fn the_dashboard_lists_publishers_and_shows_the_audit_to_admins_only() {
         "the audit is for admins"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_keys_that_are_not_public_signing_keys_are_refused_and_not_stored() {
+    let app = spawn_app().await;
+    let put = |body: Value| {
+        app.client
+            .post(app.url("/api/v1/oidc/jwks"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+    };
+    for (body, pointer) in [
+        // A symmetric key: whoever reads the key set could sign tokens.
+        (
+            json!({"issuer": GITHUB, "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}),
+            "/jwks",
+        ),
+        (json!({"issuer": GITHUB, "jwks": {"keys": []}}), "/jwks"),
+        (
+            json!({"issuer": "http://issuer.example", "jwks": TestIssuer::new(GITHUB, "k").jwks}),
+            "/issuer",
+        ),
+    ] {
+        let p = expect_problem(put(body).await.unwrap(), 422).await;
+        assert_eq!(p["pointer"], pointer, "{p}");
+    }
+    let keys = app.get_json("/api/v1/oidc/jwks").await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 0, "nothing stored");
+    // The issuer's real (public) key set is accepted.
+    let github = TestIssuer::new(GITHUB, "gh-1");
+    github.register(&app).await;
+    let keys = app.get_json("/api/v1/oidc/jwks").await;
+    assert_eq!(keys["items"][0]["issuer"], GITHUB);
+    assert_eq!(keys["items"][0]["source"], "api");
+}
