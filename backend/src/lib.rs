@@ -18,7 +18,6 @@ pub mod cra;
 pub mod db;
 pub mod domain;
 pub mod dtrack;
-pub mod embedded_pg;
 pub mod error;
 pub mod evidence;
 pub mod go_ci;

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use cairn::auth::Role;
 use cairn::config::Config;
-use cairn::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
+use cairn_embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 /// Counts the heap once armed: the Rego worker's hard memory limit.
 #[global_allocator]

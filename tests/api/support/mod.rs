@@ -59,9 +59,9 @@ async fn find_server() -> PgConnectOptions {
     }
     eprintln!("no PostgreSQL on 127.0.0.1:5432: starting a private cluster for this test process");
     let dir = scratch_dir("pg");
-    let pg = cairn::embedded_pg::EmbeddedPostgres::start(
+    let pg = cairn_embedded_pg::EmbeddedPostgres::start(
         &dir,
-        cairn::embedded_pg::EmbeddedOptions { ephemeral: true },
+        cairn_embedded_pg::EmbeddedOptions { ephemeral: true },
     )
     .await
     .expect("starting an embedded PostgreSQL for the tests");
