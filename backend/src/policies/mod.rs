@@ -161,7 +161,7 @@ pub async fn evaluate_and_store(
                 artifact_id,
                 policy_set_id: v.policy_set_id,
                 version: v.version,
-                mode: v.mode.as_str(),
+                mode: v.mode,
                 decision: &v.decision,
                 results: &v.results,
                 input_digest: &digest,
