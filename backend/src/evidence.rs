@@ -98,7 +98,9 @@ pub async fn upload(
     let known = match (&target.digest, &target.artifact) {
         (Some(d), _) => Some(d.as_str().to_owned()),
         (None, Some((p, a, v))) => {
-            store::artifact_digest(pool, p.as_str(), a.as_str(), v.as_str()).await?
+            (crate::store::inventory::find_artifact(pool, p.as_str(), a.as_str(), v.as_str())
+                .await?)
+                .and_then(|a| a.digest)
         }
         (None, None) => None,
     };
@@ -458,7 +460,11 @@ async fn build(
             );
             commits.insert(c.clone());
         }
-        if let Some(run) = p.invocation_id.as_deref().and_then(github_run_id) {
+        if let Some(run) = p
+            .invocation_id
+            .as_deref()
+            .and_then(crate::attest::statement::github_run_id)
+        {
             run_ids.insert(run);
         }
     }
@@ -474,7 +480,11 @@ async fn build(
                 );
                 commits.insert(c.clone());
             }
-            if let Some(run) = i.run_url.as_deref().and_then(github_run_id) {
+            if let Some(run) = i
+                .run_url
+                .as_deref()
+                .and_then(crate::attest::statement::github_run_id)
+            {
                 run_ids.insert(run);
             }
         }
@@ -518,12 +528,6 @@ fn push_source(
     }
 }
 
-/// `https://github.com/o/r/actions/runs/123/attempts/1` → 123.
-fn github_run_id(url: &str) -> Option<i64> {
-    let rest = url.split("/actions/runs/").nth(1)?;
-    rest.split('/').next()?.parse().ok()
-}
-
 /// When an attestation happened, for display.
 pub fn when(r: &AttestationRecord) -> DateTime<Utc> {
     r.rekor_integrated_time.unwrap_or(r.uploaded_at)
@@ -536,17 +540,5 @@ pub fn kind_label(kind: &str) -> &'static str {
         k if k == Kind::CosignBundle.as_str() => "cosign bundle",
         k if k == Kind::Dsse.as_str() => "DSSE envelope",
         _ => "detached signature",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn run_ids() {
-        assert_eq!(
-            super::github_run_id("https://github.com/o/r/actions/runs/14095611671/attempts/1"),
-            Some(14095611671)
-        );
-        assert_eq!(super::github_run_id("https://example.com"), None);
     }
 }

@@ -243,9 +243,28 @@ fn slsa_v1(p: &Value) -> Provenance {
     }
 }
 
+/// The GitHub Actions run an invocation id names:
+/// `https://github.com/o/r/actions/runs/123/attempts/1` → 123.
+pub fn github_run_id(invocation: &str) -> Option<i64> {
+    let rest = invocation.split("/actions/runs/").nth(1)?;
+    rest.split('/').next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_run_ids_are_read_from_run_urls() {
+        let id = github_run_id;
+        assert_eq!(
+            id("https://github.com/o/r/actions/runs/14095611671/attempts/1"),
+            Some(14095611671)
+        );
+        assert_eq!(id("https://github.com/o/r/actions/runs/123"), Some(123));
+        assert_eq!(id("https://github.com/o/r/actions/runs/x"), None);
+        assert_eq!(id("https://example.com"), None);
+    }
 
     #[test]
     fn git_uris() {

@@ -363,25 +363,6 @@ pub async fn digest_known(db: impl PgExecutor<'_>, digest: &str) -> sqlx::Result
         .await
 }
 
-/// The digest recorded for an artifact, if the artifact exists.
-pub async fn artifact_digest(
-    db: impl PgExecutor<'_>,
-    project: &str,
-    name: &str,
-    version: &str,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT a.digest FROM artifacts a JOIN projects p ON p.id = a.project_id
-          WHERE p.name = $1 AND a.name = $2 AND a.version = $3",
-    )
-    .bind(project)
-    .bind(name)
-    .bind(version)
-    .fetch_optional(db)
-    .await
-    .map(Option::flatten)
-}
-
 // --- trust roots -------------------------------------------------------------
 
 /// A trust root or key an admin added.

@@ -129,6 +129,31 @@ pub async fn get_artifact(
         .await
 }
 
+/// An artifact found by the names an upload targets it with.
+#[derive(Debug, sqlx::FromRow)]
+pub struct NamedArtifact {
+    pub id: i64,
+    pub digest: Option<String>,
+}
+
+/// The artifact `project`/`name`@`version`, if it exists.
+pub async fn find_artifact(
+    db: impl PgExecutor<'_>,
+    project: &str,
+    name: &str,
+    version: &str,
+) -> sqlx::Result<Option<NamedArtifact>> {
+    sqlx::query_as(
+        "SELECT a.id, a.digest FROM artifacts a JOIN projects p ON p.id = a.project_id
+          WHERE p.name = $1 AND a.name = $2 AND a.version = $3",
+    )
+    .bind(project)
+    .bind(name)
+    .bind(version)
+    .fetch_optional(db)
+    .await
+}
+
 /// Finds or creates the project, then the artifact. An artifact whose
 /// stored digest differs from `digest` is a conflict: `Err(stored)`.
 pub async fn upsert_artifact(

@@ -13,6 +13,7 @@ use super::store::{self, ProjectRow};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{self, AfterIngest, ArtifactTarget};
+use crate::store::inventory;
 use crate::upload::Upload;
 
 /// A BOM upload as DT clients send it (JSON or multipart), fields checked.
@@ -109,7 +110,7 @@ async fn resolve(pool: &PgPool, s: &Submission) -> ApiResult<Resolved> {
         });
     }
     if !s.auto_create
-        && store::artifact_id(pool, project.as_str(), artifact.as_str(), v.as_str())
+        && inventory::find_artifact(pool, project.as_str(), artifact.as_str(), v.as_str())
             .await?
             .is_none()
     {
@@ -239,14 +240,14 @@ pub async fn lookup(pool: &PgPool, name: &str, version: &str) -> ApiResult<DtPro
     let Ok(m) = core::map_names(name, version, None) else {
         return Err(unknown());
     };
-    let Some(id) = store::artifact_id(
+    let Some(id) = inventory::find_artifact(
         pool,
         m.project.as_str(),
         m.artifact.as_str(),
         m.version.as_str(),
     )
     .await?
-    else {
+    .map(|a| a.id) else {
         return Err(unknown());
     };
     store::register(pool, id, &m.dt_name, &m.dt_version).await?;

@@ -58,24 +58,6 @@ pub async fn by_name(
     .await
 }
 
-/// The artifact `project`/`name`/`version`, when it exists.
-pub async fn artifact_id(
-    db: impl PgExecutor<'_>,
-    project: &str,
-    name: &str,
-    version: &str,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT a.id FROM artifacts a JOIN projects p ON p.id = a.project_id
-          WHERE p.name = $1 AND a.name = $2 AND a.version = $3",
-    )
-    .bind(project)
-    .bind(name)
-    .bind(version)
-    .fetch_optional(db)
-    .await
-}
-
 /// Gives an artifact its DT UUID if it has none (an artifact uploaded
 /// through `/api/v1/sboms` that a DT client looks up); idempotent.
 pub async fn register(

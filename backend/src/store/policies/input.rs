@@ -98,11 +98,19 @@ pub async fn load_input_with(
     for r in records.into_iter().filter(|r| r.verified) {
         if let Some(i) = &r.identity {
             commits.extend(i.workflow_sha.clone());
-            run_ids.extend(i.run_url.as_deref().and_then(github_run_id));
+            run_ids.extend(
+                i.run_url
+                    .as_deref()
+                    .and_then(crate::attest::statement::github_run_id),
+            );
         }
         if let Some(p) = &r.provenance {
             commits.extend(p.source_commit.clone());
-            run_ids.extend(p.invocation_id.as_deref().and_then(github_run_id));
+            run_ids.extend(
+                p.invocation_id
+                    .as_deref()
+                    .and_then(crate::attest::statement::github_run_id),
+            );
             provenance.push(ProvenanceFacts {
                 id: r.id,
                 signer: r.identity.clone(),
@@ -197,12 +205,6 @@ async fn sbom_components(
         .expect("not poisoned")
         .insert(key, list.clone(), list.len());
     Ok(list)
-}
-
-/// `https://github.com/o/r/actions/runs/123/attempts/1` → 123.
-fn github_run_id(url: &str) -> Option<i64> {
-    let rest = url.split("/actions/runs/").nth(1)?;
-    rest.split('/').next()?.parse().ok()
 }
 
 async fn load_builds(
@@ -326,19 +328,4 @@ struct JobRow {
     runner_group: Option<String>,
     runner_name: Option<String>,
     runner_labels: Vec<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn github_run_ids_are_read_from_run_urls() {
-        let id = super::github_run_id;
-        assert_eq!(
-            id("https://github.com/o/r/actions/runs/123/attempts/1"),
-            Some(123)
-        );
-        assert_eq!(id("https://github.com/o/r/actions/runs/123"), Some(123));
-        assert_eq!(id("https://github.com/o/r/actions/runs/x"), None);
-        assert_eq!(id("https://example.com"), None);
-    }
 }
