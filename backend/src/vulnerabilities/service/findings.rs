@@ -2,6 +2,7 @@
 //! portfolio, merged with scanner reports and decided by triage.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -15,6 +16,7 @@ use crate::vulnerabilities::core::triage::{self, Decision, Scope};
 use crate::vulnerabilities::core::version::Ecosystem;
 use crate::vulnerabilities::store;
 
+use super::index::{self, Entry};
 use super::*;
 
 /// One vulnerability × component of an artifact.
@@ -93,8 +95,25 @@ pub async fn artifact_findings(
     conn: &mut PgConnection,
     artifact_id: i64,
 ) -> sqlx::Result<Vec<Finding>> {
-    let candidates = store::artifact_candidates(&mut *conn, artifact_id).await?;
-    let mut out = findings(&mut *conn, candidates).await?;
+    let generation = index::generation(&mut *conn).await?;
+    let Some((artifact, components)) = store::artifact_components(&mut *conn, artifact_id).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<&str> = (components.iter())
+        .flat_map(|c| [c.package_key.as_str(), c.source_key.as_str()])
+        .filter(|k| !k.is_empty())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let entries = index::entries(&mut *conn, &generation, &keys).await?;
+    let candidates = Candidates {
+        holdings: (0..components.len()).map(|c| (0, c)).collect(),
+        artifacts: vec![artifact],
+        components,
+        entries,
+    };
+    let mut out = findings(&mut *conn, &generation, candidates).await?;
     reachability::apply(&mut *conn, &mut out).await?;
     let scans = store::latest_scan_findings(&mut *conn, artifact_id).await?;
     if !scans.is_empty() {
@@ -276,52 +295,62 @@ pub async fn vulnerability_findings(
     conn: &mut PgConnection,
     vulnerability_id: i64,
 ) -> sqlx::Result<Vec<Finding>> {
-    let candidates = store::vulnerability_candidates(&mut *conn, vulnerability_id).await?;
-    let mut out = findings(&mut *conn, candidates).await?;
+    let generation = index::generation(&mut *conn).await?;
+    let store::Candidates {
+        artifacts,
+        components,
+        entries,
+        holdings,
+    } = store::vulnerability_candidates(&mut *conn, vulnerability_id).await?;
+    let candidates = Candidates {
+        artifacts,
+        components,
+        entries: entries
+            .into_iter()
+            .map(|e| Arc::new(Entry::prepare(e)))
+            .collect(),
+        holdings,
+    };
+    let mut out = findings(&mut *conn, &generation, candidates).await?;
     reachability::apply(conn, &mut out).await?;
     Ok(out)
 }
 
+/// What is judged: artifacts, the components they hold, and the prepared
+/// advisory entries naming those components.
+struct Candidates {
+    artifacts: Vec<store::CandidateArtifact>,
+    components: Vec<store::KeyedComponent>,
+    entries: Vec<Arc<Entry>>,
+    /// (index into `artifacts`, index into `components`).
+    holdings: Vec<(usize, usize)>,
+}
+
 async fn findings(
     conn: &mut PgConnection,
-    candidates: store::Candidates,
+    generation: &index::Generation,
+    candidates: Candidates,
 ) -> sqlx::Result<Vec<Finding>> {
-    let store::Candidates {
+    let Candidates {
         artifacts,
         components,
-        mut entries,
+        entries,
         holdings,
     } = candidates;
-    // Each entry is prepared once and each component judged once, however
-    // many artifacts hold it.
-    let prepared: Vec<Option<matching::Prepared>> = entries
-        .iter_mut()
-        .map(|e| {
-            let pkg = Package::from_osv(&advisory_ecosystem(e), &e.name)?;
-            let stored = std::mem::take(&mut e.affected.0);
-            Some(matching::Prepared::new(read_affected(pkg, &e.name, stored)))
-        })
-        .collect();
-    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        by_key.entry(e.package_key.as_str()).or_default().push(i);
+    // Each entry is prepared once (and kept by the index) and each component
+    // judged once, however many artifacts hold it.
+    let mut by_key: HashMap<&str, Vec<&Entry>> = HashMap::new();
+    for e in &entries {
+        by_key.entry(e.package_key.as_str()).or_default().push(e);
     }
-    let judged: Vec<BTreeMap<i64, Hit>> = components
-        .iter()
-        .map(|c| judge(c, &by_key, &entries, &prepared))
-        .collect();
+    let judged: Vec<BTreeMap<i64, Hit>> = components.iter().map(|c| judge(c, &by_key)).collect();
 
     let groups: Vec<i64> = (judged.iter())
         .flat_map(|hits| hits.keys().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let advisories = store::group_advisories(&mut *conn, &groups).await?;
-    let ids = store::group_ids(&mut *conn, &groups).await?;
-    let mut by_group: HashMap<i64, Vec<&store::GroupAdvisory>> = HashMap::new();
-    for a in &advisories {
-        by_group.entry(a.vulnerability_id).or_default().push(a);
-    }
+    let described = index::groups(&mut *conn, generation, &groups).await?;
     let mut decisions: HashMap<(i64, String), Vec<Decision>> = HashMap::new();
     for row in store::current_decisions(&mut *conn, &groups).await? {
         let key = (row.vulnerability_id, row.package_key.clone());
@@ -330,10 +359,6 @@ async fn findings(
         }
     }
     let now = chrono::Utc::now();
-    let mut ids_by_group: HashMap<i64, Vec<&store::GroupId>> = HashMap::new();
-    for i in &ids {
-        ids_by_group.entry(i.vulnerability_id).or_default().push(i);
-    }
     // A vulnerability is named the same for every component of an
     // ecosystem matched by the same advisories.
     let mut named: HashMap<(i64, Ecosystem, &BTreeSet<String>), Described> = HashMap::new();
@@ -354,15 +379,11 @@ async fn findings(
         let v = named
             .entry((group, hit.ecosystem, &hit.advisories))
             .or_insert_with(|| {
-                describe(
-                    by_group.get(&group).map(Vec::as_slice).unwrap_or_default(),
-                    ids_by_group
-                        .get(&group)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default(),
-                    Some(hit.ecosystem),
-                    &hit.advisories,
-                )
+                let g = described.get(&group);
+                let advisories: Vec<&store::GroupAdvisory> =
+                    g.iter().flat_map(|g| &g.advisories).collect();
+                let ids: Vec<&store::GroupId> = g.iter().flat_map(|g| &g.ids).collect();
+                describe(&advisories, &ids, Some(hit.ecosystem), &hit.advisories)
             });
         let decided = decisions
             .get(&(group, component.package_key.clone()))
@@ -410,12 +431,7 @@ async fn findings(
 }
 
 /// What one component is affected by, per vulnerability.
-fn judge(
-    c: &store::KeyedComponent,
-    by_key: &HashMap<&str, Vec<usize>>,
-    entries: &[store::AdvisoryEntry],
-    prepared: &[Option<matching::Prepared>],
-) -> BTreeMap<i64, Hit> {
+fn judge(c: &store::KeyedComponent, by_key: &HashMap<&str, Vec<&Entry>>) -> BTreeMap<i64, Hit> {
     let mut hits: BTreeMap<i64, Hit> = BTreeMap::new();
     let own = by_key.get(c.package_key.as_str());
     let source = (!c.source_key.is_empty() && c.source_key != c.package_key)
@@ -430,8 +446,8 @@ fn judge(
     // Per reading (the component itself, or its source package): its
     // identity and version, worked out once for all the entries.
     let mut readings: [Option<Option<(Package, matching::Subject)>>; 2] = [None, None];
-    for &i in own.into_iter().chain(source).flatten() {
-        let (entry, Some(prepared)) = (&entries[i], &prepared[i]) else {
+    for &entry in own.into_iter().chain(source).flatten() {
+        let Some(prepared) = &entry.prepared else {
             continue;
         };
         // The advisory names the component, or (distro databases) the
@@ -509,14 +525,6 @@ struct Hit {
     version: String,
     advisories: BTreeSet<String>,
     fixed: BTreeSet<String>,
-}
-
-/// The OSV ecosystem string again (`Debian:12`) from the stored parts.
-fn advisory_ecosystem(c: &store::AdvisoryEntry) -> String {
-    match &c.release {
-        Some(r) => format!("{}:{r}", c.ecosystem),
-        None => c.ecosystem.clone(),
-    }
 }
 
 /// What names and scores a vulnerability.

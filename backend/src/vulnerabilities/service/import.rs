@@ -286,6 +286,7 @@ async fn write_batch(
     if records.is_empty() {
         return Ok(());
     }
+    store::advisories_changed(tx).await?;
 
     // Join ids and aliases into vulnerabilities: union-find over this
     // batch, then fold in the groups already stored.
@@ -503,6 +504,7 @@ pub async fn import_kev(pool: &PgPool, json: &[u8]) -> Result<KevReport, ImportE
     }
     let mut tx = pool.begin().await?;
     let added = store::replace_kev(&mut tx, &rows).await?;
+    store::advisories_changed(&mut tx).await?;
     // KEV membership can change any finding's verdict.
     let keys = store::advised_packages(&mut *tx).await?;
     let stale = store::artifacts_with_packages(&mut *tx, &keys).await?;

@@ -5,6 +5,7 @@
 
 mod findings;
 mod import;
+mod index;
 mod portfolio;
 mod reachability;
 mod scan;

@@ -17,6 +17,23 @@ pub async fn lock_imports(tx: &mut PgConnection) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Marks the advisories as changed (in the writing transaction): the
+/// in-memory advisory index reloads what it holds.
+pub async fn advisories_changed(tx: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("UPDATE advisory_generation SET generation = nextval('advisory_generation_seq')")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The database's id and the value [`advisories_changed`] last set, as
+/// this connection sees them.
+pub async fn advisory_generation(db: impl PgExecutor<'_>) -> sqlx::Result<(String, i64)> {
+    sqlx::query_as("SELECT database_id::text, generation FROM advisory_generation")
+        .fetch_one(db)
+        .await
+}
+
 #[derive(sqlx::FromRow)]
 pub struct StoredHash {
     pub id: String,
@@ -408,12 +425,12 @@ const ENTRY_COLUMNS: &str = "ap.package_key, ap.advisory_id, ap.ordinal, adv.vul
 const ARTIFACT_COLUMNS: &str = "a.id AS artifact_id, p.id AS project_id, p.name AS project,
     a.name AS artifact, a.version AS artifact_version";
 
-/// The artifact's latest SBOM against every advisory entry naming one of
-/// its components.
-pub async fn artifact_candidates(
+/// The artifact and the keyed components of its latest SBOM; `None` if
+/// there is no such artifact.
+pub async fn artifact_components(
     db: &mut PgConnection,
     artifact_id: i64,
-) -> sqlx::Result<Candidates> {
+) -> sqlx::Result<Option<(CandidateArtifact, Vec<KeyedComponent>)>> {
     let Some(artifact): Option<CandidateArtifact> = sqlx::query_as(&format!(
         "SELECT {ARTIFACT_COLUMNS} FROM artifacts a JOIN projects p ON p.id = a.project_id
           WHERE a.id = $1"
@@ -422,7 +439,7 @@ pub async fn artifact_candidates(
     .fetch_optional(&mut *db)
     .await?
     else {
-        return Ok(Candidates::default());
+        return Ok(None);
     };
     let components: Vec<KeyedComponent> = sqlx::query_as(
         "SELECT DISTINCT c.id AS component_id, c.package_key, c.source_key, c.source_version,
@@ -435,27 +452,23 @@ pub async fn artifact_candidates(
     .bind(artifact_id)
     .fetch_all(&mut *db)
     .await?;
-    let mut keys: Vec<&str> = (components.iter())
-        .flat_map(|c| [c.package_key.as_str(), c.source_key.as_str()])
-        .filter(|k| !k.is_empty())
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let entries: Vec<AdvisoryEntry> = sqlx::query_as(&format!(
+    Ok(Some((artifact, components)))
+}
+
+/// Every advisory entry (advisory not withdrawn) naming one of the keys.
+pub async fn entries_for_keys(
+    db: impl PgExecutor<'_>,
+    keys: &[&str],
+) -> sqlx::Result<Vec<AdvisoryEntry>> {
+    sqlx::query_as(&format!(
         "SELECT {ENTRY_COLUMNS}
            FROM advisory_packages ap
            JOIN advisories adv ON adv.id = ap.advisory_id AND adv.withdrawn IS NULL
           WHERE ap.package_key = ANY($1)"
     ))
-    .bind(&keys)
-    .fetch_all(&mut *db)
-    .await?;
-    Ok(Candidates {
-        holdings: (0..components.len()).map(|c| (0, c)).collect(),
-        artifacts: vec![artifact],
-        components,
-        entries,
-    })
+    .bind(keys)
+    .fetch_all(db)
+    .await
 }
 
 /// Every artifact whose latest SBOM holds a package (or source package)
