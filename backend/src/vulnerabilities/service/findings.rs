@@ -117,7 +117,7 @@ pub async fn artifact_findings(
     reachability::apply(&mut *conn, &mut out).await?;
     let scans = store::latest_scan_findings(&mut *conn, artifact_id).await?;
     if !scans.is_empty() {
-        merge_scans(conn, artifact_id, &mut out, scans).await?;
+        merge_scans(conn, &generation, artifact_id, &mut out, scans).await?;
     }
     Ok(out)
 }
@@ -127,6 +127,7 @@ pub async fn artifact_findings(
 /// `sources`; the rest are findings of their own.
 async fn merge_scans(
     conn: &mut PgConnection,
+    generation: &index::Generation,
     artifact_id: i64,
     out: &mut Vec<Finding>,
     scans: Vec<store::ScanFindingRow>,
@@ -143,8 +144,7 @@ async fn merge_scans(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let advisories = store::group_advisories(&mut *conn, &groups).await?;
-    let ids = store::group_ids(&mut *conn, &groups).await?;
+    let described = index::groups(&mut *conn, generation, &groups).await?;
     let decisions: Vec<(i64, String, Decision)> = store::current_decisions(&mut *conn, &groups)
         .await?
         .iter()
@@ -193,18 +193,13 @@ async fn merge_scans(
         let purl = s.purl.clone();
         let (described, group) = match s.vulnerability_id {
             Some(g) => {
-                let adv: Vec<&store::GroupAdvisory> = advisories
-                    .iter()
-                    .filter(|a| a.vulnerability_id == g)
-                    .collect();
-                let gids: Vec<&store::GroupId> =
-                    ids.iter().filter(|i| i.vulnerability_id == g).collect();
                 let eco = purl
                     .as_deref()
                     .and_then(Purl::parse)
                     .and_then(|p| p.package())
                     .map(|p| p.ecosystem);
-                (Some(describe(&adv, &gids, eco, &BTreeSet::new())), g)
+                let group = described.get(&g).map(|d| &**d);
+                (Some(describe_held(group, eco, &BTreeSet::new())), g)
             }
             None => (None, 0),
         };
@@ -379,11 +374,8 @@ async fn findings(
         let v = named
             .entry((group, hit.ecosystem, &hit.advisories))
             .or_insert_with(|| {
-                let g = described.get(&group);
-                let advisories: Vec<&store::GroupAdvisory> =
-                    g.iter().flat_map(|g| &g.advisories).collect();
-                let ids: Vec<&store::GroupId> = g.iter().flat_map(|g| &g.ids).collect();
-                describe(&advisories, &ids, Some(hit.ecosystem), &hit.advisories)
+                let g = described.get(&group).map(|d| &**d);
+                describe_held(g, Some(hit.ecosystem), &hit.advisories)
             });
         let decided = decisions
             .get(&(group, component.package_key.clone()))
@@ -746,14 +738,28 @@ async fn recorded_findings(
         .collect())
 }
 
+/// `describe` for a group the index holds (nothing known when `None`).
+fn describe_held(
+    group: Option<&index::Group>,
+    ecosystem: Option<Ecosystem>,
+    matched: &BTreeSet<String>,
+) -> Described {
+    let advisories: Vec<&store::GroupAdvisory> = group.iter().flat_map(|g| &g.advisories).collect();
+    let ids: Vec<&store::GroupId> = group.iter().flat_map(|g| &g.ids).collect();
+    describe(&advisories, &ids, ecosystem, matched)
+}
+
 /// How a vulnerability is named and scored, and its advisories' ids.
 pub async fn describe_group(pool: &PgPool, group: i64) -> sqlx::Result<(Described, Vec<String>)> {
-    let advisories = store::group_advisories(pool, &[group]).await?;
-    let ids = store::group_ids(pool, &[group]).await?;
-    let refs: Vec<&store::GroupAdvisory> = advisories.iter().collect();
-    let id_refs: Vec<&store::GroupId> = ids.iter().collect();
-    let described = describe(&refs, &id_refs, None, &BTreeSet::new());
-    Ok((described, advisories.into_iter().map(|a| a.id).collect()))
+    let mut conn = pool.acquire().await?;
+    let generation = index::generation(&mut conn).await?;
+    let held = index::groups(&mut conn, &generation, &[group]).await?;
+    let g = held.get(&group).map(|d| &**d);
+    let described = describe_held(g, None, &BTreeSet::new());
+    let ids = (g.iter().flat_map(|g| &g.advisories))
+        .map(|a| a.id.clone())
+        .collect();
+    Ok((described, ids))
 }
 
 /// The prefix of each ecosystem's own advisory database.
