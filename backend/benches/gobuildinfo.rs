@@ -4,7 +4,7 @@
 //! ELF64 file (a large pseudo-random "text" section, then `.go.buildinfo`
 //! holding a real-format Go 1.18+ build info blob with 300 modules, then the
 //! section header table, like the Go linker lays it out) and times, with the
-//! code the upload runs (`goevidence::buildinfo::from_executable` on the
+//! code the upload runs (`go::core::buildinfo::from_executable` on the
 //! spooled file):
 //! - the section-table path (what every normal Go binary takes),
 //! - the scan path (section header table removed: a streaming search for
@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
-use cairn::goevidence::buildinfo;
+use cairn::go::core::buildinfo;
 use sha2::{Digest, Sha256};
 
 fn uvarint(out: &mut Vec<u8>, mut n: usize) {

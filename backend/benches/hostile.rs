@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use cairn::policy::engine::{self, EvalContext, EvalLimits, PolicyDefinition};
-use cairn::policy::input::SbomFacts;
-use cairn::policy::licenses::{self, MAX_DEPTH, MAX_TERMS};
-use cairn::policy::rego::{RegoRule, MAX_NESTING};
-use cairn::policy::RuleInput;
+use cairn::policies::core::engine::{self, EvalContext, EvalLimits, PolicyDefinition};
+use cairn::policies::core::input::SbomFacts;
+use cairn::policies::core::licenses::{self, MAX_DEPTH, MAX_TERMS};
+use cairn::policies::core::rego::{RegoRule, MAX_NESTING};
+use cairn::policies::core::RuleInput;
 
 const COMPONENTS: usize = 2_000;
 
@@ -75,10 +75,10 @@ fn main() {
     }))
     .unwrap();
     let parse = time(runs, || {
-        let input = cairn::sbom::Input::new(&doc).unwrap();
+        let input = cairn::sboms::core::Input::new(&doc).unwrap();
         input.parse().map(|p| p.nodes.len()).unwrap()
     });
-    let input = cairn::sbom::Input::new(&doc).unwrap();
+    let input = cairn::sboms::core::Input::new(&doc).unwrap();
     let parsed = input.parse().unwrap();
     let rule_input = RuleInput {
         sbom: Some(SbomFacts::from_parsed(1, &parsed, chrono::Utc::now())),
@@ -102,7 +102,7 @@ fn main() {
         i.sbom.as_mut().unwrap().id = id;
         let ctx = EvalContext::new(&i, limits);
         let r = engine::evaluate(&set, engine::Mode::Enforce, &ctx, None, &[]);
-        assert_eq!(r[0].status, cairn::policy::Status::Pass, "{r:?}");
+        assert_eq!(r[0].status, cairn::policies::core::Status::Pass, "{r:?}");
     });
     let one = worst_expression(0);
     let deny = vec!["LicenseRef-0-999".to_owned()];

@@ -21,7 +21,7 @@
 //!    after `ANALYZE`;
 //! 4. profiles one 100,000-component upload in process with the server's
 //!    own code (`sbom::Input::parse`, `upload::gzip`,
-//!    `store::sboms::insert`, rolled back), timing each phase and counting
+//!    `sboms::store::insert`, rolled back), timing each phase and counting
 //!    live heap bytes with a counting allocator;
 //! 5. prints a Markdown summary (pasted into docs/performance.md).
 //!
@@ -936,7 +936,7 @@ async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
     row("SHA-256", t);
 
     let t = Instant::now();
-    let input = cairn::sbom::Input::new(&doc)?;
+    let input = cairn::sboms::core::Input::new(&doc)?;
     let parsed = input.parse()?;
     row("parse (sbom::Input::parse)", t);
 
@@ -945,13 +945,13 @@ async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
     row("gzip (upload::gzip)", t);
 
     let t = Instant::now();
-    let quality = cairn::sbom::quality::score(&parsed).summary();
+    let quality = cairn::sboms::core::quality::score(&parsed).summary();
     row("quality scores (sbom::quality::score)", t);
 
     let mut tx = conn.begin().await?;
     reset_peak();
     let t = Instant::now();
-    let new = cairn::store::sboms::NewSbom {
+    let new = cairn::sboms::store::NewSbom {
         artifact_id,
         content_sha256: &sha,
         parsed: &parsed,
@@ -960,9 +960,9 @@ async fn phase_profile(ctx: &Ctx, bytes: Vec<u8>) -> Result<Vec<PhaseRow>> {
         uploaded_by: token_id,
         quality: &quality,
     };
-    let id = cairn::store::sboms::insert(&mut tx, &new).await?;
+    let id = cairn::sboms::store::insert(&mut tx, &new).await?;
     ensure!(id.is_some(), "the profile's SBOM was already stored");
-    row("store::sboms::insert (SQL, rolled back)", t);
+    row("sboms::store::insert (SQL, rolled back)", t);
     tx.rollback().await?;
 
     drop(parsed);

@@ -34,10 +34,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
-use cairn::attest::{Identity, Provenance};
-use cairn::policy::engine::{self, EvalContext, EvalLimits, PolicyDefinition};
-use cairn::policy::input::{ProvenanceFacts, SbomFacts, SignatureFacts};
-use cairn::policy::RuleInput;
+use cairn::attestations::core::{Identity, Provenance};
+use cairn::policies::core::engine::{self, EvalContext, EvalLimits, PolicyDefinition};
+use cairn::policies::core::input::{ProvenanceFacts, SbomFacts, SignatureFacts};
+use cairn::policies::core::RuleInput;
 
 mod common;
 use common::{loadavg, BenchDb, Server};
@@ -138,7 +138,7 @@ fn identity() -> Identity {
 }
 
 fn input(doc: &[u8]) -> RuleInput {
-    let parsed_input = cairn::sbom::Input::new(doc).unwrap();
+    let parsed_input = cairn::sboms::core::Input::new(doc).unwrap();
     let parsed = parsed_input.parse().unwrap();
     let mut i = RuleInput {
         sbom: Some(SbomFacts::from_parsed(1, &parsed, Utc::now())),
@@ -186,7 +186,7 @@ fn evaluate_once(set: &engine::CompiledSet, input: &RuleInput) -> bool {
     assert!(
         results
             .iter()
-            .all(|r| r.status != cairn::policy::Status::Error),
+            .all(|r| r.status != cairn::policies::core::Status::Error),
         "{results:?}"
     );
     !engine::denies(engine::Mode::Enforce, &results)
@@ -340,18 +340,18 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     let mut rego_input = None;
     for _ in 0..n {
-        rego_input = Some(cairn::policy::rego::input_value(&input).expect("input builds"));
+        rego_input = Some(cairn::policies::core::rego::input_value(&input).expect("input builds"));
     }
     let convert_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
     let t = Instant::now();
     for k in 0..n {
-        let _ = cairn::policy::rego::input_value(&variants[k % variants.len()]);
+        let _ = cairn::policies::core::rego::input_value(&variants[k % variants.len()]);
     }
     let convert_cold_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
     let rego_input = rego_input.expect("n > 0");
     let mut rego_ms = Vec::new();
     for module in [REGO_LICENCES, REGO_PURLS, REGO_SIGNERS] {
-        let rule = cairn::policy::rego::RegoRule::compile(module).map_err(anyhow::Error::msg)?;
+        let rule = cairn::policies::core::rego::RegoRule::compile(module).map_err(anyhow::Error::msg)?;
         let t = Instant::now();
         for _ in 0..n {
             rule.evaluate(&rego_input, Duration::from_secs(2));
@@ -365,7 +365,7 @@ async fn main() -> Result<()> {
     // 1b. The same set with its Rego rules in evaluation worker processes,
     // as the server runs them (the input sent to a worker once per
     // evaluation): re-judged, then a new SBOM every time.
-    cairn::policy::sandbox::install(cairn::policy::sandbox::SandboxOptions {
+    cairn::policies::core::sandbox::install(cairn::policies::core::sandbox::SandboxOptions {
         program: env!("CARGO_BIN_EXE_cairn").into(),
         memory_bytes: 256 << 20,
         workers: 2,
@@ -469,7 +469,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     let loads = if quick { 3 } else { 30 };
     for _ in 0..loads {
-        let i = cairn::store::policies::load_input(&mut pg, artifact, Utc::now())
+        let i = cairn::policies::store::load_input(&mut pg, artifact, Utc::now())
             .await?
             .context("artifact")?;
         ensure!(i.sbom.is_some_and(|s| s.components.len() > COMPONENTS));

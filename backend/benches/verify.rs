@@ -3,7 +3,7 @@
 //! `cargo bench -p cairn --bench verify` verifies real keyless Sigstore
 //! bundles (sigstore-conformance happy paths and slsa-github-generator
 //! provenance) against the shipped public-good trusted root, with the same
-//! code the upload runs (`attest::read` + `attest::verify`: parse, chain to
+//! code the upload runs (`attestations::core::read` + `attestations::core::verify`: parse, chain to
 //! Fulcio, SCT, signature, Rekor entry, SET and inclusion proof against the
 //! signed checkpoint), on one thread, and prints verifications per second as
 //! a Markdown table (pasted into docs/performance.md, "Verification").
@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use cairn::attest::{self, trust, Expect, TrustSet};
+use cairn::attestations::core::{self as attest, trust, Expect, TrustSet};
 use sha2::{Digest, Sha256};
 
 fn fixture(rel: &str) -> Vec<u8> {

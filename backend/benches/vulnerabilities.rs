@@ -58,11 +58,11 @@ async fn main() -> Result<()> {
     let pool = cairn::db::connect(db.options.clone(), 4).await?;
     cairn::db::MIGRATOR.run(&pool).await?;
     let (token_id, _) =
-        cairn::store::tokens::create(&pool, "bench", cairn::auth::Role::Admin).await?;
-    let caller = cairn::auth::Caller {
+        cairn::identity::store::create(&pool, "bench", cairn::identity::Role::Admin).await?;
+    let caller = cairn::identity::Caller {
         token_id,
         name: "bench".into(),
-        role: cairn::auth::Role::Admin,
+        role: cairn::identity::Role::Admin,
         projects: None,
     };
     let (synthetic, more, components, artifacts) = if quick() {
@@ -158,13 +158,13 @@ async fn main() -> Result<()> {
         "pkg:golang/stdlib@go1.13.4".into(),
         "pkg:golang/golang.org/x/text@v0.3.6".into(),
     ]);
-    let target = cairn::ingest::ArtifactTarget::parse("bench/big", "big", "1", None)
+    let target = cairn::inventory::service::ArtifactTarget::parse("bench/big", "big", "1", None)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let up = cairn::upload::Upload {
         document: sbom(&purls).into(),
         gzip: None,
     };
-    cairn::ingest::ingest_sbom(&pool, &target, up, &caller)
+    cairn::sboms::service::ingest_sbom(&pool, &target, up, &caller)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let big: i64 = sqlx::query_scalar("SELECT id FROM artifacts WHERE name = 'big'")
@@ -179,17 +179,24 @@ async fn main() -> Result<()> {
         n = service::artifact_findings(&mut conn, big).await?.len();
         times.push(t.elapsed());
     }
+    // The first match reads and prepares the advisory entries (as the
+    // first one after every import does); the others find them in memory.
+    let cold = times[0];
     times.sort();
-    out.push_str(&format!("| matching a {components}-component SBOM against {} advisories ({n} findings) | median {:.0} ms |\n",
-        4291 + synthetic, pct(&times, 0.5).as_secs_f64() * 1000.0));
+    out.push_str(&format!("| matching a {components}-component SBOM against {} advisories ({n} findings) | first (index cold) {:.0} ms, median of 5 {:.0} ms |\n",
+        4291 + synthetic, cold.as_secs_f64() * 1000.0, pct(&times, 0.5).as_secs_f64() * 1000.0));
 
     // A fleet: every artifact ships example.com/shared, x/net in 200 of
     // them, 98 more modules from a pool of 20,000.
     let t = Instant::now();
     for a in 0..artifacts {
-        let target =
-            cairn::ingest::ArtifactTarget::parse("bench/fleet", &format!("svc{a}"), "1", None)
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let target = cairn::inventory::service::ArtifactTarget::parse(
+            "bench/fleet",
+            &format!("svc{a}"),
+            "1",
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let mut p: Vec<String> = (0..98)
             .map(|i| {
                 format!(
@@ -209,7 +216,7 @@ async fn main() -> Result<()> {
             document: sbom(&p).into(),
             gzip: None,
         };
-        cairn::ingest::ingest_sbom(&pool, &target, up, &caller)
+        cairn::sboms::service::ingest_sbom(&pool, &target, up, &caller)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
@@ -223,7 +230,7 @@ async fn main() -> Result<()> {
     let options = cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 50,
-        limits: cairn::policy::engine::EvalLimits {
+        limits: cairn::policies::core::engine::EvalLimits {
             rego: Duration::from_millis(250),
             evaluation: Duration::from_secs(10),
         },

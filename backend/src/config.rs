@@ -114,7 +114,7 @@ pub struct ConfigError {
 
 impl Config {
     /// How custom rules are run: in worker processes of this executable.
-    pub fn sandbox_options(&self) -> std::io::Result<crate::policy::sandbox::SandboxOptions> {
+    pub fn sandbox_options(&self) -> std::io::Result<crate::policies::core::sandbox::SandboxOptions> {
         let program = match &self.rego_program {
             Some(p) => p.clone(),
             // The running executable itself, even after an upgrade replaced
@@ -122,7 +122,7 @@ impl Config {
             None if cfg!(target_os = "linux") => PathBuf::from("/proc/self/exe"),
             None => std::env::current_exe()?,
         };
-        Ok(crate::policy::sandbox::SandboxOptions {
+        Ok(crate::policies::core::sandbox::SandboxOptions {
             program,
             memory_bytes: self.rego_memory_mb << 20,
             workers: self.rego_workers,
@@ -130,8 +130,8 @@ impl Config {
     }
 
     /// The policy engine's limits.
-    pub fn eval_limits(&self) -> crate::policy::engine::EvalLimits {
-        crate::policy::engine::EvalLimits {
+    pub fn eval_limits(&self) -> crate::policies::core::engine::EvalLimits {
+        crate::policies::core::engine::EvalLimits {
             rego: std::time::Duration::from_millis(self.rego_timeout_ms),
             evaluation: std::time::Duration::from_millis(self.eval_budget_ms),
         }
@@ -167,7 +167,7 @@ impl Config {
         };
         let secret_key = get("CAIRN_SECRET_KEY");
         if let Some(k) = &secret_key {
-            crate::webhooks::secrets::SecretKey::from_base64(k).map_err(|reason| ConfigError {
+            crate::secrets::SecretKey::from_base64(k).map_err(|reason| ConfigError {
                 var: "CAIRN_SECRET_KEY",
                 value: "<redacted>".into(),
                 reason: format!(

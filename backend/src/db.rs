@@ -19,18 +19,24 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
         .await
 }
 
-/// The HMAC key for dashboard sessions: created once, kept in the database
-/// so that every instance sharing it accepts the same sessions.
-pub async fn session_secret(pool: &PgPool) -> sqlx::Result<Vec<u8>> {
+/// 32 random bytes kept in `settings` under `key`: created by whichever
+/// instance asks first, then the same for every instance sharing the
+/// database (the session HMAC key, the fallback sealing key).
+pub async fn random_setting(pool: &PgPool, key: &str) -> sqlx::Result<Vec<u8>> {
     let mut fresh = vec![0u8; 32];
     rand::rng().fill_bytes(&mut fresh);
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ('session_key', $1) ON CONFLICT DO NOTHING",
-    )
-    .bind(&fresh)
-    .execute(pool)
-    .await?;
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = 'session_key'")
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(key)
+        .bind(&fresh)
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
         .fetch_one(pool)
         .await
+}
+
+/// The HMAC key for dashboard sessions, shared by every instance.
+pub async fn session_secret(pool: &PgPool) -> sqlx::Result<Vec<u8>> {
+    random_setting(pool, "session_key").await
 }

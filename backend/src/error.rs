@@ -189,9 +189,9 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<crate::sbom::SbomError> for ApiError {
-    fn from(e: crate::sbom::SbomError) -> Self {
-        use crate::sbom::SbomErrorKind as K;
+impl From<crate::sboms::core::SbomError> for ApiError {
+    fn from(e: crate::sboms::core::SbomError) -> Self {
+        use crate::sboms::core::SbomErrorKind as K;
         let (status, slug, title) = match e.kind {
             K::Malformed => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
             K::MalformedXml => (StatusCode::BAD_REQUEST, "malformed-xml", "Malformed XML"),
@@ -215,9 +215,9 @@ impl From<crate::sbom::SbomError> for ApiError {
     }
 }
 
-impl From<crate::goevidence::buildinfo::BuildInfoError> for ApiError {
-    fn from(e: crate::goevidence::buildinfo::BuildInfoError) -> Self {
-        use crate::goevidence::buildinfo::BuildInfoError as E;
+impl From<crate::go::core::buildinfo::BuildInfoError> for ApiError {
+    fn from(e: crate::go::core::buildinfo::BuildInfoError) -> Self {
+        use crate::go::core::buildinfo::BuildInfoError as E;
         let (slug, title) = match &e {
             E::NotExecutable(_) | E::NotGo(_) => ("not-a-go-binary", "Not a Go binary"),
             E::Truncated(_) => ("truncated-binary", "Truncated binary"),

@@ -1,16 +1,20 @@
 //! Cairn: a self-hosted software-supply-chain evidence service.
 //!
-//! Layers, outermost first: `app` (router, middleware) → `api` and `web`
-//! (thin handlers) → `ingest` (use cases) → `sbom` (format parsing, no I/O)
-//! and `store` (SQL). `error::ApiError` is the one error type of the HTTP
-//! layer, mapped to problem+json in one place.
+//! One folder per capability (`identity`, `builds`, `attestations`, `go`,
+//! `ci`, `vulnerabilities`, `compliance`, …), each with its pure `core`,
+//! its `service` (use cases, transactions), its `store` (the only SQL) and
+//! thin `api`/`web` handlers; `app` (router, middleware) and `api` (the one
+//! route table, extractors) on top, shared plumbing (`config`, `db`,
+//! `secrets`, `upload`, `pagination`, `error`, `workers`, `queue`) below.
+//! `error::ApiError` is the one error type of the HTTP layer, mapped to
+//! problem+json in one place. docs/architecture.md has the map.
 
 pub mod api;
 pub mod app;
-pub mod attest;
-pub mod auth;
+pub mod attestations;
 pub mod bounded;
-pub mod cidef;
+pub mod builds;
+pub mod ci;
 pub mod client;
 pub mod compliance;
 pub mod config;
@@ -19,35 +23,29 @@ pub mod db;
 pub mod domain;
 pub mod dtrack;
 pub mod error;
-pub mod evidence;
-pub mod go_ci;
-pub mod goevidence;
-pub mod ingest;
+pub mod go;
+pub mod identity;
+pub mod inventory;
 pub mod memlimit;
 pub mod notifications;
 pub mod outbound;
 pub mod pagination;
 pub mod policies;
-pub mod policy;
 pub mod publishing;
 pub mod queue;
-pub mod sbom;
+pub mod sboms;
+pub mod secrets;
 pub mod state;
-pub mod store;
 pub mod upload;
 pub mod vulnerabilities;
 pub mod web;
-pub mod web_builds;
-pub mod web_goci;
-pub mod web_policy;
-pub mod webhooks;
 pub mod workers;
 
 use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::auth::SessionKeys;
+use crate::identity::SessionKeys;
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -55,9 +53,9 @@ use crate::state::AppState;
 /// session key. Safe to run from several instances at once.
 pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
     db::MIGRATOR.run(&pool).await?;
-    policy::sandbox::install(config.sandbox_options()?);
+    policies::core::sandbox::install(config.sandbox_options()?);
     if let Some(token) = &config.bootstrap_token {
-        store::tokens::ensure_bootstrap(&pool, token).await?;
+        identity::store::ensure_bootstrap(&pool, token).await?;
     }
     // Components stored before package keys existed are keyed in the
     // background; their artifacts' analysis says `pending` meanwhile.
@@ -73,7 +71,7 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
     // background (migrations/0022_sbom_quality.sql).
     let backfill = pool.clone();
     tokio::spawn(async move {
-        match ingest::backfill_quality(&backfill).await {
+        match sboms::service::backfill_quality(&backfill).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sboms = n, "SBOM quality scores filled in"),
             Err(e) => tracing::warn!(error = %e, "scoring stored SBOMs' quality failed"),
@@ -84,7 +82,7 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
         tracing::info!(issuers = n, "issuer keys loaded from CAIRN_OIDC_JWKS_FILE");
     }
     let secret = db::session_secret(&pool).await?;
-    let secret_key = webhooks::secrets::server_key(&pool, &config).await?;
+    let secret_key = secrets::server_key(&pool, config.secret_key.as_deref()).await?;
     Ok(AppState {
         pool,
         config: Arc::new(config),

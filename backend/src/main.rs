@@ -7,7 +7,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use tracing_subscriber::EnvFilter;
 
-use cairn::auth::Role;
+use cairn::identity::Role;
 use cairn::config::Config;
 use cairn_embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
@@ -95,7 +95,7 @@ fn main() {
     if let Some(Command::RegoWorker { memory_bytes }) = cli.command {
         // No runtime, no logging: read requests, answer, exit at EOF.
         cairn::memlimit::set_limit(memory_bytes);
-        let code = match cairn::policy::sandbox::serve_worker() {
+        let code = match cairn::policies::core::sandbox::serve_worker() {
             Ok(()) => 0,
             Err(_) => 1,
         };
@@ -230,9 +230,9 @@ async fn serve() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen} (CAIRN_LISTEN)"))?;
         tracing::info!(address = %listen, "Cairn is serving");
-        let workers = cairn::webhooks::worker::spawn(
+        let workers = cairn::builds::worker::spawn(
             pool.clone(),
-            cairn::webhooks::worker::WorkerOptions::from_config(&state.config),
+            cairn::builds::worker::WorkerOptions::from_config(&state.config),
         );
         let policy_workers =
             cairn::policies::worker::spawn(pool.clone(), policy_worker_options(&state.config));
@@ -285,7 +285,7 @@ async fn create_token(name: &str, role: Role) -> anyhow::Result<()> {
     let (pool, embedded) = open_database(&config, true).await?;
     let result = async {
         cairn::db::MIGRATOR.run(&pool).await?;
-        cairn::store::tokens::create(&pool, name, role)
+        cairn::identity::store::create(&pool, name, role)
             .await
             .map_err(anyhow::Error::from)
     }

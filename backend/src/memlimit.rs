@@ -1,6 +1,6 @@
 //! A global allocator that can refuse allocations past a limit: the hard
 //! memory bound of the custom-rule evaluation process
-//! (`policy::sandbox`). The `cairn` binary installs it; it counts nothing
+//! (`policies::core::sandbox`). The `cairn` binary installs it; it counts nothing
 //! until [`set_limit`] arms it, so the server pays one relaxed load per
 //! allocation. Armed, an allocation that would take the live heap past the
 //! limit fails, and Rust's allocation-failure handler aborts the process:

@@ -78,6 +78,11 @@ fn decode_cursor<K: DeserializeOwned>(s: &str) -> ApiResult<K> {
         .ok_or_else(|| ApiError::bad_request("cursor is not one this listing produced"))
 }
 
+/// Empty query parameters mean "no filter".
+pub fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
-//! Claim bookkeeping shared by the queues (webhook deliveries, policy
-//! evaluations): what keeps one poison pill from keeping the service down.
+//! The queues' shared plumbing: asking for an artifact's (re-)evaluation
+//! ([`evaluate`]), and the claim bookkeeping shared by the queues (webhook
+//! deliveries, policy evaluations) that keeps one poison pill from keeping
+//! the service down.
 //!
 //! A worker claims items with `FOR UPDATE SKIP LOCKED` inside the
 //! transaction that processes them, so a process that dies commits nothing
@@ -121,6 +123,89 @@ pub async fn clear(db: impl sqlx::PgExecutor<'_>, queue: Queue, ids: &[i64]) -> 
         .execute(db)
         .await?;
     Ok(())
+}
+
+// Asking for (re-)evaluation: evidence capabilities queue the artifacts
+// their new evidence concerns here, in the transaction storing it, without
+// depending on the policy engine (its worker drains `policy_queue`).
+
+/// Queues artifacts for evaluation (idempotent: one row per artifact).
+/// Call it inside the transaction that stores the evidence.
+pub async fn evaluate(
+    conn: &mut PgConnection,
+    artifact_ids: &[i64],
+    reason: &str,
+) -> sqlx::Result<()> {
+    if artifact_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO policy_queue (artifact_id, reason)
+         SELECT DISTINCT unnest($1::bigint[]), $2
+         ON CONFLICT (artifact_id) DO UPDATE
+            SET next_attempt_at = least(policy_queue.next_attempt_at, now()),
+                reason = EXCLUDED.reason",
+    )
+    .bind(artifact_ids)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues every artifact with this digest (attestations link by digest).
+pub async fn evaluate_digests(
+    conn: &mut PgConnection,
+    digests: &[String],
+    reason: &str,
+) -> sqlx::Result<()> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM artifacts WHERE digest = ANY($1)")
+        .bind(digests)
+        .fetch_all(&mut *conn)
+        .await?;
+    evaluate(conn, &ids, reason).await
+}
+
+/// Queues the artifacts CI runs are evidence for: those with a verified
+/// attestation naming one of their commits or GitHub run ids (the links
+/// `load_input` follows). One statement for a whole webhook batch; uses the
+/// partial indexes of migration 0006.
+pub async fn evaluate_for_runs(
+    conn: &mut PgConnection,
+    head_shas: &[String],
+    github_run_ids: &[i64],
+) -> sqlx::Result<()> {
+    if head_shas.is_empty() && github_run_ids.is_empty() {
+        return Ok(());
+    }
+    let runs: Vec<String> = github_run_ids.iter().map(i64::to_string).collect();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "WITH hit AS (
+            SELECT id, artifact_id FROM attestations
+             WHERE verified AND source_commit = ANY($1)
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND identity IS NOT NULL AND identity ->> 'workflow_sha' = ANY($1)
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND identity IS NOT NULL
+               AND split_part(split_part(identity ->> 'run_url', '/actions/runs/', 2), '/', 1)
+                   = ANY($2)
+            UNION SELECT id, artifact_id FROM attestations
+             WHERE verified AND provenance IS NOT NULL
+               AND split_part(split_part(provenance ->> 'invocation_id', '/actions/runs/', 2), '/', 1)
+                   = ANY($2))
+         SELECT artifact_id FROM hit WHERE artifact_id IS NOT NULL
+         UNION
+         SELECT a.id FROM hit JOIN attestation_subjects s ON s.attestation_id = hit.id
+                              JOIN artifacts a ON a.digest = s.digest",
+    )
+    .bind(head_shas)
+    .bind(&runs)
+    .fetch_all(&mut *conn)
+    .await?;
+    evaluate(conn, &ids, "build").await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::auth::SessionKeys;
+use crate::identity::SessionKeys;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -13,5 +13,5 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sessions: SessionKeys,
     /// Seals and opens webhook secrets.
-    pub secret_key: crate::webhooks::secrets::SecretKey,
+    pub secret_key: crate::secrets::SecretKey,
 }

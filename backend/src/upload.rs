@@ -1,4 +1,5 @@
-//! Reading an uploaded body within the size limit, decoding gzip safely.
+//! Reading an uploaded body within the size limit: whole, decoding gzip
+//! safely, or spooled to a temporary file while hashing it.
 
 use std::io::Read;
 
@@ -6,6 +7,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -58,6 +62,31 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
     Upload::received(buf.freeze(), gzip, max)
 }
 
+/// Reads the whole body as sent, without decoding (a webhook's signature
+/// covers the bytes), refusing more than `max` bytes before reading when
+/// the declared length says so; `setting` names the limit.
+pub async fn read_raw(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    setting: &str,
+) -> ApiResult<Bytes> {
+    let too_large =
+        || ApiError::too_large(format!("the body exceeds the limit of {max} bytes ({setting})"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
+    }
+}
+
 impl Upload {
     /// A document as received, gzip-compressed or not: a gzip stream is
     /// decompressed within `max` and kept as received (stored as-is).
@@ -74,6 +103,74 @@ impl Upload {
             gzip: Some(received),
         })
     }
+}
+
+/// A body spooled to an anonymous temporary file (deleted on drop).
+pub struct Spooled {
+    pub file: std::fs::File,
+    pub len: u64,
+    pub sha256: [u8; 32],
+}
+
+/// Streams the body to a temporary file, hashing it, within `max` bytes, for
+/// bodies too large to hold in memory. Only identity encoding: a binary is
+/// sent as-is. An empty body is the caller's to refuse.
+pub async fn spool(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<Spooled> {
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
+        if !enc
+            .to_str()
+            .is_ok_and(|v| v.eq_ignore_ascii_case("identity"))
+        {
+            return Err(ApiError::unsupported_media(
+                "send the binary uncompressed (no Content-Encoding)",
+            ));
+        }
+    }
+    let too_large = || {
+        ApiError::too_large(format!(
+            "the body exceeds the upload limit of {max} bytes (CAIRN_MAX_UPLOAD)"
+        ))
+    };
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > max as u64)
+    {
+        return Err(too_large());
+    }
+    let file = tempfile::tempfile().map_err(|e| {
+        tracing::error!(error = %e, "cannot create a temporary file");
+        ApiError::internal()
+    })?;
+    let mut out = tokio::fs::File::from_std(file.try_clone().map_err(|e| {
+        tracing::error!(error = %e, "cannot clone a temporary file handle");
+        ApiError::internal()
+    })?);
+    let mut hasher = Sha256::new();
+    let mut len = 0u64;
+    let mut stream = body.into_data_stream();
+    let write_failed = |e: std::io::Error| {
+        tracing::error!(error = %e, "writing the spooled upload failed");
+        ApiError::internal()
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
+        len += chunk.len() as u64;
+        if len > max as u64 {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).await.map_err(write_failed)?;
+    }
+    out.flush().await.map_err(write_failed)?;
+    drop(out);
+    Ok(Spooled {
+        file,
+        len,
+        sha256: hasher.finalize().into(),
+    })
 }
 
 /// Decompresses at most `max` bytes; more is a 413, a broken stream a 400.

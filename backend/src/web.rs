@@ -11,20 +11,22 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::api::components::{search_page, ComponentSearch};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::api::inventory::{
+use crate::inventory::service::{
     artifact_page, find_artifact, find_project, project_page, ArtifactFilter, ProjectFilter,
 };
-use crate::api::sboms::{component_page, detail, document_response, ComponentFilter, SbomDetail};
-use crate::auth::Caller;
+use crate::sboms::api::document_response;
+use crate::sboms::service::{
+    component_page, detail, search_page, ComponentFilter, ComponentSearch, SbomDetail,
+};
+use crate::identity::Caller;
 use crate::error::ApiError;
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::store::components::ComponentHit;
-use crate::store::inventory::{ArtifactSummary, ProjectSummary};
-use crate::store::sboms::SbomComponent;
-use crate::store::tokens;
+use crate::sboms::store::components::ComponentHit;
+use crate::inventory::store::{ArtifactSummary, ProjectSummary};
+use crate::sboms::store::SbomComponent;
+use crate::identity::store as tokens;
 
 const COOKIE: &str = "cairn_session";
 const CSS: &str = include_str!("../../frontend/static/cairn.css");
@@ -290,7 +292,7 @@ async fn projects(
     ApiQuery(filter): ApiQuery<ProjectFilter>,
     ApiQuery(paging): ApiQuery<PageParams>,
 ) -> WebResult<Response> {
-    let page = project_page(&state, &filter, &paging).await?;
+    let page = project_page(&state.pool, &filter, &paging).await?;
     render(ProjectsPage {
         user: Some(&user.name),
         q: filter.q.as_deref().unwrap_or(""),
@@ -314,12 +316,12 @@ async fn project(
     ApiQuery(filter): ApiQuery<ArtifactFilter>,
     ApiQuery(paging): ApiQuery<PageParams>,
 ) -> WebResult<Response> {
-    let project = find_project(&state, &name).await?;
+    let project = find_project(&state.pool, &name).await?;
     let filter = ArtifactFilter {
         project: Some(name),
         q: filter.q,
     };
-    let artifacts = artifact_page(&state, &filter, &paging).await?;
+    let artifacts = artifact_page(&state.pool, &filter, &paging).await?;
     render(ProjectPage {
         user: Some(&user.name),
         project,
@@ -338,16 +340,16 @@ struct ArtifactView {
 #[template(path = "artifact.html")]
 struct ArtifactPage<'a> {
     user: Option<&'a str>,
-    artifact: crate::api::inventory::ArtifactDetail,
+    artifact: crate::inventory::service::ArtifactDetail,
     sbom: Option<SbomDetail>,
     /// The shown SBOM's stored quality scores (None: not scored yet).
-    quality: Option<crate::sbom::quality::QualitySummary>,
+    quality: Option<crate::sboms::core::quality::QualitySummary>,
     q: &'a str,
     kind: &'a str,
     components: Option<Page<SbomComponent>>,
-    evidence: crate::evidence::Evidence,
+    evidence: crate::attestations::service::Evidence,
     /// The latest Go build info with its cross-check.
-    go: Option<crate::go_ci::GoBuild>,
+    go: Option<crate::go::service::GoBuild>,
     /// Known vulnerabilities, most severe first (all of them: the table
     /// is the artifact's to-do list).
     findings: Vec<crate::vulnerabilities::service::Finding>,
@@ -361,7 +363,7 @@ async fn artifact(
     ApiQuery(filter): ApiQuery<ComponentFilter>,
     ApiQuery(paging): ApiQuery<PageParams>,
 ) -> WebResult<Response> {
-    let artifact = find_artifact(&state, id).await?;
+    let artifact = find_artifact(&state.pool, id).await?;
     let chosen = match view.sbom {
         Some(s) if artifact.sboms.iter().any(|x| x.id == s) => Some(s),
         Some(s) => {
@@ -371,11 +373,11 @@ async fn artifact(
     };
     let (sbom, quality, components) = match chosen {
         Some(sid) => (
-            Some(detail(&state, sid).await?),
-            crate::store::sboms::quality(&state.pool, sid)
+            Some(detail(&state.pool, sid).await?),
+            crate::sboms::store::quality(&state.pool, sid)
                 .await
                 .map_err(ApiError::from)?,
-            Some(component_page(&state, sid, &filter, &paging).await?),
+            Some(component_page(&state.pool, sid, &filter, &paging).await?),
         ),
         None => (None, None, None),
     };
@@ -387,8 +389,8 @@ async fn artifact(
         q: filter.q.as_deref().unwrap_or(""),
         kind: filter.kind.as_deref().unwrap_or(""),
         components,
-        evidence: crate::evidence::evidence_for_artifact(&state.pool, id).await?,
-        go: crate::go_ci::latest_go_build(&state.pool, id).await?,
+        evidence: crate::attestations::service::evidence_for_artifact(&state.pool, id).await?,
+        go: crate::go::service::latest_go_build(&state.pool, id).await?,
         findings: crate::vulnerabilities::service::ranked_findings(&state.pool, id)
             .await
             .map_err(ApiError::from)?,
@@ -424,7 +426,7 @@ async fn components(
     let asked = search.purl.as_deref().is_some_and(|s| !s.trim().is_empty())
         || search.name.as_deref().is_some_and(|s| !s.trim().is_empty());
     let (results, error) = if asked {
-        match search_page(&state, &search, &paging).await {
+        match search_page(&state.pool, &search, &paging).await {
             Ok(page) => (Some(page), None),
             Err(e) if e.status() == StatusCode::BAD_REQUEST => (None, Some(e.to_string())),
             Err(e) => return Err(e.into()),

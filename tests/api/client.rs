@@ -577,7 +577,7 @@ async fn gitlab_ci_exchanges_cairn_id_token_from_id_tokens() {
 /// (values only the reader knows) are filled with well-formed ones.
 #[test]
 fn documented_workflows_and_the_action_pass_the_hardening_rules() {
-    use cairn::cidef::{self, HardeningParams, Kind};
+    use cairn::ci::core::{self as cidef, HardeningParams, Kind};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let doc = std::fs::read_to_string(root.join("docs/ci-integration.md")).unwrap();
     let fill = |s: &str| {

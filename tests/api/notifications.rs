@@ -41,7 +41,7 @@ fn notify_options(max_attempts: i32) -> cairn::notifications::worker::WorkerOpti
         timeout: Duration::from_secs(10),
         allow_private: true,
         idle_poll: Duration::from_millis(50),
-        key: cairn::webhooks::secrets::SecretKey::from_base64(KEY).unwrap(),
+        key: cairn::secrets::SecretKey::from_base64(KEY).unwrap(),
     }
 }
 
@@ -996,7 +996,7 @@ async fn notifications_are_queued_in_the_evaluations_transaction() {
     .await;
     let count = "SELECT count(*) FROM notification_deliveries";
     let mut tx = app.pool.begin().await.unwrap();
-    cairn::policies::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
+    cairn::policies::service::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
         .await
         .unwrap()
         .unwrap();

@@ -204,12 +204,12 @@ async fn every_operation_answers_each_role_as_documented() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_project_scoped_token_writes_only_where_its_projects_are_named() {
     let app = spawn_app().await;
-    let secret = cairn::auth::generate_token();
+    let secret = cairn::identity::core::generate_token();
     sqlx::query(
         "INSERT INTO api_tokens (name, role, token_hash, expires_at, projects)
          VALUES ('scoped', 'uploader', $1, now() + interval '15 minutes', $2)",
     )
-    .bind(cairn::auth::hash_token(&secret))
+    .bind(cairn::identity::core::hash_token(&secret))
     .bind(vec!["acme/*".to_string()])
     .execute(&app.pool)
     .await

@@ -289,7 +289,7 @@ async fn a_revoked_bootstrap_token_stays_revoked_across_restarts() {
 
     // With another admin token in the database, a bootstrap value is not
     // added either: the bootstrap token is only for a database without one.
-    let (_, admin) = cairn::store::tokens::create(&pool, "ops", cairn::auth::Role::Admin)
+    let (_, admin) = cairn::identity::store::create(&pool, "ops", cairn::identity::Role::Admin)
         .await
         .unwrap();
     let restarted = start(&pool, Some(OTHER)).await;

@@ -670,7 +670,7 @@ async fn the_vulnerabilities_rule_gates_until_triaged() {
     let opts = cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 10,
-        limits: cairn::policy::engine::EvalLimits {
+        limits: cairn::policies::core::engine::EvalLimits {
             rego: std::time::Duration::from_millis(250),
             evaluation: std::time::Duration::from_secs(10),
         },

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use cairn::webhooks::verify::gitlab_signature;
+use cairn::builds::core::verify::gitlab_signature;
 use futures_util::stream::{self, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -336,7 +336,7 @@ async fn refusals_with_random_source_names_share_one_audit_row() {
 
     // Forged signatures to the real source with random other names mixed
     // in: one row per reason, not per name.
-    let forged = cairn::webhooks::verify::github_signature(b"not the secret", b"{}");
+    let forged = cairn::builds::core::verify::github_signature(b"not the secret", b"{}");
     for i in 0..50 {
         let name = if i % 2 == 0 {
             "gh".to_owned()

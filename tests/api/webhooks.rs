@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairn::webhooks::verify::{github_signature, gitlab_signature};
-use cairn::webhooks::worker::Fault;
+use cairn::builds::core::verify::{github_signature, gitlab_signature};
+use cairn::builds::worker::Fault;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -3,7 +3,7 @@
 //! lists, and the `response` the webhook writes back with the review's uid.
 #![no_main]
 
-use cairn::policy::admission::{self, Review};
+use cairn::policies::core::admission::{self, Review};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,8 @@
-//! Attestation upload handling: `attest::read` (one JSON document or JSON
+//! Attestation upload handling: `attestations::core::read` (one JSON document or JSON
 //! lines; Sigstore bundle v0.1–v0.3, legacy cosign bundle, DSSE envelope,
 //! detached signature), then for each piece what the upload does with it:
-//! the in-toto statement parsing of DSSE payloads (`attest::statement::parse`)
-//! and the offline verification (`attest::verify`) against the built-in
+//! the in-toto statement parsing of DSSE payloads (`attestations::core::statement::parse`)
+//! and the offline verification (`attestations::core::verify`) against the built-in
 //! Sigstore public-good root and one trusted key, which parses the
 //! certificates, statements and log entries of the piece. The raw input is
 //! also parsed as a bare in-toto statement.
@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 
 use base64::Engine;
-use cairn::attest::{self, Evidence, Expect, TrustSet, TrustedKey};
+use cairn::attestations::core::{self as attest, Evidence, Expect, TrustSet, TrustedKey};
 use libfuzzer_sys::fuzz_target;
 
 /// The sigstore-conformance managed key

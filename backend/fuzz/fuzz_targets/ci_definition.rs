@@ -1,6 +1,6 @@
 //! CI definition uploads (`POST /api/v1/ci-definitions`,
-//! `go_ci::ingest_ci_definition`): `cidef::detect` (from a file name, and
-//! from the content alone) and `cidef::check` with the default
+//! `ci::service::ingest_ci_definition`): `ci::core::detect` (from a file name, and
+//! from the content alone) and `ci::core::check` with the default
 //! `HardeningParams` for every kind — GitHub Actions workflow, GitLab CI,
 //! Dockerfile — whatever the detection says, since the uploader may name
 //! the kind. Also the YAML tree reader and the Go verification-switch scan
@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use cairn::cidef::{self, HardeningParams, Kind};
+use cairn::ci::core::{self as cidef, HardeningParams, Kind};
 use libfuzzer_sys::fuzz_target;
 
 const KINDS: [Kind; 3] = [Kind::GithubWorkflow, Kind::GitlabCi, Kind::Dockerfile];
@@ -39,5 +39,5 @@ fuzz_target!(|data: &[u8]| {
     for kind in KINDS {
         let _ = cidef::check(kind, kind.default_file(), text, params());
     }
-    let _ = cairn::goevidence::verification_switches(text);
+    let _ = cairn::go::core::verification_switches(text);
 });

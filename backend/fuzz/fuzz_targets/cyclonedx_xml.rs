@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = cairn::sbom::Input::new(data) else {
+    let Ok(input) = cairn::sboms::core::Input::new(data) else {
         return;
     };
     let Ok(sbom) = input.parse() else {
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         .find(|b| !b.is_ascii_whitespace())
         == Some(&b'<');
     assert_eq!(
-        sbom.syntax == cairn::sbom::Syntax::Xml,
+        sbom.syntax == cairn::sboms::core::Syntax::Xml,
         starts_like_xml,
         "syntax {:?}",
         sbom.syntax
@@ -39,5 +39,5 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     assert!(sbom.warnings.len() <= 21, "{} warnings", sbom.warnings.len());
-    let _ = cairn::sbom::quality::score(&sbom).summary();
+    let _ = cairn::sboms::core::quality::score(&sbom).summary();
 });

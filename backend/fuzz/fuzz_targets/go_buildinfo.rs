@@ -1,5 +1,5 @@
 //! Go build-info extraction, as `POST /api/v1/go/builds` runs it
-//! (`go_ci::extract`): `buildinfo::detect` on the head, then
+//! (`go::service::extract`): `buildinfo::detect` on the head, then
 //! `buildinfo::from_executable` (ELF, Mach-O, universal Mach-O, PE; section
 //! tables or a scan for the magic) on the whole body, and
 //! `buildinfo::parse_version_m` on the body as text (`go version -m`
@@ -11,9 +11,9 @@
 
 use std::io::Cursor;
 
-use cairn::goevidence::buildinfo::{self, BuildInfo};
-use cairn::goevidence::crosscheck::{self, SbomGoComponent};
-use cairn::goevidence::symbols;
+use cairn::go::core::buildinfo::{self, BuildInfo};
+use cairn::go::core::crosscheck::{self, SbomGoComponent};
+use cairn::go::core::symbols;
 use libfuzzer_sys::fuzz_target;
 
 fn use_info(info: &BuildInfo) {

@@ -1,10 +1,10 @@
 //! go.mod and go.sum uploads (`POST /api/v1/go/modules`): `parse_go_mod`
 //! and `parse_go_sum` on the text, the JSON round trip the store makes
-//! (`go_ci::ingest_module_file` stores `serde_json::to_value` of the result
+//! (`go::service::ingest_module_file` stores `serde_json::to_value` of the result
 //! and reads it back), and `unsummed` as the go-modules-verified rule runs it.
 #![no_main]
 
-use cairn::goevidence::gomod::{self, GoMod, SumEntry};
+use cairn::go::core::gomod::{self, GoMod, SumEntry};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

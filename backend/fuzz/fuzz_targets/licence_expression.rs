@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use cairn::policy::licenses;
+use cairn::policies::core::licenses;
 use libfuzzer_sys::fuzz_target;
 
 struct Lists {

@@ -12,9 +12,9 @@
 
 use std::time::Duration;
 
-use cairn::policy::engine::{self, CompiledSet, EvalContext, EvalLimits, PolicyDefinition};
-use cairn::policy::input::SbomFacts;
-use cairn::policy::{find_rule, RuleInput, Status};
+use cairn::policies::core::engine::{self, CompiledSet, EvalContext, EvalLimits, PolicyDefinition};
+use cairn::policies::core::input::SbomFacts;
+use cairn::policies::core::{find_rule, RuleInput, Status};
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
@@ -88,7 +88,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = cairn::sbom::Input::new(data) else {
+    let Ok(input) = cairn::sboms::core::Input::new(data) else {
         return;
     };
     let Ok(parsed) = input.parse() else {

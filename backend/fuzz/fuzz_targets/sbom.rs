@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = cairn::sbom::Input::new(data) else {
+    let Ok(input) = cairn::sboms::core::Input::new(data) else {
         return;
     };
     let _ = input.bytes().len();
@@ -30,12 +30,12 @@ fuzz_target!(|data: &[u8]| {
     // 20 messages plus one "... and N more" (sbom/normalize.rs `Warnings`).
     assert!(sbom.warnings.len() <= 21, "{} warnings", sbom.warnings.len());
     let _ = (sbom.component_count(), sbom.dependency_count());
-    let report = cairn::sbom::quality::score(&sbom);
+    let report = cairn::sboms::core::quality::score(&sbom);
     for (id, p) in report.profiles() {
         assert!((0.0..=100.0).contains(&p.score), "{id} score {}", p.score);
         for f in &p.fields {
             assert_eq!(f.covered + f.missing_count, f.total, "{id} {}", f.field);
-            assert!(f.missing.len() <= cairn::sbom::quality::MISSING_LIMIT);
+            assert!(f.missing.len() <= cairn::sboms::core::quality::MISSING_LIMIT);
         }
     }
     let _ = report.summary();

@@ -6,8 +6,8 @@
 //! `merge_jobs` as the batch writer merges them.
 #![no_main]
 
-use cairn::webhooks::normalize::{merge_jobs, normalize, Normalized};
-use cairn::webhooks::Provider;
+use cairn::builds::core::normalize::{merge_jobs, normalize, Normalized};
+use cairn::builds::core::Provider;
 use libfuzzer_sys::fuzz_target;
 
 const GITHUB_EVENTS: &[&str] = &[

@@ -1,18 +1,8 @@
 //! The REST API under `/api/v1`, its OpenAPI description and docs UI.
 
-pub mod attestations;
-pub mod ci;
-pub mod components;
 pub mod contract;
 pub mod extract;
-pub mod go;
 pub mod health;
-pub mod inventory;
-pub mod policies;
-pub mod runs;
-pub mod sboms;
-pub mod tokens;
-pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -22,11 +12,19 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use crate::attestations::api as attestations;
+use crate::builds::api::{runs, webhooks};
+use crate::ci::api as ci;
 use crate::compliance::api as compliance;
 use crate::cra::api as cra;
 use crate::dtrack::api as dtrack;
+use crate::go::api as go;
+use crate::identity::api as tokens;
+use crate::inventory::api as inventory;
 use crate::notifications::api as notifications;
+use crate::policies::api as policies;
 use crate::publishing::api as publishing;
+use crate::sboms::api::{self as sboms, components};
 use crate::state::AppState;
 use crate::vulnerabilities::api as vulnerabilities;
 

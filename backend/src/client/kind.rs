@@ -240,10 +240,10 @@ fn detect_text(name: &str, text: &str) -> Result<Kind, String> {
     {
         return Ok(Kind::GoVersionM);
     }
-    match crate::cidef::detect(Some(name), text) {
-        Ok(crate::cidef::Kind::GithubWorkflow) => Ok(Kind::GithubWorkflow),
-        Ok(crate::cidef::Kind::GitlabCi) => Ok(Kind::GitlabCi),
-        Ok(crate::cidef::Kind::Dockerfile) => Ok(Kind::Dockerfile),
+    match crate::ci::core::detect(Some(name), text) {
+        Ok(crate::ci::core::Kind::GithubWorkflow) => Ok(Kind::GithubWorkflow),
+        Ok(crate::ci::core::Kind::GitlabCi) => Ok(Kind::GitlabCi),
+        Ok(crate::ci::core::Kind::Dockerfile) => Ok(Kind::Dockerfile),
         Err(_) => Err("not a kind Cairn reads (SBOM, bundle, in-toto, Go binary, go.mod/go.sum, CI definition, scan report, VEX)".into()),
     }
 }

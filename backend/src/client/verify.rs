@@ -1,5 +1,5 @@
 //! `cairn verify --bundle B --artifact FILE`: the server's offline
-//! verification (`crate::attest`) on local files, against the same
+//! verification (`crate::attestations::core`) on local files, against the same
 //! shipped Sigstore public-good root plus any roots and keys given.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::output::{EXIT_OK, EXIT_REFUSED};
 use super::{done, ClientError, VerifyArgs};
-use crate::attest::{self, trust, Expect, RootScope, SigstoreRoot, TrustSet, TrustedKey};
+use crate::attestations::core::{self as attest, trust, Expect, RootScope, SigstoreRoot, TrustSet, TrustedKey};
 
 pub async fn verify(args: VerifyArgs) -> i32 {
     // CPU-bound and synchronous: no need for the runtime's threads.
@@ -81,7 +81,7 @@ fn run(args: &VerifyArgs) -> Result<i32, ClientError> {
         // Verified, but for another artifact: not evidence for this one.
         let not_covering = out
             .verified
-            .then(|| crate::evidence::coverage_note(Some(&digest), &out.subjects))
+            .then(|| crate::attestations::core::coverage_note(Some(&digest), &out.subjects))
             .flatten();
         if !out.verified || not_covering.is_some() {
             all = false;

@@ -9,7 +9,7 @@
 //! `service` gathers the evidence as of a time, `store` is the only SQL,
 //! `api` and `web` the thin handlers. This folder reads other capabilities'
 //! rows (evaluations, SBOMs, attestations, findings) through its own store
-//! and `store::attestations`; nothing imports it but the router.
+//! and `attestations::store`; nothing imports it but the router.
 
 pub mod api;
 pub mod core;

@@ -17,7 +17,7 @@ use super::core::framework;
 use super::core::report::{Report, Summary};
 use super::service::{self, ReportRequest};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::auth::Role;
+use crate::identity::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};

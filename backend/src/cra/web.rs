@@ -14,7 +14,7 @@ use super::core::report::Draft;
 use super::core::{countdown, Stage};
 use super::service::{self, Case};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::auth::Role;
+use crate::identity::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};

@@ -6,7 +6,7 @@
 //! map onto a Cairn project, artifact and version, DT's UUIDs and lenient
 //! booleans, and the DT JSON shapes (project, finding, policy violation)
 //! built from Cairn's findings and policy results. `service` holds the use
-//! cases (an upload goes through `ingest::ingest_sbom_with`, its token
+//! cases (an upload goes through `sboms::service::ingest_sbom_with`, its token
 //! recorded in the SBOM's transaction), `store` the only SQL, `api` the
 //! thin handlers. Reads `findings` of the vulnerabilities capability and
 //! the latest policy evaluations; writes `dtrack_projects` and

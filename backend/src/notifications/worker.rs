@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use super::core::{retry, sign, target};
 use super::service;
 use super::store::{self, Leased};
-use crate::webhooks::secrets::SecretKey;
+use crate::secrets::SecretKey;
 
 #[derive(Clone)]
 pub struct WorkerOptions {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::policy::engine::EvalLimits;
+use crate::policies::core::engine::EvalLimits;
 use crate::queue::{self, Queue};
-use crate::store::policies as store;
+use crate::policies::store as store;
 
 /// Called with each artifact id before it is evaluated; for fault-injection
 /// tests (a hook that panics is a worker dying mid-evaluation).

@@ -10,7 +10,7 @@
 //! discovery document); `store/` its only SQL; `api/` thin handlers; `web.rs`
 //! the dashboard page `/ui/publishers`. It
 //! may import `auth`, `domain`, `error`, `config`, `pagination`, `outbound`,
-//! `store::tokens`, and (its handlers and page) `api::extract` and `web`.
+//! `identity::store`, and (its handlers and page) `api::extract` and `web`.
 
 pub mod api;
 pub mod core;

@@ -9,7 +9,7 @@ use axum::Router;
 use chrono::SecondsFormat;
 
 use super::store::{self, Exchange, Publisher};
-use crate::auth::Role;
+use crate::identity::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};

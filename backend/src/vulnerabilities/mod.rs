@@ -5,10 +5,10 @@
 //! purls, OSV records, ranges, severity, KEV, triage resolution, VEX read and
 //! write, Grype/Trivy reports. `service` holds the use cases
 //! and transactions, `store` the only SQL, `api` the thin handlers. This
-//! folder imports the shared plumbing (`auth`, `error`, `pagination`,
-//! `upload`, `state`, `ingest::ArtifactTarget`) and queues re-evaluation
-//! through `store::policies::enqueue`. Imported by: the SBOM store (it keys
-//! components with `core::purl`) and `store::policies::load_input` (the
+//! folder imports the shared plumbing (`identity`, `error`, `pagination`,
+//! `upload`, `state`, `inventory::service::ArtifactTarget`) and queues re-evaluation
+//! through `queue::evaluate`. Imported by: the SBOM store (it keys
+//! components with `core::purl`) and `policies::store::load_input` (the
 //! findings in the rule input).
 
 pub mod api;

@@ -14,7 +14,7 @@ use super::core::severity::Severity;
 use super::core::triage::{Scope, State as TriageState};
 use super::service::{self, Overview, TrendPoint};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::auth::Role;
+use crate::identity::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::{render, same_origin, Session, WebResult};

@@ -383,7 +383,7 @@ pub fn worker_options() -> cairn::policies::worker::WorkerOptions {
     cairn::policies::worker::WorkerOptions {
         workers: 1,
         batch: 10,
-        limits: cairn::policy::engine::EvalLimits {
+        limits: cairn::policies::core::engine::EvalLimits {
             rego: std::time::Duration::from_millis(250),
             evaluation: std::time::Duration::from_secs(10),
         },

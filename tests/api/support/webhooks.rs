@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use cairn::webhooks::verify::github_signature;
-use cairn::webhooks::worker::{self, WorkerOptions, Workers};
+use cairn::builds::core::verify::github_signature;
+use cairn::builds::worker::{self, WorkerOptions, Workers};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -17,7 +17,7 @@ use super::core::sign::Jwk;
 use super::service::{self, ReportRequest, StatementInput};
 use super::store::StatementRow;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;

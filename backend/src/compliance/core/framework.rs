@@ -48,7 +48,7 @@ pub fn parse(text: &str) -> Result<Framework, String> {
             return Err(format!("control `{}` is listed twice", c.id));
         }
         for r in &c.rules {
-            if crate::policy::rules::find_rule(&r.rule).is_none() {
+            if crate::policies::core::rules::find_rule(&r.rule).is_none() {
                 return Err(format!(
                     "control `{}` names unknown rule `{}`",
                     c.id, r.rule

@@ -15,10 +15,10 @@ use super::core::framework::{self, Framework, Need};
 use super::core::report::{Report, Scope};
 use super::core::sign::{self, ReportKey};
 use super::store::{self, NewStatement, StatementRow};
-use crate::auth::Caller;
+use crate::identity::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::input::ProvenanceFacts;
-use crate::store::attestations::AttestationRecord;
+use crate::policies::core::input::ProvenanceFacts;
+use crate::attestations::store::AttestationRecord;
 
 /// A report covers at most this many releases (a portfolio larger than
 /// that is reported per project).
@@ -45,7 +45,7 @@ pub fn framework(id: &str) -> ApiResult<&'static Framework> {
 }
 
 async fn project_id(conn: &mut PgConnection, name: &str) -> ApiResult<i64> {
-    crate::store::policies::project_id(&mut *conn, name)
+    crate::policies::store::project_id(&mut *conn, name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("project `{name}` not found")))
 }
@@ -198,7 +198,7 @@ async fn gather(
     // Verified attestations over the releases' digests, in one read.
     let digests: Vec<String> = releases.iter().filter_map(|r| r.digest.clone()).collect();
     let verified: Vec<AttestationRecord> =
-        crate::store::attestations::verified_for_digests(&mut *conn, &digests)
+        crate::attestations::store::verified_for_digests(&mut *conn, &digests)
             .await?
             .into_iter()
             .filter(|a| a.verified && a.uploaded_at <= at)
@@ -654,7 +654,7 @@ fn attestation_evidence(a: &AttestationRecord) -> Evidence {
     e.rekor_log_index = a.rekor_log_index;
     if let Some(p) = &a.provenance {
         e.builder = p.builder_id.clone();
-        e.slsa_level = Some(crate::policy::rules::slsa_level(&ProvenanceFacts {
+        e.slsa_level = Some(crate::policies::core::rules::slsa_level(&ProvenanceFacts {
             id: a.id,
             signer: a.identity.clone(),
             trusted_by: a.trusted_by.clone(),

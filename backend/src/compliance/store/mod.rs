@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
-use crate::policy::engine::RuleResult;
+use crate::policies::core::engine::RuleResult;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Release {
@@ -84,7 +84,7 @@ pub struct Sbom {
     pub uploaded_at: DateTime<Utc>,
     /// The scores stored at ingestion (NULL until the backfill reaches an
     /// older SBOM).
-    pub quality: Option<sqlx::types::Json<crate::sbom::quality::QualitySummary>>,
+    pub quality: Option<sqlx::types::Json<crate::sboms::core::quality::QualitySummary>>,
 }
 
 /// Each artifact's latest SBOM uploaded at or before `at`, and any other

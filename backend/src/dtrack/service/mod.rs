@@ -1,5 +1,5 @@
 //! Dependency-Track use cases: a BOM upload (resolved onto a Cairn
-//! artifact, stored by `ingest::ingest_sbom_with` with its token in the
+//! artifact, stored by `sboms::service::ingest_sbom_with` with its token in the
 //! same transaction), token status, project lookup, findings and
 //! violations in DT's shape.
 
@@ -10,10 +10,11 @@ use sqlx::{PgConnection, PgPool};
 use super::core::shapes::{self, DtFinding, DtProject, DtProjectRef, DtViolation};
 use super::core::{self, Mapping};
 use super::store::{self, ProjectRow};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::{self, AfterIngest, ArtifactTarget};
-use crate::store::inventory;
+use crate::inventory::service::ArtifactTarget;
+use crate::sboms::service::{self as ingest, AfterIngest};
+use crate::inventory::store as inventory;
 use crate::upload::Upload;
 
 /// A BOM upload as DT clients send it (JSON or multipart), fields checked.
@@ -330,7 +331,7 @@ pub async fn violations(pool: &PgPool, uuid: &str) -> ApiResult<Vec<DtViolation>
         name: row.dt_name.clone(),
         version: row.dt_version.clone(),
     };
-    let evaluations = crate::store::policies::latest(pool, &[row.artifact_id]).await?;
+    let evaluations = crate::policies::store::latest(pool, &[row.artifact_id]).await?;
     let mut out = Vec::new();
     for e in &evaluations {
         for r in e

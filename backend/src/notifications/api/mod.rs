@@ -13,7 +13,7 @@ use super::service::{
     SubscriptionPatch,
 };
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;

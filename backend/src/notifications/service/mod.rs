@@ -20,10 +20,10 @@ use super::core::{
 use super::store::{self, DeliveryRow, NewDeliveries, SubscriptionFields, SubscriptionRow};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageParams};
-use crate::policies::SetVerdict;
+use crate::policies::service::SetVerdict;
 use crate::vulnerabilities::core::severity::Severity;
 use crate::vulnerabilities::service::Finding;
-use crate::webhooks::secrets::SecretKey;
+use crate::secrets::SecretKey;
 
 // --- subscriptions ------------------------------------------------------------------
 
@@ -511,7 +511,7 @@ pub async fn previous_decisions(
     {
         return Ok(HashMap::new());
     }
-    Ok(crate::store::policies::latest(&mut *conn, &[artifact_id])
+    Ok(crate::policies::store::latest(&mut *conn, &[artifact_id])
         .await?
         .into_iter()
         .map(|e| (e.policy_set_id, e.decision))

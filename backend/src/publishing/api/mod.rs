@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::service::{self, Issued, PublisherRequest};
 use super::store::{self, Exchange, IssuerKeys, Publisher};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;

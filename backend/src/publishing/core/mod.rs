@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::auth::glob_match;
+use crate::identity::glob_match;
 
 /// Why an exchange was refused: the check that failed (a claim name such
 /// as `aud` or `repository`, or `signature`, `kid`, `alg`, `token`) and a

@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 
 use super::core::{self, token, Candidate, Provider, Refusal};
 use super::store::{self, IssuerKeys, NewExchange, NewPublisher, Publisher};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::config::Config;
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult};
-use crate::store::tokens::{self, NewScopedToken};
+use crate::identity::store::{self as tokens, NewScopedToken};
 
 /// At most this many project patterns per publisher.
 const MAX_PROJECTS: usize = 100;

@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use sqlx::PgExecutor;
 use utoipa::ToSchema;
 
-use crate::auth::Role;
+use crate::identity::Role;
 
 /// A trusted publisher.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

@@ -13,11 +13,10 @@ use super::service::{
     self, Finding, FindingKey, ImportReport, KevReport, Source, State as TriageState,
 };
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::PageParams;
 use crate::state::AppState;
-use crate::store;
 use crate::upload;
 
 /// Import OSV advisories (or CSAF advisories).
@@ -253,7 +252,7 @@ pub async fn artifact_vulnerabilities(
     caller.require(Role::Viewer)?;
     let limit = page.limit()? as usize;
     let after: Option<FindingKey> = page.after()?;
-    if store::inventory::get_artifact(&state.pool, id)
+    if crate::inventory::store::get_artifact(&state.pool, id)
         .await?
         .is_none()
     {
@@ -741,7 +740,7 @@ pub async fn upload_scan_report(
     body: Body,
 ) -> ApiResult<(axum::http::StatusCode, Json<service::ScanIngested>)> {
     caller.require_for(Role::Uploader, &params.project)?;
-    let target = crate::ingest::ArtifactTarget::parse(
+    let target = crate::inventory::service::ArtifactTarget::parse(
         &params.project,
         &params.artifact,
         &params.version,

@@ -10,11 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::core::severity::Severity;
 use super::super::service::{self, Overview};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::auth::{Caller, Role};
+use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::store;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -200,7 +199,7 @@ pub async fn finding_history(
     caller.require(Role::Viewer)?;
     let limit = page.limit()?;
     let before: Option<i64> = page.after()?;
-    if store::inventory::get_artifact(&state.pool, id)
+    if crate::inventory::store::get_artifact(&state.pool, id)
         .await?
         .is_none()
     {

@@ -396,7 +396,7 @@ async fn write_batch(
     packages.package_key.sort();
     packages.package_key.dedup();
     let stale = store::artifacts_with_packages(&mut *tx, &packages.package_key).await?;
-    crate::store::policies::enqueue(tx, &stale, "advisories changed").await?;
+    crate::queue::evaluate(tx, &stale, "advisories changed").await?;
     Ok(())
 }
 
@@ -508,7 +508,7 @@ pub async fn import_kev(pool: &PgPool, json: &[u8]) -> Result<KevReport, ImportE
     // KEV membership can change any finding's verdict.
     let keys = store::advised_packages(&mut *tx).await?;
     let stale = store::artifacts_with_packages(&mut *tx, &keys).await?;
-    crate::store::policies::enqueue(&mut tx, &stale, "KEV catalog changed").await?;
+    crate::queue::evaluate(&mut tx, &stale, "KEV catalog changed").await?;
     // CRA products' exploited vulnerabilities open their reporting cases.
     crate::cra::service::kev_imported(&mut tx, &rows.cve_id, chrono::Utc::now()).await?;
     tx.commit().await?;

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
-use crate::goevidence::symbols::{self, Symbols};
-use crate::store::goci;
+use crate::go::core::symbols::{self, Symbols};
+use crate::go::store as gostore;
 use crate::vulnerabilities::core::osv;
 use crate::vulnerabilities::core::purl::Purl;
 use crate::vulnerabilities::core::version::Ecosystem;
@@ -102,7 +102,7 @@ pub async fn apply(conn: &mut PgConnection, findings: &mut [Finding]) -> sqlx::R
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let sources: HashMap<i64, goci::SymbolSource> = goci::symbol_sources(&mut *conn, &artifacts)
+    let sources: HashMap<i64, gostore::SymbolSource> = gostore::symbol_sources(&mut *conn, &artifacts)
         .await?
         .into_iter()
         .map(|s| (s.artifact_id, s))
@@ -147,7 +147,7 @@ pub async fn apply(conn: &mut PgConnection, findings: &mut [Finding]) -> sqlx::R
     let mut tables: HashMap<i64, Symbols> = HashMap::new();
     for (build, wanted) in packages {
         let wanted: Vec<String> = wanted.into_iter().collect();
-        tables.insert(build, goci::symbols_in(&mut *conn, build, &wanted).await?);
+        tables.insert(build, gostore::symbols_in(&mut *conn, build, &wanted).await?);
     }
     for (i, listed) in imports {
         let f = &mut findings[i];

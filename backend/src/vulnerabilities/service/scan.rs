@@ -36,7 +36,7 @@ pub struct ScanIngested {
 /// scanner (one transaction; the artifact is created like an SBOM upload's).
 pub async fn ingest_scan(
     pool: &PgPool,
-    target: &crate::ingest::ArtifactTarget,
+    target: &crate::inventory::service::ArtifactTarget,
     document: &[u8],
     uploaded_by: i64,
 ) -> crate::error::ApiResult<ScanIngested> {
@@ -106,7 +106,7 @@ pub async fn ingest_scan(
     .await?;
     if let Some(id) = report_id {
         store::insert_scan_findings(&mut tx, id, &rows).await?;
-        crate::store::policies::enqueue(&mut tx, &[artifact_id], "scan report").await?;
+        crate::queue::evaluate(&mut tx, &[artifact_id], "scan report").await?;
     }
     let named: Vec<String> = report
         .findings

@@ -71,7 +71,7 @@ pub async fn triage(
             let name = r
                 .project
                 .ok_or_else(|| TriageError::Invalid("a project decision needs `project`".into()))?;
-            let id = crate::store::policies::project_id(&mut *tx, name)
+            let id = crate::policies::store::project_id(&mut *tx, name)
                 .await?
                 .ok_or_else(|| TriageError::NotFound(format!("there is no project {name:?}")))?;
             (None, Some(id))
@@ -93,7 +93,7 @@ pub async fn triage(
     }
     let key = package.key();
     let stale = store::artifacts_with_packages(&mut *tx, std::slice::from_ref(&key)).await?;
-    crate::store::policies::enqueue(tx, &stale, "triage decision").await?;
+    crate::queue::evaluate(tx, &stale, "triage decision").await?;
     Ok(store::insert_decision(
         tx,
         &store::NewDecision {

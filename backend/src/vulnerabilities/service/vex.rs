@@ -94,7 +94,7 @@ pub async fn import_vex(
         for product in &st.products {
             let artifacts = match product {
                 ProductRef::Digest(d) => {
-                    crate::store::attestations::artifacts_with_digest(&mut *tx, d).await?
+                    crate::attestations::store::artifacts_with_digest(&mut *tx, d).await?
                 }
                 ProductRef::Purl(p) => store::artifacts_with_root_purl(&mut *tx, p).await?,
             };
@@ -147,7 +147,7 @@ pub async fn import_vex(
                 Some(a) => vec![*a],
                 None => store::artifacts_with_packages(&mut *tx, std::slice::from_ref(key)).await?,
             };
-            crate::store::policies::enqueue(&mut *tx, &stale, "VEX imported").await?;
+            crate::queue::evaluate(&mut *tx, &stale, "VEX imported").await?;
             store::insert_decision(
                 &mut *tx,
                 &store::NewDecision {

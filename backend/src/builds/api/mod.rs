@@ -1,0 +1,2 @@
+pub mod runs;
+pub mod webhooks;
