@@ -351,7 +351,8 @@ async fn main() -> Result<()> {
     let rego_input = rego_input.expect("n > 0");
     let mut rego_ms = Vec::new();
     for module in [REGO_LICENCES, REGO_PURLS, REGO_SIGNERS] {
-        let rule = cairn::policies::core::rego::RegoRule::compile(module).map_err(anyhow::Error::msg)?;
+        let rule =
+            cairn::policies::core::rego::RegoRule::compile(module).map_err(anyhow::Error::msg)?;
         let t = Instant::now();
         for _ in 0..n {
             rule.evaluate(&rego_input, Duration::from_secs(2));

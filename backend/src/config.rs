@@ -114,7 +114,9 @@ pub struct ConfigError {
 
 impl Config {
     /// How custom rules are run: in worker processes of this executable.
-    pub fn sandbox_options(&self) -> std::io::Result<crate::policies::core::sandbox::SandboxOptions> {
+    pub fn sandbox_options(
+        &self,
+    ) -> std::io::Result<crate::policies::core::sandbox::SandboxOptions> {
         let program = match &self.rego_program {
             Some(p) => p.clone(),
             // The running executable itself, even after an upgrade replaced

@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::identity::SessionKeys;
 use crate::config::Config;
+use crate::identity::SessionKeys;
 use crate::state::AppState;
 
 /// Prepares a database for serving: migrations, the bootstrap token, the

@@ -7,8 +7,8 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use tracing_subscriber::EnvFilter;
 
-use cairn::identity::Role;
 use cairn::config::Config;
+use cairn::identity::Role;
 use cairn_embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 /// Counts the heap once armed: the Rego worker's hard memory limit.

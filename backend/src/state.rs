@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::identity::SessionKeys;
 use crate::config::Config;
+use crate::identity::SessionKeys;
 
 #[derive(Clone)]
 pub struct AppState {

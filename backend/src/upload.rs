@@ -71,8 +71,11 @@ pub async fn read_raw(
     max: usize,
     setting: &str,
 ) -> ApiResult<Bytes> {
-    let too_large =
-        || ApiError::too_large(format!("the body exceeds the limit of {max} bytes ({setting})"));
+    let too_large = || {
+        ApiError::too_large(format!(
+            "the body exceeds the limit of {max} bytes ({setting})"
+        ))
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -12,21 +12,21 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::api::extract::{ApiPath, ApiQuery};
+use crate::error::ApiError;
+use crate::identity::store as tokens;
+use crate::identity::Caller;
 use crate::inventory::service::{
     artifact_page, find_artifact, find_project, project_page, ArtifactFilter, ProjectFilter,
 };
+use crate::inventory::store::{ArtifactSummary, ProjectSummary};
+use crate::pagination::{Page, PageParams};
 use crate::sboms::api::document_response;
 use crate::sboms::service::{
     component_page, detail, search_page, ComponentFilter, ComponentSearch, SbomDetail,
 };
-use crate::identity::Caller;
-use crate::error::ApiError;
-use crate::pagination::{Page, PageParams};
-use crate::state::AppState;
 use crate::sboms::store::components::ComponentHit;
-use crate::inventory::store::{ArtifactSummary, ProjectSummary};
 use crate::sboms::store::SbomComponent;
-use crate::identity::store as tokens;
+use crate::state::AppState;
 
 const COOKIE: &str = "cairn_session";
 const CSS: &str = include_str!("../../frontend/static/cairn.css");
@@ -60,6 +60,27 @@ impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
         tracing::error!(error = %e, "template rendering failed");
         WebError(ApiError::internal())
+    }
+}
+
+/// The pages' askama filters: `{{ a|evidence_time }}`, `{{ a.kind|kind_label }}`.
+mod filters {
+    use std::borrow::Borrow;
+
+    use askama::{Result, Values};
+
+    use crate::attestations::service;
+    use crate::attestations::store::AttestationRecord;
+
+    /// When an attestation happened (its log time, else its upload), UTC.
+    pub fn evidence_time(a: &impl Borrow<AttestationRecord>, _: &dyn Values) -> Result<String> {
+        Ok(service::when(a.borrow())
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string())
+    }
+
+    pub fn kind_label(kind: &str, _: &dyn Values) -> Result<&'static str> {
+        Ok(service::kind_label(kind))
     }
 }
 

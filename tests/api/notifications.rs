@@ -996,10 +996,15 @@ async fn notifications_are_queued_in_the_evaluations_transaction() {
     .await;
     let count = "SELECT count(*) FROM notification_deliveries";
     let mut tx = app.pool.begin().await.unwrap();
-    cairn::policies::service::evaluate_and_store(&mut tx, artifact, "test", worker_options().limits)
-        .await
-        .unwrap()
-        .unwrap();
+    cairn::policies::service::evaluate_and_store(
+        &mut tx,
+        artifact,
+        "test",
+        worker_options().limits,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let inside: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await.unwrap();
     assert_eq!(inside, 1);
     tx.rollback().await.unwrap();

@@ -184,7 +184,9 @@ async fn quality_of_uploaded_sboms() {
     assert!(page(artifact).await.contains("Not scored yet"));
     let out = dry(json!([{"rule": "sbom-present", "params": {"min_quality": {"ntia": 10}}}])).await;
     assert_eq!(out["results"][0]["status"], "error", "{out}");
-    let scored = cairn::sboms::service::backfill_quality(&app.pool).await.unwrap();
+    let scored = cairn::sboms::service::backfill_quality(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(scored, 1);
     assert_eq!(stored_quality(&app, id).await, Some(stored));
     assert!(page(artifact).await.contains("<td class=\"num\">87.5</td>"));

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::domain::{Label, ProjectName, Sha256Digest};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
+use crate::inventory::store::ArtifactSummary;
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::inventory::store::ArtifactSummary;
 use crate::upload;
 
 use super::core::Expect;
@@ -341,9 +341,7 @@ pub async fn artifact_evidence(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Evidence>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(
-        service::evidence_for_artifact(&state.pool, id).await?,
-    ))
+    Ok(Json(service::evidence_for_artifact(&state.pool, id).await?))
 }
 
 fn parse_digest(d: &str) -> ApiResult<Sha256Digest> {

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::identity::Caller;
 use crate::domain::{Label, ProjectName, Sha256Digest};
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
 use crate::inventory::store::{self as inventory, ArtifactSummary, SbomBrief};
 
 use super::core::{
@@ -127,7 +127,8 @@ pub async fn upload(
                 },
                 _ => None,
             });
-            let id = crate::inventory::service::artifact_id(&mut tx, p, a, v, derived.as_deref()).await?;
+            let id = crate::inventory::service::artifact_id(&mut tx, p, a, v, derived.as_deref())
+                .await?;
             Some(id)
         }
         None => None,
@@ -256,7 +257,6 @@ pub async fn upload(
 /// Most unverified attempts kept per artifact (or for uploads naming no
 /// artifact): enough to diagnose, too few to flood a listing.
 pub const MAX_FAILED_ATTEMPTS: i64 = 100;
-
 
 /// Adds a Sigstore trusted root (JSON) or a PEM public key.
 pub async fn add_trust(
@@ -464,11 +464,7 @@ async fn build(
                 );
                 commits.insert(c.clone());
             }
-            if let Some(run) = i
-                .run_url
-                .as_deref()
-                .and_then(statement::github_run_id)
-            {
+            if let Some(run) = i.run_url.as_deref().and_then(statement::github_run_id) {
                 run_ids.insert(run);
             }
         }

@@ -11,12 +11,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::inventory::service::find_project;
-use crate::identity::{Caller, Role};
 use crate::error::ApiError;
+use crate::identity::{Caller, Role};
+use crate::inventory::service::find_project;
+use crate::inventory::store::ProjectSummary;
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::inventory::store::ProjectSummary;
 use crate::web::{render, same_origin, Session, WebResult};
 
 use super::core::Provider;
@@ -57,6 +57,28 @@ pub fn short_sha(sha: &Option<String>) -> String {
     sha.as_deref()
         .map(|s| s.chars().take(12).collect())
         .unwrap_or_else(|| "—".into())
+}
+
+/// The pages' askama filters: `{{ r.duration_secs|duration }}`,
+/// `{{ r.status|outcome(r.conclusion) }}`, `{{ r.head_sha|short_sha }}`.
+mod filters {
+    use askama::{Result, Values};
+
+    pub fn duration(secs: &Option<i64>, _: &dyn Values) -> Result<String> {
+        Ok(super::duration(secs))
+    }
+
+    pub fn outcome(
+        status: &Option<String>,
+        _: &dyn Values,
+        conclusion: &Option<String>,
+    ) -> Result<String> {
+        Ok(super::outcome(status, conclusion))
+    }
+
+    pub fn short_sha(sha: &Option<String>, _: &dyn Values) -> Result<String> {
+        Ok(super::short_sha(sha))
+    }
 }
 
 #[derive(Template)]

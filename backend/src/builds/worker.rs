@@ -15,9 +15,9 @@ use sqlx::{Acquire, PgConnection, PgPool};
 
 use super::core::normalize::{merge_jobs, normalize, JobRecord, Normalized, RunRecord};
 use super::core::Provider;
-use crate::queue::{self, Queue};
 use super::store::runs as builds;
 use super::store::webhooks::{self as store, Claimed};
+use crate::queue::{self, Queue};
 
 /// What a test's fault hook makes a worker do with a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::extract::ApiQuery;
-use crate::identity::{Caller, Role};
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::state::AppState;
 use crate::upload;
 

@@ -4,9 +4,9 @@
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::identity::Caller;
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
 
 use super::core::{self as cidef, Finding, HardeningParams, Kind};
 use super::store::{self as cistore, CiDefinition, NewCiDefinition};
@@ -55,7 +55,8 @@ pub async fn ingest_ci_definition(
     .await?;
     if created {
         // Every artifact of the project is judged on its CI definitions.
-        let artifacts = crate::inventory::store::project_artifacts(&mut *tx, project.as_str()).await?;
+        let artifacts =
+            crate::inventory::store::project_artifacts(&mut *tx, project.as_str()).await?;
         crate::queue::evaluate(&mut tx, &artifacts, "ci definition").await?;
     }
     tx.commit().await?;

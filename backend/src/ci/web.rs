@@ -8,10 +8,10 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::api::extract::ApiPath;
-use crate::inventory::service::find_project;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::inventory::service::find_project;
 use crate::inventory::store::ProjectSummary;
+use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 
 use super::store::{self as cistore, CiDefinition};

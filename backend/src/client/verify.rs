@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::output::{EXIT_OK, EXIT_REFUSED};
 use super::{done, ClientError, VerifyArgs};
-use crate::attestations::core::{self as attest, trust, Expect, RootScope, SigstoreRoot, TrustSet, TrustedKey};
+use crate::attestations::core::{
+    self as attest, trust, Expect, RootScope, SigstoreRoot, TrustSet, TrustedKey,
+};
 
 pub async fn verify(args: VerifyArgs) -> i32 {
     // CPU-bound and synchronous: no need for the runtime's threads.

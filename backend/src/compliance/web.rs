@@ -17,8 +17,8 @@ use super::core::framework;
 use super::core::report::{Report, Summary};
 use super::service::{self, ReportRequest};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::Role;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Role;
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 

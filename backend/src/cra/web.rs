@@ -14,8 +14,8 @@ use super::core::report::Draft;
 use super::core::{countdown, Stage};
 use super::service::{self, Case};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::Role;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Role;
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 

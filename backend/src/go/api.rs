@@ -9,8 +9,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::state::AppState;
 use crate::upload;
 
@@ -71,7 +71,8 @@ pub async fn upload_binary(
         params.digest.as_deref(),
     )?;
     let spooled = crate::upload::spool(&headers, body, state.config.max_upload).await?;
-    let (build, created) = service::ingest_go_binary(&state.pool, &target, spooled, &caller).await?;
+    let (build, created) =
+        service::ingest_go_binary(&state.pool, &target, spooled, &caller).await?;
     Ok((crate::api::created_or_ok(created), Json(build)))
 }
 
@@ -147,12 +148,8 @@ pub async fn upload_module_file(
             params.kind
         )));
     }
-    let up = upload::read_body(
-        &headers,
-        body,
-        state.config.max_upload.min(MAX_MODULE_FILE),
-    )
-    .await?;
+    let up =
+        upload::read_body(&headers, body, state.config.max_upload.min(MAX_MODULE_FILE)).await?;
     let (f, created) =
         service::ingest_module_file(&state.pool, &target, &params.kind, &up.document, &caller)
             .await?;

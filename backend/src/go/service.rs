@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::identity::Caller;
-use crate::domain::{ProjectName, Sha256Digest};
-use crate::error::{ApiError, ApiResult};
 use crate::attestations::service as evidence;
+use crate::domain::Sha256Digest;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
 use crate::upload::Spooled;
 
 use super::core::buildinfo::{self, BuildInfo, Detected};

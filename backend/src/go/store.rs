@@ -1,10 +1,8 @@
 //! Go build info, its function tables, go.mod and go.sum.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
-use utoipa::ToSchema;
 
 use super::core::buildinfo::BuildInfo;
 use super::core::crosscheck::SbomGoComponent;
@@ -283,8 +281,7 @@ pub async fn go_facts(
     };
     let build = row.build_info.0;
     let sbom = sbom_go_components(&mut *conn, artifact_id).await?;
-    let sbom_check =
-        sbom.map(|c| super::core::crosscheck::check(&build, Some(&c), &[]).mismatches);
+    let sbom_check = sbom.map(|c| super::core::crosscheck::check(&build, Some(&c), &[]).mismatches);
     let go_mod = latest_module_file(&mut *conn, artifact_id, "go.mod")
         .await?
         .and_then(|(_, v)| serde_json::from_value(v).ok());

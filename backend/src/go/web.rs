@@ -9,15 +9,14 @@ use axum::Router;
 
 use crate::api::extract::ApiPath;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::inventory::store::{self as inventory, ArtifactSummary};
+use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 
 use super::service::{self, GoBuild};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ui/artifacts/{id}/go", get(go_build))
+    Router::new().route("/ui/artifacts/{id}/go", get(go_build))
 }
 
 #[derive(Template)]

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::domain::Label;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::store::{self as tokens, TokenInfo};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::identity::store::{self as tokens, TokenInfo};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewToken {

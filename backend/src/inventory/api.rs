@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::Json;
 
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 
@@ -27,7 +27,9 @@ pub async fn list_projects(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<ProjectSummary>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(service::project_page(&state.pool, &filter, &page).await?))
+    Ok(Json(
+        service::project_page(&state.pool, &filter, &page).await?,
+    ))
 }
 
 /// Get a project.
@@ -64,7 +66,9 @@ pub async fn list_artifacts(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<ArtifactSummary>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(service::artifact_page(&state.pool, &filter, &page).await?))
+    Ok(Json(
+        service::artifact_page(&state.pool, &filter, &page).await?,
+    ))
 }
 
 /// Get an artifact.
@@ -83,4 +87,3 @@ pub async fn get_artifact(
     caller.require(Role::Viewer)?;
     Ok(Json(service::find_artifact(&state.pool, id).await?))
 }
-

@@ -28,8 +28,7 @@ pub async fn project_page(
 ) -> ApiResult<Page<ProjectSummary>> {
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
-    let rows =
-        inventory::list_projects(pool, nonempty(&filter.q), after.as_deref(), limit).await?;
+    let rows = inventory::list_projects(pool, nonempty(&filter.q), after.as_deref(), limit).await?;
     Ok(Page::from_rows(rows, limit, |p| p.name.clone()))
 }
 

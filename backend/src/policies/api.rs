@@ -10,21 +10,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain::Sha256Digest;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
-use crate::policies::service::{
-    self, AdmissionOptions, DryRun, DryRunResult, GateDecision, GateOptions, NewWaiverRequest,
-};
 use crate::policies::core::engine::PolicyDefinition;
 use crate::policies::core::CATALOGUE;
-use crate::state::AppState;
+use crate::policies::service::{
+    self, AdmissionOptions, ArtifactPolicy, DryRun, DryRunResult, GateDecision, GateOptions,
+    NewWaiverRequest,
+};
 use crate::policies::store::{
     self as store, DeadEvaluation, EvaluationRecord, MatrixCell, PolicySet, PolicyVersion,
     TrendPoint, WaiverRecord,
 };
+use crate::state::AppState;
 
 /// A built-in rule of the catalogue.
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,7 +77,7 @@ pub struct RegoInputSchema {
 )]
 pub async fn rego_input_schema(caller: Caller) -> ApiResult<Json<RegoInputSchema>> {
     caller.require(Role::Viewer)?;
-    let doc = super::openapi();
+    let doc = crate::api::openapi();
     let schemas = doc
         .components
         .map(|c| serde_json::to_value(c.schemas).unwrap_or_default())
@@ -107,7 +108,7 @@ pub async fn create_set(
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<(StatusCode, Json<PolicySet>)> {
     caller.require(Role::Maintainer)?;
-    let set = policies::create_set(&state.pool, &def, caller.token_id).await?;
+    let set = service::create_set(&state.pool, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = set.id,
         by = caller.token_id,
@@ -193,7 +194,7 @@ pub async fn update_set(
     ApiJson(def): ApiJson<PolicyDefinition>,
 ) -> ApiResult<Json<PolicySet>> {
     caller.require(Role::Maintainer)?;
-    let set = policies::update_set(&state.pool, id, &def, caller.token_id).await?;
+    let set = service::update_set(&state.pool, id, &def, caller.token_id).await?;
     tracing::info!(
         policy_set = id,
         version = set.version,
@@ -217,7 +218,7 @@ pub async fn delete_set(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Maintainer)?;
-    policies::delete_set(&state.pool, id).await?;
+    service::delete_set(&state.pool, id).await?;
     tracing::info!(policy_set = id, by = caller.token_id, "policy set deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,25 +255,8 @@ pub async fn dry_run(
         Role::Uploader
     })?;
     Ok(Json(
-        policies::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
+        service::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
     ))
-}
-
-/// An artifact's policy status.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ArtifactPolicy {
-    pub artifact_id: i64,
-    /// `allow`, `deny`, or `pending` (never evaluated).
-    pub decision: String,
-    /// New evidence or a change waits for evaluation.
-    pub queued: bool,
-    /// Why the artifact's evaluation was dead-lettered (it never completed):
-    /// the gate denies the artifact until it is replayed.
-    pub dead_lettered: Option<String>,
-    /// Latest evaluation per live set.
-    pub evaluations: Vec<EvaluationRecord>,
-    /// Waivers of the artifact or its project in force.
-    pub waivers: Vec<WaiverRecord>,
 }
 
 /// The latest evaluation of each set for an artifact, and its waivers.
@@ -289,30 +273,7 @@ pub async fn artifact_policy(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<ArtifactPolicy>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(artifact_status(&state, id).await?))
-}
-
-pub async fn artifact_status(state: &AppState, id: i64) -> ApiResult<ArtifactPolicy> {
-    if !store::artifact_exists(&state.pool, id).await? {
-        return Err(ApiError::not_found(format!("no artifact {id}")));
-    }
-    let evaluations = store::latest(&state.pool, &[id]).await?;
-    let decision = if evaluations.is_empty() {
-        "pending"
-    } else if evaluations.iter().any(|e| e.decision == "deny") {
-        "deny"
-    } else {
-        "allow"
-    };
-    Ok(ArtifactPolicy {
-        artifact_id: id,
-        decision: decision.into(),
-        queued: store::queued(&state.pool, id).await?,
-        dead_lettered: store::dead_reason(&state.pool, id).await?,
-        evaluations,
-        // Every waiver in force for it: they are what the decision rests on.
-        waivers: store::list_waivers(&state.pool, true, Some(id), None, i64::MAX).await?,
-    })
+    Ok(Json(service::artifact_status(&state.pool, id).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -457,7 +418,7 @@ pub async fn create_waiver(
     ApiJson(w): ApiJson<NewWaiverRequest>,
 ) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
     caller.require(Role::Maintainer)?;
-    let rec = policies::create_waiver(&state.pool, &w, &caller).await?;
+    let rec = service::create_waiver(&state.pool, &w, &caller).await?;
     tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
     Ok((StatusCode::CREATED, Json(rec)))
 }
@@ -511,7 +472,7 @@ pub async fn revoke_waiver(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Maintainer)?;
-    policies::revoke_waiver(&state.pool, id).await?;
+    service::revoke_waiver(&state.pool, id).await?;
     tracing::info!(waiver = id, by = caller.token_id, "waiver revoked");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -613,7 +574,7 @@ pub async fn gate(
 ) -> ApiResult<Json<GateDecision>> {
     let authenticated = gate_caller(&state, caller)?;
     let digest = Sha256Digest::parse(&q.digest).map_err(ApiError::bad_request)?;
-    let decision = policies::gate(
+    let decision = service::gate(
         &state.pool,
         digest.as_str(),
         gate_options(&state, authenticated),
@@ -664,7 +625,7 @@ pub async fn admission(
         allow_other_kinds: state.config.admission_other_kinds_allow,
         detail: authenticated,
     };
-    Ok(Json(policies::admit(&state.pool, &body, options).await))
+    Ok(Json(service::admit(&state.pool, &body, options).await))
 }
 
 /// Dead-lettered policy evaluations: artifacts whose evaluation never

@@ -2,7 +2,6 @@
 //! result), the deploy gate, Kubernetes admission, dry-runs, and the policy
 //! set / waiver changes that queue re-evaluations.
 
-
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -20,8 +19,10 @@ use crate::policies::core::engine::{
     PolicyDefinition, RuleResult, RuleSpec, Waiver,
 };
 use crate::policies::core::RuleInput;
+use crate::policies::store::{
+    self as store, EvaluationRecord, NewEvaluation, PolicySet, WaiverRecord,
+};
 use crate::queue::{self, Queue};
-use crate::policies::store::{self as store, EvaluationRecord, NewEvaluation, PolicySet};
 
 /// A definition error as a 422 with its pointer.
 pub fn definition_error(e: DefinitionError) -> ApiError {
@@ -852,4 +853,46 @@ pub async fn revoke_waiver(pool: &PgPool, id: i64) -> ApiResult<()> {
     crate::queue::evaluate(&mut tx, &affected, "waiver").await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// An artifact's policy status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactPolicy {
+    pub artifact_id: i64,
+    /// `allow`, `deny`, or `pending` (never evaluated).
+    pub decision: String,
+    /// New evidence or a change waits for evaluation.
+    pub queued: bool,
+    /// Why the artifact's evaluation was dead-lettered (it never completed):
+    /// the gate denies the artifact until it is replayed.
+    pub dead_lettered: Option<String>,
+    /// Latest evaluation per live set.
+    pub evaluations: Vec<EvaluationRecord>,
+    /// Waivers of the artifact or its project in force.
+    pub waivers: Vec<WaiverRecord>,
+}
+
+/// The artifact's decision from its latest evaluations, whether it waits
+/// for one, and the waivers in force for it.
+pub async fn artifact_status(pool: &PgPool, id: i64) -> ApiResult<ArtifactPolicy> {
+    if !store::artifact_exists(pool, id).await? {
+        return Err(ApiError::not_found(format!("no artifact {id}")));
+    }
+    let evaluations = store::latest(pool, &[id]).await?;
+    let decision = if evaluations.is_empty() {
+        "pending"
+    } else if evaluations.iter().any(|e| e.decision == "deny") {
+        "deny"
+    } else {
+        "allow"
+    };
+    Ok(ArtifactPolicy {
+        artifact_id: id,
+        decision: decision.into(),
+        queued: store::queued(pool, id).await?,
+        dead_lettered: store::dead_reason(pool, id).await?,
+        evaluations,
+        // Every waiver in force for it: they are what the decision rests on.
+        waivers: store::list_waivers(pool, true, Some(id), None, i64::MAX).await?,
+    })
 }

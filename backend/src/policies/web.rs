@@ -14,14 +14,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::api::extract::ApiPath;
-use crate::policies::api::{artifact_status, ArtifactPolicy};
-use crate::identity::Role;
 use crate::error::ApiError;
-use crate::policies::service::{self as policies, DryRun, DryRunResult};
+use crate::identity::Role;
 use crate::policies::core::engine::RuleSpec;
 use crate::policies::core::CATALOGUE;
-use crate::state::AppState;
+use crate::policies::service::{self, artifact_status, ArtifactPolicy, DryRun, DryRunResult};
 use crate::policies::store::{self as store, DeadEvaluation, MatrixCell, PolicySet, TrendPoint};
+use crate::state::AppState;
 use crate::web::{render, same_origin, Session, WebResult};
 
 pub fn router() -> Router<AppState> {
@@ -99,6 +98,19 @@ pub fn trend_svg(points: &[TrendPoint]) -> Trend {
     }
 }
 
+/// The pages' askama filters: `{{ c|cell_class }}`.
+mod filters {
+    use std::borrow::Borrow;
+
+    use askama::{Result, Values};
+
+    use crate::policies::store::MatrixCell;
+
+    pub fn cell_class(c: &impl Borrow<MatrixCell>, _: &dyn Values) -> Result<&'static str> {
+        Ok(super::cell_class(c.borrow()))
+    }
+}
+
 #[derive(Template)]
 #[template(path = "policy_results.html")]
 struct OverviewPage<'a> {
@@ -149,7 +161,7 @@ async fn artifact(
     ApiPath(id): ApiPath<i64>,
 ) -> WebResult<Response> {
     user.require(Role::Viewer)?;
-    let status = artifact_status(&state, id).await?;
+    let status = artifact_status(&state.pool, id).await?;
     render(ArtifactPolicyPage {
         user: Some(&user.name),
         status,
@@ -281,7 +293,7 @@ async fn dry_run(
     user.require(Role::Maintainer)?;
     let outcome = match form.artifact_id.trim().parse::<i64>() {
         Err(_) => Err("the artifact id must be a number".to_owned()),
-        Ok(artifact_id) => policies::dry_run(
+        Ok(artifact_id) => service::dry_run(
             &state.pool,
             &DryRun {
                 artifact_id,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use crate::policies::core::engine::EvalLimits;
+use crate::policies::store;
 use crate::queue::{self, Queue};
-use crate::policies::store as store;
 
 /// Called with each artifact id before it is evaluated; for fault-injection
 /// tests (a hook that panics is a worker dying mid-evaluation).
@@ -111,7 +111,7 @@ async fn evaluate_all(
         if let Some(hook) = &options.fault {
             hook(*id);
         }
-        super::evaluate_and_store(tx, *id, reason, options.limits).await?;
+        super::service::evaluate_and_store(tx, *id, reason, options.limits).await?;
     }
     Ok(())
 }

@@ -9,8 +9,8 @@ use axum::Router;
 use chrono::SecondsFormat;
 
 use super::store::{self, Exchange, Publisher};
-use crate::identity::Role;
 use crate::error::ApiError;
+use crate::identity::Role;
 use crate::state::AppState;
 use crate::web::{render, Session, WebResult};
 

@@ -264,9 +264,7 @@ pub struct SbomDetail {
 
 /// The SBOM `id` with its breakdowns, or a 404.
 pub async fn detail(pool: &PgPool, id: i64) -> ApiResult<SbomDetail> {
-    let sbom = sboms::get(pool, id)
-        .await?
-        .ok_or_else(|| no_sbom(id))?;
+    let sbom = sboms::get(pool, id).await?.ok_or_else(|| no_sbom(id))?;
     Ok(SbomDetail {
         sbom,
         ecosystems: sboms::ecosystems(pool, id).await?,
@@ -289,9 +287,7 @@ pub struct SbomQuality {
 
 /// The SBOM `id` scored again from its stored original document.
 pub async fn quality(pool: &PgPool, id: i64) -> ApiResult<SbomQuality> {
-    let sbom = sboms::get(pool, id)
-        .await?
-        .ok_or_else(|| no_sbom(id))?;
+    let sbom = sboms::get(pool, id).await?.ok_or_else(|| no_sbom(id))?;
     let stored = sboms::document_gzip(pool, id)
         .await?
         .ok_or_else(|| no_sbom(id))?;

@@ -14,8 +14,8 @@ use super::core::severity::Severity;
 use super::core::triage::{Scope, State as TriageState};
 use super::service::{self, Overview, TrendPoint};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::Role;
 use crate::error::ApiError;
+use crate::identity::Role;
 use crate::state::AppState;
 use crate::web::{render, same_origin, Session, WebResult};
 

@@ -825,10 +825,7 @@ fn verify_detached(
 /// What a verified document means for the artifact it was sent for, when
 /// it does not count for it: it counts only for its own subjects (also
 /// `cairn verify`'s check on a developer's machine).
-pub fn coverage_note(
-    artifact_digest: Option<&str>,
-    subjects: &[Subject],
-) -> Option<String> {
+pub fn coverage_note(artifact_digest: Option<&str>, subjects: &[Subject]) -> Option<String> {
     let covered: Vec<&str> = subjects.iter().map(|s| s.digest.as_str()).collect();
     match artifact_digest {
         Some(d) if covered.contains(&d) => None,

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::Json;
 
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

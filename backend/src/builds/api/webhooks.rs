@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upload;
@@ -33,10 +33,6 @@ pub struct DeliveryAck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
-
-
-
-
 
 /// Receive a webhook delivery.
 ///
@@ -80,8 +76,14 @@ pub async fn receive(
     let admitted = service::admit(&state.pool, provider, &name, &parts.headers, peer).await?;
     let max = state.config.webhook_max_body;
     let body = upload::read_raw(&parts.headers, body, max, "CAIRN_WEBHOOK_MAX_BODY").await?;
-    let receipt =
-        service::accept(&state.pool, &state.secret_key, admitted, &parts.headers, &body).await?;
+    let receipt = service::accept(
+        &state.pool,
+        &state.secret_key,
+        admitted,
+        &parts.headers,
+        &body,
+    )
+    .await?;
     Ok(match receipt {
         Receipt::Queued(id) => (
             StatusCode::ACCEPTED,
@@ -216,7 +218,6 @@ pub async fn dead_letters(
     ))
 }
 
-
 /// Get a delivery with its raw payload (admin).
 #[utoipa::path(
     get, path = "/api/v1/webhook-deliveries/{id}", tag = "webhooks",
@@ -282,4 +283,3 @@ pub async fn audit_log(
     let rows = store::list_audit(&state.pool, before, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |a| a.id)))
 }
-

@@ -70,7 +70,15 @@ async fn audit(
     // The name comes from the URL: keep a bounded part of it.
     let name: String = name.chars().take(200).collect();
     tracing::warn!(provider = provider.as_str(), source = %name, remote = ?audit_remote, %reason, "webhook delivery refused");
-    store::audit(pool, provider.as_str(), &name, source_id, audit_remote, &reason).await?;
+    store::audit(
+        pool,
+        provider.as_str(),
+        &name,
+        source_id,
+        audit_remote,
+        &reason,
+    )
+    .await?;
     Ok(refused())
 }
 
@@ -275,7 +283,11 @@ pub struct CreatedSource {
 }
 
 /// Validates and stores a new source (API and dashboard).
-pub async fn new_source(pool: &PgPool, key: &SecretKey, new: NewSource) -> ApiResult<CreatedSource> {
+pub async fn new_source(
+    pool: &PgPool,
+    key: &SecretKey,
+    new: NewSource,
+) -> ApiResult<CreatedSource> {
     let name = parse_source_name(&new.name).map_err(ApiError::bad_request)?;
     let secret = match new.secret {
         Some(s) => {
@@ -321,9 +333,7 @@ pub async fn new_source(pool: &PgPool, key: &SecretKey, new: NewSource) -> ApiRe
                         "signing_secret must be 1 to 1024 characters",
                     ))
                 }
-                Some(s) => Some(
-                    key.seal(&seal_context(p, &name, "signing secret"), s.as_bytes()),
-                ),
+                Some(s) => Some(key.seal(&seal_context(p, &name, "signing secret"), s.as_bytes())),
             };
             (None, Some(verify::hash_token(&secret)), signing)
         }

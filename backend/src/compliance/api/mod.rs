@@ -17,8 +17,8 @@ use super::core::sign::Jwk;
 use super::service::{self, ReportRequest, StatementInput};
 use super::store::StatementRow;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

@@ -15,10 +15,10 @@ use super::core::framework::{self, Framework, Need};
 use super::core::report::{Report, Scope};
 use super::core::sign::{self, ReportKey};
 use super::store::{self, NewStatement, StatementRow};
-use crate::identity::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::policies::core::input::ProvenanceFacts;
 use crate::attestations::store::AttestationRecord;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
+use crate::policies::core::input::ProvenanceFacts;
 
 /// A report covers at most this many releases (a portfolio larger than
 /// that is reported per project).

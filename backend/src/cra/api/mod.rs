@@ -14,8 +14,8 @@ use super::service::{
     self, Case, NewCase, NewCorrectiveMeasure, NewSubmission, Product, ProductUpdate,
 };
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

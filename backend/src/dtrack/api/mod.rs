@@ -18,8 +18,8 @@ use super::core::shapes::{DtFinding, DtProject, DtViolation};
 use super::core::{self, derived_uuid};
 use super::service::{self, Submission};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::state::AppState;
 use crate::upload::{self, Upload};
 

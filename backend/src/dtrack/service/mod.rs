@@ -10,11 +10,11 @@ use sqlx::{PgConnection, PgPool};
 use super::core::shapes::{self, DtFinding, DtProject, DtProjectRef, DtViolation};
 use super::core::{self, Mapping};
 use super::store::{self, ProjectRow};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::identity::{Caller, Role};
 use crate::inventory::service::ArtifactTarget;
-use crate::sboms::service::{self as ingest, AfterIngest};
 use crate::inventory::store as inventory;
+use crate::sboms::service::{self as ingest, AfterIngest};
 use crate::upload::Upload;
 
 /// A BOM upload as DT clients send it (JSON or multipart), fields checked.

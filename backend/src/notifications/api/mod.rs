@@ -13,8 +13,8 @@ use super::service::{
     SubscriptionPatch,
 };
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

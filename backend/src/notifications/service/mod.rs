@@ -21,9 +21,9 @@ use super::store::{self, DeliveryRow, NewDeliveries, SubscriptionFields, Subscri
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageParams};
 use crate::policies::service::SetVerdict;
+use crate::secrets::SecretKey;
 use crate::vulnerabilities::core::severity::Severity;
 use crate::vulnerabilities::service::Finding;
-use crate::secrets::SecretKey;
 
 // --- subscriptions ------------------------------------------------------------------
 

@@ -607,7 +607,8 @@ violations contains m if {
         .compile()
         .unwrap();
         // Unique to this test: other tests' outcomes cannot be reused here.
-        let mut sbom = crate::policies::core::rules::tests::sbom_facts("sbom/guac__alpine-cyclonedx.json");
+        let mut sbom =
+            crate::policies::core::rules::tests::sbom_facts("sbom/guac__alpine-cyclonedx.json");
         sbom.id = 900_000 + i64::from(std::process::id() % 1000);
         let mut input = RuleInput {
             sbom: Some(sbom),

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use super::service::{self, Issued, PublisherRequest};
 use super::store::{self, Exchange, IssuerKeys, Publisher};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

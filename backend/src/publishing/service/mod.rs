@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 
 use super::core::{self, token, Candidate, Provider, Refusal};
 use super::store::{self, IssuerKeys, NewExchange, NewPublisher, Publisher};
-use crate::identity::{Caller, Role};
 use crate::config::Config;
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::store::{self as tokens, NewScopedToken};
+use crate::identity::{Caller, Role};
 
 /// At most this many project patterns per publisher.
 const MAX_PROJECTS: usize = 100;

@@ -33,6 +33,7 @@ pub async fn search(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<ComponentHit>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(service::search_page(&state.pool, &search, &page).await?))
+    Ok(Json(
+        service::search_page(&state.pool, &search, &page).await?,
+    ))
 }
-

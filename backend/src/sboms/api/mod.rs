@@ -17,9 +17,7 @@ use crate::state::AppState;
 use crate::upload;
 
 use super::core::{media_type, SbomFormat, Syntax};
-use super::service::{
-    self, no_sbom, ComponentFilter, Ingested, SbomDetail, SbomQuality,
-};
+use super::service::{self, no_sbom, ComponentFilter, Ingested, SbomDetail, SbomQuality};
 use super::store::{self as sboms, SbomComponent, SbomSummary};
 
 pub mod components;
@@ -245,6 +243,7 @@ pub async fn components(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<SbomComponent>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(service::component_page(&state.pool, id, &filter, &page).await?))
+    Ok(Json(
+        service::component_page(&state.pool, id, &filter, &page).await?,
+    ))
 }
-

@@ -1,5 +1,7 @@
 //! SBOMs: the stored documents, their component lists and edges.
 
+pub mod components;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

@@ -13,8 +13,8 @@ use super::service::{
     self, Finding, FindingKey, ImportReport, KevReport, Source, State as TriageState,
 };
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::PageParams;
 use crate::state::AppState;
 use crate::upload;

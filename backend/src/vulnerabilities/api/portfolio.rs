@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::core::severity::Severity;
 use super::super::service::{self, Overview};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::identity::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::identity::{Caller, Role};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 

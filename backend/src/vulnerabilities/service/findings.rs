@@ -494,8 +494,8 @@ impl FindingKey {
 
 impl Finding {
     /// The finding as policy rules read it.
-    pub fn facts(self) -> crate::policy::input::VulnerabilityFacts {
-        crate::policy::input::VulnerabilityFacts {
+    pub fn facts(self) -> crate::policies::core::input::VulnerabilityFacts {
+        crate::policies::core::input::VulnerabilityFacts {
             id: self.id,
             aliases: self.aliases,
             purl: self.purl,

@@ -102,11 +102,12 @@ pub async fn apply(conn: &mut PgConnection, findings: &mut [Finding]) -> sqlx::R
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let sources: HashMap<i64, gostore::SymbolSource> = gostore::symbol_sources(&mut *conn, &artifacts)
-        .await?
-        .into_iter()
-        .map(|s| (s.artifact_id, s))
-        .collect();
+    let sources: HashMap<i64, gostore::SymbolSource> =
+        gostore::symbol_sources(&mut *conn, &artifacts)
+            .await?
+            .into_iter()
+            .map(|s| (s.artifact_id, s))
+            .collect();
     let go: Vec<usize> = go
         .into_iter()
         .filter(|&i| sources.contains_key(&findings[i].artifact.artifact_id))
@@ -147,7 +148,10 @@ pub async fn apply(conn: &mut PgConnection, findings: &mut [Finding]) -> sqlx::R
     let mut tables: HashMap<i64, Symbols> = HashMap::new();
     for (build, wanted) in packages {
         let wanted: Vec<String> = wanted.into_iter().collect();
-        tables.insert(build, gostore::symbols_in(&mut *conn, build, &wanted).await?);
+        tables.insert(
+            build,
+            gostore::symbols_in(&mut *conn, build, &wanted).await?,
+        );
     }
     for (i, listed) in imports {
         let f = &mut findings[i];

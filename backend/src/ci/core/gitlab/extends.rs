@@ -5,15 +5,19 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::super::short_name;
 use super::super::yaml::{self, Budget, Node, Value};
-use super::{MAX_COPIED_NODES, MAX_COPIED_TEXT, MAX_EXTENDS_LEVELS, MAX_REFERENCE_DEPTH, MAX_PROBLEMS, REFERENCE_TAG};
+use super::{
+    MAX_COPIED_NODES, MAX_COPIED_TEXT, MAX_EXTENDS_LEVELS, MAX_PROBLEMS, MAX_REFERENCE_DEPTH,
+    REFERENCE_TAG,
+};
 
 /// Why part of a definition cannot be analysed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Problem {
-    line: usize,
-    message: String,
-    fix: &'static str,
+    pub line: usize,
+    pub message: String,
+    pub fix: &'static str,
 }
 
 pub(super) const FIX_UNKNOWN: &str = "define it in this file, or inline what the included file provides: Cairn checks one file at a time and does not fetch `include:`d files";
@@ -144,7 +148,11 @@ impl<'a> Resolver<'a> {
 
     /// Adds `p` to `problems` (once, at most [`MAX_PROBLEMS`]); kept
     /// reasons count against the budget too.
-    pub(super) fn note(&mut self, problems: &mut Vec<Problem>, p: Problem) -> Result<(), Exhausted> {
+    pub(super) fn note(
+        &mut self,
+        problems: &mut Vec<Problem>,
+        p: Problem,
+    ) -> Result<(), Exhausted> {
         if problems.len() >= MAX_PROBLEMS || problems.contains(&p) {
             return Ok(());
         }

@@ -14,10 +14,6 @@
 //! parent, a chain too deep, a reference to nothing, an `include:` whose
 //! file Cairn does not see — is an `unresolvable` finding, never a pass.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::rc::Rc;
-
 use super::yaml::{self, Node, Value};
 use super::{has_digest, is_full_sha, short_name, CiError, Finding, Findings, HardeningParams};
 

@@ -264,8 +264,7 @@ fn merge_keys_and_aliases() {
             ("runner", 3, Some("build"))
         ]
     );
-    let f =
-        run("variables:\n  IMG: &img python:latest\nbuild:\n  image: *img\n  script: [make]\n");
+    let f = run("variables:\n  IMG: &img python:latest\nbuild:\n  image: *img\n  script: [make]\n");
     assert_eq!(got(&f), [("unpinned-image", 2, Some("build"))]);
 }
 

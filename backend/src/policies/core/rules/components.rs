@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 
 use super::licenses::component_key;
 use super::{compare_versions, glob_match};
-use crate::policies::core::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+use crate::policies::core::{
+    parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome,
+};
 
 pub struct Components;
 

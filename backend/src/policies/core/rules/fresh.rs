@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::policies::core::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+use crate::policies::core::{
+    parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome,
+};
 
 pub struct EvidenceFresh;
 

@@ -567,13 +567,13 @@ mod tests {
     use crate::policies::core::input::{BuildFacts, ProvenanceFacts};
     use crate::policies::core::Status;
 
-    const VERSION_M: &str = include_str!("../../../../tests/fixtures/go/version-m.txt");
-    const GO_MOD: &str = include_str!("../../../../tests/fixtures/go/go.mod");
-    const GO_SUM: &str = include_str!("../../../../tests/fixtures/go/go.sum");
-    const UNSAFE: &str = include_str!("../../../../tests/fixtures/ci/release-unsafe.yml");
-    const HARDENED: &str = include_str!("../../../../tests/fixtures/ci/release-hardened.yml");
-    const DOCKER_TAGS: &str = include_str!("../../../../tests/fixtures/ci/Dockerfile.tags");
-    const DOCKER_PINNED: &str = include_str!("../../../../tests/fixtures/ci/Dockerfile.pinned");
+    const VERSION_M: &str = include_str!("../../../../../tests/fixtures/go/version-m.txt");
+    const GO_MOD: &str = include_str!("../../../../../tests/fixtures/go/go.mod");
+    const GO_SUM: &str = include_str!("../../../../../tests/fixtures/go/go.sum");
+    const UNSAFE: &str = include_str!("../../../../../tests/fixtures/ci/release-unsafe.yml");
+    const HARDENED: &str = include_str!("../../../../../tests/fixtures/ci/release-hardened.yml");
+    const DOCKER_TAGS: &str = include_str!("../../../../../tests/fixtures/ci/Dockerfile.tags");
+    const DOCKER_PINNED: &str = include_str!("../../../../../tests/fixtures/ci/Dockerfile.pinned");
 
     fn go_input(text: &str) -> RuleInput {
         RuleInput {

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::attestations::core::Identity;
-use crate::policies::core::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+use crate::policies::core::{
+    parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome,
+};
 
 // --- signed ------------------------------------------------------------------
 

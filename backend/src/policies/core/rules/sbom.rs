@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::compare_versions;
 use crate::policies::core::input::SbomFacts;
-use crate::policies::core::{parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome};
+use crate::policies::core::{
+    parse_params, violation, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome,
+};
 use crate::sboms::core::quality::PROFILES;
 
 pub struct SbomPresent;

@@ -4,7 +4,9 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::attestations::core::{Identity, Provenance};
-use crate::policies::core::input::{BuildFacts, JobFacts, ProvenanceFacts, SbomFacts, SignatureFacts};
+use crate::policies::core::input::{
+    BuildFacts, JobFacts, ProvenanceFacts, SbomFacts, SignatureFacts,
+};
 use crate::policies::core::{find_rule, RuleInput, RuleOutcome, Status, CATALOGUE};
 
 pub(crate) fn fixture(rel: &str) -> Vec<u8> {
