@@ -18,7 +18,7 @@ use crate::policies::core::engine::{
     self, compile_rules, denies, CompiledSet, DefinitionError, EvalContext, EvalLimits, Mode,
     PolicyDefinition, RuleResult, RuleSpec, Waiver,
 };
-use crate::policies::core::RuleInput;
+use crate::policies::core::{Decision, Effective, RuleInput};
 use crate::policies::store::{
     self as store, EvaluationRecord, NewEvaluation, PolicySet, WaiverRecord,
 };
@@ -38,8 +38,7 @@ pub struct SetVerdict {
     pub policy_set: String,
     pub version: i32,
     pub mode: Mode,
-    /// `allow` or `deny`.
-    pub decision: String,
+    pub decision: Decision,
     pub results: Vec<RuleResult>,
 }
 
@@ -95,7 +94,7 @@ fn judge(
                     rule: "policy-set".into(),
                     kind: "builtin".into(),
                     status: crate::policies::core::Status::Error,
-                    effective: "error".into(),
+                    effective: Effective::Error,
                     message: format!(
                         "the policy set no longer compiles: {} ({})",
                         e.detail, e.pointer
@@ -112,7 +111,7 @@ fn judge(
                 policy_set: s.name.clone(),
                 version: s.version,
                 mode: s.definition.mode,
-                decision: if deny { "deny" } else { "allow" }.into(),
+                decision: Decision::of(deny),
                 results,
             }
         })
@@ -162,7 +161,7 @@ pub async fn evaluate_and_store(
                 policy_set_id: v.policy_set_id,
                 version: v.version,
                 mode: v.mode,
-                decision: &v.decision,
+                decision: v.decision,
                 results: &v.results,
                 input_digest: &digest,
                 trigger,
@@ -210,16 +209,14 @@ pub struct GateArtifact {
     pub project: String,
     pub name: String,
     pub version: String,
-    pub decision: String,
+    pub decision: Decision,
 }
 
 /// The gate's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GateDecision {
     pub digest: String,
-    /// `allow` or `deny`.
-    #[schema(example = "deny")]
-    pub decision: String,
+    pub decision: Decision,
     /// Why it is denied: failing rules of enforce-mode sets, or "no evidence".
     pub reasons: Vec<GateReason>,
     /// Failures of warn-mode sets (they do not deny).
@@ -266,7 +263,7 @@ pub async fn gate(pool: &PgPool, digest: &str, options: GateOptions) -> ApiResul
     if arts.is_empty() {
         return Ok(GateDecision {
             digest: digest.to_owned(),
-            decision: "deny".into(),
+            decision: Decision::Deny,
             reasons: vec![GateReason {
                 artifact_id: None,
                 policy_set: None,
@@ -418,9 +415,11 @@ fn decide(
                     rule: Some(r.rule.clone()),
                     reason: r.message.clone(),
                 };
-                match (e.mode.as_str(), r.effective.as_str()) {
-                    ("enforce", "fail" | "error") => failing.push(item()),
-                    (_, "warn" | "fail" | "error") => warnings.push(item()),
+                match (e.mode, r.effective) {
+                    (Mode::Enforce, x) if x.fails() => failing.push(item()),
+                    (_, Effective::Warn | Effective::Fail | Effective::Error) => {
+                        warnings.push(item())
+                    }
                     _ => {}
                 }
             }
@@ -432,13 +431,13 @@ fn decide(
             project: a.project.clone(),
             name: a.name.clone(),
             version: a.version.clone(),
-            decision: if deny { "deny" } else { "allow" }.into(),
+            decision: Decision::of(deny),
         });
     }
-    let deny = artifacts.iter().any(|a| a.decision == "deny");
+    let deny = artifacts.iter().any(|a| a.decision == Decision::Deny);
     GateDecision {
         digest: digest.to_owned(),
-        decision: if deny { "deny" } else { "allow" }.into(),
+        decision: Decision::of(deny),
         reasons,
         warnings,
         artifacts,
@@ -563,12 +562,12 @@ pub async fn admit(pool: &PgPool, body: &[u8], options: AdmissionOptions) -> ser
             }
         }
         let (d, why) = &decided[digest];
-        if d.decision == "deny" && options.detail {
+        if d.decision == Decision::Deny && options.detail {
             denials.push(format!(
                 "{}: image {} denied: {why}",
                 img.location, img.image
             ));
-        } else if d.decision == "deny" {
+        } else if d.decision == Decision::Deny {
             denials.push(format!("{}: image {} denied", img.location, img.image));
         }
         for w in &d.warnings {
@@ -610,7 +609,7 @@ pub struct DryRun {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DryRunResult {
     pub artifact_id: i64,
-    pub decision: String,
+    pub decision: Decision,
     pub results: Vec<RuleResult>,
     /// SHA-256 of the evidence evaluated.
     pub input_digest: String,
@@ -661,12 +660,7 @@ pub async fn dry_run(pool: &PgPool, req: &DryRun, limits: EvalLimits) -> ApiResu
     });
     Ok(DryRunResult {
         artifact_id: req.artifact_id,
-        decision: if denies(mode, &results) {
-            "deny"
-        } else {
-            "allow"
-        }
-        .into(),
+        decision: Decision::of(denies(mode, &results)),
         results,
         input_digest: digest,
         input,
@@ -855,12 +849,31 @@ pub async fn revoke_waiver(pool: &PgPool, id: i64) -> ApiResult<()> {
     Ok(())
 }
 
+/// An artifact's decision over every live set: `pending` until it has
+/// been evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactDecision {
+    Allow,
+    Deny,
+    Pending,
+}
+
+impl std::fmt::Display for ArtifactDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArtifactDecision::Allow => "allow",
+            ArtifactDecision::Deny => "deny",
+            ArtifactDecision::Pending => "pending",
+        })
+    }
+}
+
 /// An artifact's policy status.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArtifactPolicy {
     pub artifact_id: i64,
-    /// `allow`, `deny`, or `pending` (never evaluated).
-    pub decision: String,
+    pub decision: ArtifactDecision,
     /// New evidence or a change waits for evaluation.
     pub queued: bool,
     /// Why the artifact's evaluation was dead-lettered (it never completed):
@@ -880,15 +893,15 @@ pub async fn artifact_status(pool: &PgPool, id: i64) -> ApiResult<ArtifactPolicy
     }
     let evaluations = store::latest(pool, &[id]).await?;
     let decision = if evaluations.is_empty() {
-        "pending"
-    } else if evaluations.iter().any(|e| e.decision == "deny") {
-        "deny"
+        ArtifactDecision::Pending
+    } else if evaluations.iter().any(|e| e.decision == Decision::Deny) {
+        ArtifactDecision::Deny
     } else {
-        "allow"
+        ArtifactDecision::Allow
     };
     Ok(ArtifactPolicy {
         artifact_id: id,
-        decision: decision.into(),
+        decision,
         queued: store::queued(pool, id).await?,
         dead_lettered: store::dead_reason(pool, id).await?,
         evaluations,

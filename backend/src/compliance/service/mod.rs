@@ -297,7 +297,7 @@ async fn gather(
             for res in &e.results {
                 let mut cite = eval_cite.clone();
                 cite.rule = Some(res.rule.clone());
-                cite.outcome = Some(res.effective.clone());
+                cite.outcome = Some(res.effective.to_string());
                 let mut citations = vec![tag(cite)];
                 for ev in &res.evidence {
                     let c = match ev.kind.as_str() {
@@ -321,7 +321,7 @@ async fn gather(
                     citations.push(tag(c));
                 }
                 rules.entry(res.rule.clone()).or_default().push(RuleFact {
-                    effective: res.effective.clone(),
+                    effective: res.effective.to_string(),
                     message: res.message.clone(),
                     citations,
                 });

@@ -337,7 +337,7 @@ pub async fn violations(pool: &PgPool, uuid: &str) -> ApiResult<Vec<DtViolation>
         for r in e
             .results
             .iter()
-            .filter(|r| shapes::is_violation(&r.effective))
+            .filter(|r| shapes::is_violation(r.effective.as_str()))
         {
             let facts = |key: Option<&str>, message: Option<&str>| {
                 shapes::violation(&shapes::ViolationFacts {
@@ -345,7 +345,7 @@ pub async fn violations(pool: &PgPool, uuid: &str) -> ApiResult<Vec<DtViolation>
                     artifact: &row.artifact,
                     policy_set: &e.policy_set,
                     rule: &r.rule,
-                    effective: &r.effective,
+                    effective: r.effective.as_str(),
                     rule_message: &r.message,
                     key,
                     message,

@@ -507,14 +507,14 @@ pub async fn previous_decisions(
 ) -> sqlx::Result<HashMap<i64, String>> {
     if !verdicts
         .iter()
-        .any(|v| core::event::flips_to_deny(v.mode.as_str(), &v.decision, None))
+        .any(|v| core::event::flips_to_deny(v.mode.as_str(), v.decision.as_str(), None))
     {
         return Ok(HashMap::new());
     }
     Ok(crate::policies::store::latest(&mut *conn, &[artifact_id])
         .await?
         .into_iter()
-        .map(|e| (e.policy_set_id, e.decision))
+        .map(|e| (e.policy_set_id, e.decision.as_str().to_owned()))
         .collect())
 }
 
@@ -532,7 +532,7 @@ pub async fn verdicts_stored(
         .filter(|v| {
             core::event::flips_to_deny(
                 v.mode.as_str(),
-                &v.decision,
+                v.decision.as_str(),
                 previous.get(&v.policy_set_id).map(String::as_str),
             )
         })
@@ -549,10 +549,10 @@ pub async fn verdicts_stored(
                 failing_rules: v
                     .results
                     .iter()
-                    .filter(|r| r.effective == "fail" || r.effective == "error")
+                    .filter(|r| r.effective.fails())
                     .map(|r| FailingRule {
                         rule: r.rule.clone(),
-                        effective: r.effective.clone(),
+                        effective: r.effective.to_string(),
                         message: r.message.clone(),
                     })
                     .collect(),

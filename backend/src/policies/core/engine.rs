@@ -14,7 +14,9 @@ use super::memo::{self, Reads};
 use super::rego::{self, RegoRule};
 use super::rules::glob_match;
 use super::sandbox;
-use super::{find_rule, BuiltinRule, EvidenceRef, RuleInput, RuleOutcome, Status, Violation};
+use super::{
+    find_rule, BuiltinRule, Effective, EvidenceRef, RuleInput, RuleOutcome, Status, Violation,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -30,6 +32,24 @@ impl Mode {
         match self {
             Mode::Enforce => "enforce",
             Mode::Warn => "warn",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Read back from a `text` column (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Mode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "enforce" => Ok(Mode::Enforce),
+            "warn" => Ok(Mode::Warn),
+            _ => Err(format!("{s:?} is not a mode (enforce, warn)")),
         }
     }
 }
@@ -250,9 +270,9 @@ pub struct RuleResult {
     pub kind: String,
     /// What the rule said.
     pub status: Status,
-    /// What counts: `pass`, `fail`, `warn`, `not-applicable`, `error`, or
-    /// `waived` (every failure covered by waivers).
-    pub effective: String,
+    /// What counts: the status, `warn` for a failure in a warn-mode set,
+    /// or `waived` (every failure covered by waivers).
+    pub effective: Effective,
     pub message: String,
     pub violations: Vec<Violation>,
     /// Violations covered by a single-violation waiver.
@@ -434,9 +454,9 @@ fn judge(id: &str, kind: &str, o: RuleOutcome, mode: Mode, waivers: &[&Waiver]) 
     }
     let all_waived = whole.is_some() || (o.status == Status::Fail && violations.is_empty());
     let effective = match o.status {
-        _ if all_waived => "waived",
-        Status::Fail if mode == Mode::Warn => "warn",
-        s => s.as_str(),
+        _ if all_waived => Effective::Waived,
+        Status::Fail if mode == Mode::Warn => Effective::Warn,
+        s => s.into(),
     };
     let message = if !waived_violations.is_empty() && !violations.is_empty() {
         format!(
@@ -451,7 +471,7 @@ fn judge(id: &str, kind: &str, o: RuleOutcome, mode: Mode, waivers: &[&Waiver]) 
         rule: id.to_owned(),
         kind: kind.to_owned(),
         status: o.status,
-        effective: effective.to_owned(),
+        effective,
         message,
         violations,
         waived_violations,
@@ -462,10 +482,7 @@ fn judge(id: &str, kind: &str, o: RuleOutcome, mode: Mode, waivers: &[&Waiver]) 
 
 /// `deny` if an enforce-mode result fails or errors.
 pub fn denies(mode: Mode, results: &[RuleResult]) -> bool {
-    mode == Mode::Enforce
-        && results
-            .iter()
-            .any(|r| matches!(r.effective.as_str(), "fail" | "error"))
+    mode == Mode::Enforce && results.iter().any(|r| r.effective.fails())
 }
 
 #[cfg(test)]
@@ -715,19 +732,19 @@ violations contains m if {
         };
         let w = waiver(1, "components", Some("a"));
         let r = judge("components", "builtin", fail(), Mode::Enforce, &[&w]);
-        assert_eq!(r.effective, "fail");
+        assert_eq!(r.effective, Effective::Fail);
         assert_eq!(r.violations.len(), 1);
         assert_eq!(r.waived_violations[0].key, "a");
         let w2 = waiver(2, "components", Some("b"));
         let r = judge("components", "builtin", fail(), Mode::Enforce, &[&w, &w2]);
-        assert_eq!(r.effective, "waived");
+        assert_eq!(r.effective, Effective::Waived);
         assert_eq!(r.waivers.len(), 2);
         let whole = waiver(3, "components", None);
         let r = judge("components", "builtin", fail(), Mode::Enforce, &[&whole]);
-        assert_eq!(r.effective, "waived");
+        assert_eq!(r.effective, Effective::Waived);
         assert!(!denies(Mode::Enforce, &[r]));
         let r = judge("components", "builtin", fail(), Mode::Warn, &[]);
-        assert_eq!(r.effective, "warn");
+        assert_eq!(r.effective, Effective::Warn);
         assert!(!denies(Mode::Warn, &[r]));
         let r = judge("components", "builtin", fail(), Mode::Enforce, &[]);
         assert!(denies(Mode::Enforce, &[r]));

@@ -75,6 +75,100 @@ impl Status {
     }
 }
 
+/// What counts of a rule's result in an evaluation: its status, `warn`
+/// for a failure in a warn-mode set, or `waived` (every failure covered by
+/// waivers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effective {
+    Pass,
+    Fail,
+    Warn,
+    NotApplicable,
+    Error,
+    Waived,
+}
+
+impl Effective {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effective::Pass => "pass",
+            Effective::Fail => "fail",
+            Effective::Warn => "warn",
+            Effective::NotApplicable => "not-applicable",
+            Effective::Error => "error",
+            Effective::Waived => "waived",
+        }
+    }
+
+    /// A failure or an error: what denies in an enforce-mode set.
+    pub fn fails(self) -> bool {
+        matches!(self, Effective::Fail | Effective::Error)
+    }
+}
+
+impl From<Status> for Effective {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pass => Effective::Pass,
+            Status::Fail => Effective::Fail,
+            Status::Warn => Effective::Warn,
+            Status::NotApplicable => Effective::NotApplicable,
+            Status::Error => Effective::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for Effective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an evaluation of one policy set decided for an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = PolicyDecision)]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+
+    pub fn of(deny: bool) -> Decision {
+        if deny {
+            Decision::Deny
+        } else {
+            Decision::Allow
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Read back from a `text` column (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Decision {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "allow" => Ok(Decision::Allow),
+            "deny" => Ok(Decision::Deny),
+            _ => Err(format!("{s:?} is not a decision (allow, deny)")),
+        }
+    }
+}
+
 /// One problem a rule found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Violation {

@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgExecutor};
 use utoipa::ToSchema;
 
 use crate::policies::core::engine::{Mode, RuleResult};
+use crate::policies::core::{Decision, Effective};
 
 // --- evaluations -------------------------------------------------------------------
 
@@ -15,7 +16,7 @@ pub struct NewEvaluation<'a> {
     pub policy_set_id: i64,
     pub version: i32,
     pub mode: Mode,
-    pub decision: &'a str,
+    pub decision: Decision,
     pub results: &'a [RuleResult],
     pub input_digest: &'a str,
     pub trigger: &'a str,
@@ -27,10 +28,11 @@ pub async fn insert_evaluation(
     conn: &mut PgConnection,
     e: &NewEvaluation<'_>,
 ) -> sqlx::Result<i64> {
-    let by = |what: &str| -> Vec<String> {
+    // Errors are listed with the failures: both deny.
+    let by = |what: Effective| -> Vec<String> {
         e.results
             .iter()
-            .filter(|r| r.effective == what || (what == "fail" && r.effective == "error"))
+            .filter(|r| r.effective == what || (what == Effective::Fail && r.effective.fails()))
             .map(|r| r.rule.clone())
             .collect()
     };
@@ -49,10 +51,10 @@ pub async fn insert_evaluation(
     .bind(e.policy_set_id)
     .bind(e.version)
     .bind(e.mode.as_str())
-    .bind(e.decision)
-    .bind(by("fail"))
-    .bind(by("warn"))
-    .bind(by("waived"))
+    .bind(e.decision.as_str())
+    .bind(by(Effective::Fail))
+    .bind(by(Effective::Warn))
+    .bind(by(Effective::Waived))
     .bind(expiry)
     .bind(sqlx::types::Json(e.results))
     .bind(e.input_digest)
@@ -80,10 +82,10 @@ pub struct EvaluationRecord {
     pub policy_set_id: i64,
     pub policy_set: String,
     pub version: i32,
-    /// `enforce` or `warn`.
-    pub mode: String,
-    /// `allow` or `deny`.
-    pub decision: String,
+    #[sqlx(try_from = "String")]
+    pub mode: Mode,
+    #[sqlx(try_from = "String")]
+    pub decision: Decision,
     pub failed_rules: Vec<String>,
     pub warned_rules: Vec<String>,
     pub waived_rules: Vec<String>,
