@@ -32,7 +32,7 @@ ALL_TARGETS=(sbom cyclonedx_xml attestation go_buildinfo go_mod ci_definition we
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 
 # Largest input per target: the body limits the parsers see in Cairn
-# (CI definitions: cidef::MAX_DEFINITION, 1 MiB; AdmissionReview: 2 MiB;
+# (CI definitions: ci::core::MAX_DEFINITION, 1 MiB; AdmissionReview: 2 MiB;
 # Go `version -m` text: 4 MiB), capped at 1 MiB for the other JSON and text
 # parsers (uploads up to 16-256 MiB) so that a short run still executes
 # many inputs. libFuzzer's default would be 4 KiB, and

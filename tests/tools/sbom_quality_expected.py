@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent check of Cairn's SBOM quality coverage (backend/src/sbom/quality.rs).
+"""Independent check of Cairn's SBOM quality coverage (backend/src/sboms/core/quality.rs).
 
 Reads a CycloneDX or SPDX JSON document with the standard library only and
 prints, per profile field, covered/total, following the rules written in

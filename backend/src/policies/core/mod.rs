@@ -3,7 +3,7 @@
 //! # Adding a built-in rule
 //!
 //! 1. Write a type implementing [`BuiltinRule`] in its own file under
-//!    `backend/src/policy/rules/` (see `rules/sbom.rs` for the shape): a
+//!    `backend/src/policies/core/rules/` (see `rules/sbom.rs` for the shape): a
 //!    stable kebab-case `id`, a one-line `description`, a JSON Schema of its
 //!    `params` (shown in the catalogue and docs), `validate` (reject bad params
 //!    when a policy set is saved — use [`parse_params`] with a
