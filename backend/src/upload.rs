@@ -35,10 +35,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> ApiResult
         )))
         }
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = declared_length(headers);
     if let Some(n) = declared {
         if n > max as u64 {
             return Err(too_large(max, "the body"));
@@ -76,11 +73,7 @@ pub async fn read_raw(
             "the body exceeds the limit of {max} bytes ({setting})"
         ))
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if declared_length(headers).is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
     match Limited::new(body, max).collect().await {
@@ -134,12 +127,7 @@ pub async fn spool(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<Spo
             "the body exceeds the upload limit of {max} bytes (CAIRN_MAX_UPLOAD)"
         ))
     };
-    if headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > max as u64)
-    {
+    if declared_length(headers).is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
     let file = tempfile::tempfile().map_err(|e| {
@@ -187,6 +175,15 @@ pub fn gunzip(data: &[u8], max: usize) -> ApiResult<Bytes> {
         return Err(too_large(max, "the decompressed body"));
     }
     Ok(out.into())
+}
+
+/// The body's declared `Content-Length`, when it is a number: a body
+/// declared over the limit is refused before any of it is read.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 fn too_large(max: usize, what: &str) -> ApiError {
