@@ -10,16 +10,16 @@
 //! (PE); when the section table is missing the file is scanned for the magic.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::executable::{self, read_at, read_up_to, ReadError, Section};
+
 pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 /// Module info larger than this is not believable.
 const MAX_STRING: u64 = 16 << 20;
-/// Section tables larger than this are not believable either.
-const MAX_TABLE: u64 = 16 << 20;
 const SCAN_CHUNK: usize = 4 << 20;
 
 /// A module as the build info records it.
@@ -84,11 +84,7 @@ pub enum BuildInfoError {
 type Result<T> = std::result::Result<T, BuildInfoError>;
 
 fn io_err(what: &str, e: io::Error) -> BuildInfoError {
-    if e.kind() == io::ErrorKind::UnexpectedEof {
-        BuildInfoError::Truncated(format!("the file is truncated: it ends inside {what}"))
-    } else {
-        BuildInfoError::Malformed(format!("reading {what} failed: {e}"))
-    }
+    executable::io_err(what, e).into()
 }
 
 /// What kind of upload a body is, from its first bytes.
@@ -166,232 +162,46 @@ enum Region {
     Whole,
 }
 
-fn read_up_to<R: Read + Seek>(r: &mut R, off: u64, buf: &mut [u8]) -> io::Result<usize> {
-    r.seek(SeekFrom::Start(off))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
+impl From<ReadError> for BuildInfoError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated(m) => BuildInfoError::Truncated(m),
+            ReadError::NotExecutable(m) => BuildInfoError::NotExecutable(m),
+            ReadError::TooLarge(m) | ReadError::Malformed(m) => BuildInfoError::Malformed(m),
+            e @ ReadError::Io { .. } => BuildInfoError::Malformed(e.to_string()),
         }
     }
-    Ok(n)
-}
-
-fn read_exact_at<R: Read + Seek>(
-    r: &mut R,
-    off: u64,
-    size: u64,
-    len: u64,
-    what: &str,
-) -> Result<Vec<u8>> {
-    if size > MAX_TABLE {
-        return Err(BuildInfoError::Malformed(format!(
-            "{what} claims {size} bytes, more than Cairn believes"
-        )));
-    }
-    if off.checked_add(size).is_none_or(|end| end > len) {
-        return Err(BuildInfoError::Truncated(format!(
-            "the file is truncated: {what} at offset {off} ({size} bytes) lies beyond its end ({len} bytes)"
-        )));
-    }
-    let mut buf = vec![0u8; size as usize];
-    r.seek(SeekFrom::Start(off))
-        .and_then(|_| r.read_exact(&mut buf))
-        .map_err(|e| io_err(what, e))?;
-    Ok(buf)
-}
-
-struct Endian(bool);
-impl Endian {
-    fn u16(&self, b: &[u8], at: usize) -> u64 {
-        let a = [b[at], b[at + 1]];
-        u64::from(if self.0 {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        })
-    }
-    fn u32(&self, b: &[u8], at: usize) -> u64 {
-        let a: [u8; 4] = b[at..at + 4].try_into().expect("4 bytes");
-        u64::from(if self.0 {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        })
-    }
-    fn u64(&self, b: &[u8], at: usize) -> u64 {
-        let a: [u8; 8] = b[at..at + 8].try_into().expect("8 bytes");
-        if self.0 {
-            u64::from_be_bytes(a)
-        } else {
-            u64::from_le_bytes(a)
-        }
-    }
-}
-
-fn short(what: &str) -> BuildInfoError {
-    BuildInfoError::Truncated(format!("the file is truncated: it ends inside {what}"))
 }
 
 fn elf_section<R: Read + Seek>(r: &mut R, head: &[u8], len: u64) -> Result<Region> {
-    if head.len() < 64 {
-        return Err(short("the ELF header"));
-    }
-    let is64 = match head[4] {
-        1 => false,
-        2 => true,
-        c => return Err(BuildInfoError::Malformed(format!("unknown ELF class {c}"))),
-    };
-    let e = Endian(head[5] == 2);
-    let (shoff, shentsize, shnum, shstrndx) = if is64 {
-        (
-            e.u64(head, 0x28),
-            e.u16(head, 0x3a),
-            e.u16(head, 0x3c),
-            e.u16(head, 0x3e),
-        )
-    } else {
-        (
-            e.u32(head, 0x20),
-            e.u16(head, 0x2e),
-            e.u16(head, 0x30),
-            e.u16(head, 0x32),
-        )
-    };
-    if shoff == 0 || shnum == 0 {
+    let Some(sections) = executable::elf_sections(r, head, 0, len)? else {
         return Ok(Region::Whole);
-    }
-    let min_entry = if is64 { 64 } else { 40 };
-    if shentsize < min_entry || shstrndx >= shnum {
-        return Err(BuildInfoError::Malformed(
-            "the ELF section header table is malformed".into(),
-        ));
-    }
-    let table = read_exact_at(
-        r,
-        shoff,
-        shentsize * shnum,
-        len,
-        "the ELF section header table",
-    )?;
-    let section = |i: u64| {
-        let s = &table[(i * shentsize) as usize..];
-        if is64 {
-            (e.u32(s, 0), e.u32(s, 4), e.u64(s, 24), e.u64(s, 32))
-        } else {
-            (e.u32(s, 0), e.u32(s, 4), e.u32(s, 16), e.u32(s, 20))
-        }
     };
-    let (_, _, str_off, str_size) = section(shstrndx);
-    let names = read_exact_at(r, str_off, str_size, len, "the ELF section name table")?;
-    let name_of = |at: u64| {
-        names
-            .get(at as usize..)
-            .and_then(|s| s.split(|&b| b == 0).next())
-            .unwrap_or_default()
-    };
-    let mut data = None;
-    for i in 0..shnum {
-        let (name, kind, off, size) = section(i);
-        // SHT_NOBITS occupies no file space.
-        if kind == 8 {
-            continue;
-        }
-        match name_of(name) {
-            b".go.buildinfo" => return Ok(Region::Exact(off)),
-            b".data" | b".noptrdata" => data = data.or(Some((off, size))),
-            _ => {}
-        }
+    if let Some(s) = sections.iter().find(|s| s.is(b".go.buildinfo")) {
+        return Ok(Region::Exact(s.offset));
     }
-    Ok(match data {
-        Some((off, size)) => Region::Scan(off, off.saturating_add(size).min(len)),
+    Ok(scan_data(&sections, &[b".data", b".noptrdata"], len))
+}
+
+fn macho_section<R: Read + Seek>(r: &mut R, head: &[u8], len: u64) -> Result<Region> {
+    let sections = executable::macho_sections(r, head, 0, len)?;
+    Ok(match sections.iter().find(|s| s.is(b"__go_buildinfo")) {
+        Some(s) => Region::Exact(s.offset),
         None => Region::Whole,
     })
 }
 
-fn macho_section<R: Read + Seek>(r: &mut R, head: &[u8], len: u64) -> Result<Region> {
-    if head.len() < 32 {
-        return Err(short("the Mach-O header"));
-    }
-    let e = Endian(head[0] == 0xfe);
-    let is64 = matches!(
-        head[..4],
-        [0xcf, 0xfa, 0xed, 0xfe] | [0xfe, 0xed, 0xfa, 0xcf]
-    );
-    let ncmds = e.u32(head, 16);
-    let sizeofcmds = e.u32(head, 20);
-    let hdr = if is64 { 32 } else { 28 };
-    let cmds = read_exact_at(r, hdr, sizeofcmds, len, "the Mach-O load commands")?;
-    let mut at = 0usize;
-    for _ in 0..ncmds {
-        if at + 8 > cmds.len() {
-            return Err(BuildInfoError::Malformed(
-                "Mach-O load commands overrun".into(),
-            ));
-        }
-        let cmd = e.u32(&cmds, at);
-        let size = e.u32(&cmds, at + 4) as usize;
-        if size < 8 || at + size > cmds.len() {
-            return Err(BuildInfoError::Malformed("Mach-O load command size".into()));
-        }
-        let c = &cmds[at..at + size];
-        // LC_SEGMENT_64 = 0x19 (sections of 80 bytes), LC_SEGMENT = 0x1 (68 bytes).
-        let layout = match cmd {
-            0x19 if size >= 72 => Some((72usize, 80usize, e.u32(c, 64))),
-            0x1 if size >= 56 => Some((56, 68, e.u32(c, 48))),
-            _ => None,
-        };
-        if let Some((first, sect_size, nsects)) = layout {
-            for s in 0..nsects as usize {
-                let base = first + s * sect_size;
-                let Some(sect) = c.get(base..base + sect_size) else {
-                    break;
-                };
-                let name = sect[..16].split(|&b| b == 0).next().unwrap_or_default();
-                if name == b"__go_buildinfo" {
-                    let off = if cmd == 0x19 {
-                        e.u32(sect, 48)
-                    } else {
-                        e.u32(sect, 40)
-                    };
-                    return Ok(Region::Exact(off));
-                }
-            }
-        }
-        at += size;
-    }
-    Ok(Region::Whole)
+fn pe_section<R: Read + Seek>(r: &mut R, head: &[u8], len: u64) -> Result<Region> {
+    let sections = executable::pe_sections(r, head, len)?;
+    Ok(scan_data(&sections, &[b".data"], len))
 }
 
-fn pe_section<R: Read + Seek>(r: &mut R, head: &[u8], len: u64) -> Result<Region> {
-    if head.len() < 64 {
-        return Err(short("the PE/DOS header"));
+/// The first of these data sections, to scan; else the whole file.
+fn scan_data(sections: &[Section], names: &[&[u8]], len: u64) -> Region {
+    match sections.iter().find(|s| names.iter().any(|n| s.is(n))) {
+        Some(s) => Region::Scan(s.offset, s.offset.saturating_add(s.size).min(len)),
+        None => Region::Whole,
     }
-    let e = Endian(false);
-    let pe = e.u32(head, 0x3c);
-    let coff = read_exact_at(r, pe, 24, len, "the PE header")?;
-    if &coff[..4] != b"PE\0\0" {
-        return Err(BuildInfoError::NotExecutable(
-            "the body starts like a DOS/PE file but has no PE header".into(),
-        ));
-    }
-    let nsections = e.u16(&coff, 6);
-    let opt_size = e.u16(&coff, 20);
-    let table = read_exact_at(
-        r,
-        pe + 24 + opt_size,
-        nsections * 40,
-        len,
-        "the PE section table",
-    )?;
-    for s in table.chunks_exact(40) {
-        if s[..8].split(|&b| b == 0).next() == Some(b".data") {
-            let (size, off) = (e.u32(s, 16), e.u32(s, 20));
-            return Ok(Region::Scan(off, off.saturating_add(size).min(len)));
-        }
-    }
-    Ok(Region::Whole)
 }
 
 /// Finds the magic in `[start, end)`, streaming in bounded chunks.
@@ -457,7 +267,7 @@ fn read_string<R: Read>(r: &mut R, what: &str) -> Result<Vec<u8>> {
 }
 
 fn read_blob<R: Read + Seek>(r: &mut R, off: u64, len: u64) -> Result<BuildInfo> {
-    let header = read_exact_at(r, off, 32, len, "the Go build info header")?;
+    let header = read_at(r, off, 32, len, "the Go build info header")?;
     if &header[..14] != MAGIC {
         return Err(BuildInfoError::NotGo(
             "the Go build info section does not start with the build info magic".into(),

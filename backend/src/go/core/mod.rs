@@ -3,6 +3,7 @@
 
 pub mod buildinfo;
 pub mod crosscheck;
+pub mod executable;
 pub mod gomod;
 pub mod symbols;
 

@@ -22,6 +22,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use serde::Serialize;
 
+use super::executable::{self, read_up_to, Endian, ReadError, Section};
+
 /// A pclntab larger than this is not believable.
 const MAX_PCLNTAB: u64 = 512 << 20;
 /// Nor more names than this, or a longer name.
@@ -29,8 +31,6 @@ const MAX_NAMES: u64 = 4 << 20;
 const MAX_NAME: usize = 64 << 10;
 /// Nor more normalised text than this (closures add their enclosing names).
 const MAX_STORED: u64 = 256 << 20;
-/// Section tables and load commands larger than this are not believable.
-const MAX_TABLE: u64 = 16 << 20;
 const CHUNK: usize = 1 << 20;
 /// Header look-alikes a scan checks before it gives up.
 const MAX_CANDIDATES: usize = 4096;
@@ -268,18 +268,24 @@ use SymbolsError as E;
 trait Input: Read + Seek {}
 impl<T: Read + Seek> Input for T {}
 
-fn io_err(what: &str, e: io::Error) -> SymbolsError {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => short(what),
-        _ => E::Io {
-            what: what.into(),
-            source: e,
-        },
+impl From<ReadError> for SymbolsError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated(m) => E::Truncated(m),
+            ReadError::TooLarge(m) => E::TooLarge(m),
+            ReadError::Malformed(m) => E::Malformed(m),
+            ReadError::NotExecutable(m) => E::NotExecutable(m),
+            ReadError::Io { what, source } => E::Io { what, source },
+        }
     }
 }
 
+fn io_err(what: &str, e: io::Error) -> SymbolsError {
+    executable::io_err(what, e).into()
+}
+
 fn short(what: &str) -> SymbolsError {
-    E::Truncated(format!("the file is truncated: it ends inside {what}"))
+    executable::short(what).into()
 }
 
 fn malformed(what: impl Into<String>) -> SymbolsError {
@@ -330,14 +336,14 @@ pub fn from_executable<R: Read + Seek>(r: &mut R, len: u64) -> Result<Symbols> {
 /// One thin executable at `[base, end)`.
 fn slice(r: &mut impl Input, head: &[u8], base: u64, end: u64) -> Result<Symbols> {
     let section = match head {
-        [0x7f, b'E', b'L', b'F', ..] => elf_section(r, head, base, end)?,
-        _ if is_macho(head) => macho_section(r, head, base, end)?,
+        [0x7f, b'E', b'L', b'F', ..] => {
+            let sections = executable::elf_sections(r, head, base, end)?;
+            sections.as_deref().and_then(pclntab_section)
+        }
+        _ if is_macho(head) => pclntab_section(&executable::macho_sections(r, head, base, end)?),
         // PE files keep the pclntab inside .rdata, with no section of its own.
         [b'M', b'Z', ..] if head.len() >= 64 => {
-            let pe = base + Endian(false).uint(head, 0x3c, 4);
-            if read_at(r, pe, 4, end, "the PE header")? != b"PE\0\0" {
-                return Err(not_executable("the body is a DOS file without a PE header"));
-            }
+            executable::pe_header(r, head, end)?;
             None
         }
         _ => {
@@ -365,127 +371,22 @@ fn is_macho(head: &[u8]) -> bool {
     )
 }
 
-fn read_up_to(r: &mut impl Input, off: u64, buf: &mut [u8]) -> io::Result<usize> {
-    r.seek(SeekFrom::Start(off))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// Reads `size` bytes at `off`, which must lie before `end`.
 fn read_at(r: &mut impl Input, off: u64, size: u64, end: u64, what: &str) -> Result<Vec<u8>> {
-    if size > MAX_TABLE {
-        return Err(E::TooLarge(format!(
-            "{what} claims {size} bytes, more than Cairn believes"
-        )));
-    }
-    if off.checked_add(size).is_none_or(|e| e > end) {
-        return Err(E::Truncated(format!(
-            "the file is truncated: {what} at offset {off} ({size} bytes) lies beyond its end"
-        )));
-    }
-    let mut buf = vec![0u8; size as usize];
-    r.seek(SeekFrom::Start(off)).map_err(|e| io_err(what, e))?;
-    r.read_exact(&mut buf).map_err(|e| io_err(what, e))?;
-    Ok(buf)
-}
-
-/// Big-endian when true.
-struct Endian(bool);
-impl Endian {
-    /// The `n`-byte unsigned integer at `at`.
-    fn uint(&self, b: &[u8], at: usize, n: usize) -> u64 {
-        let (b, fold) = (&b[at..at + n], |x: u64, c: &u8| x << 8 | u64::from(*c));
-        if self.0 {
-            b.iter().fold(0, fold)
-        } else {
-            b.iter().rev().fold(0, fold)
-        }
-    }
+    Ok(executable::read_at(r, off, size, end, what)?)
 }
 
 /// The offset and size of the pclntab section, if there is one.
-type Section = Option<(u64, u64)>;
+type PclnSection = Option<(u64, u64)>;
 
-/// The ELF `.gopclntab` section.
-fn elf_section(r: &mut impl Input, head: &[u8], base: u64, end: u64) -> Result<Section> {
-    if head.len() < 64 {
-        return Err(short("the ELF header"));
-    }
-    // Where e_shoff is, and the word size.
-    let (o, w) = match head[4] {
-        1 => (0x20, 4),
-        2 => (0x28, 8),
-        c => return Err(malformed(format!("unknown ELF class {c}"))),
-    };
-    let e = Endian(head[5] == 2);
-    let shoff = e.uint(head, o, w);
-    let [entsize, num, strndx] = [0, 2, 4].map(|k| e.uint(head, o + w + 10 + k, 2));
-    if shoff == 0 || num == 0 {
-        return Ok(None);
-    }
-    if entsize < if w == 8 { 64 } else { 40 } || strndx >= num {
-        return Err(malformed("the ELF section header table is malformed"));
-    }
-    let what = "the ELF section header table";
-    let table = read_at(r, base.saturating_add(shoff), entsize * num, end, what)?;
-    let so = if w == 8 { 24 } else { 16 };
-    // sh_name, sh_type, sh_offset, sh_size.
-    let section = |i: u64| {
-        let s = &table[(i * entsize) as usize..];
-        [(0, 4), (4, 4), (so, w), (so + w, w)].map(|(at, n)| e.uint(s, at, n))
-    };
-    let [_, _, str_off, str_size] = section(strndx);
-    let what = "the ELF section name table";
-    let names = read_at(r, base.saturating_add(str_off), str_size, end, what)?;
-    for i in 0..num {
-        let [name, kind, off, size] = section(i);
-        let name = (names.get(name as usize..)).and_then(|s| s.split(|&b| b == 0).next());
-        // SHT_NOBITS (8) occupies no file space; PIE builds use the relro name.
-        if kind != 8 && matches!(name, Some(b".gopclntab" | b".data.rel.ro.gopclntab")) {
-            return Ok(Some((base.saturating_add(off), size)));
-        }
-    }
-    Ok(None)
-}
-
-/// The Mach-O `__gopclntab` section.
-fn macho_section(r: &mut impl Input, head: &[u8], base: u64, end: u64) -> Result<Section> {
-    if head.len() < 32 {
-        return Err(short("the Mach-O header"));
-    }
-    let e = Endian(head[0] == 0xfe);
-    let (ncmds, sizeofcmds) = (e.uint(head, 16, 4), e.uint(head, 20, 4));
-    let cmds = read_at(r, base + 32, sizeofcmds, end, "the Mach-O load commands")?;
-    let mut at = 0usize;
-    for _ in 0..ncmds {
-        if at + 8 > cmds.len() {
-            return Err(malformed("the Mach-O load commands overrun their size"));
-        }
-        let (cmd, size) = (e.uint(&cmds, at, 4), e.uint(&cmds, at + 4, 4) as usize);
-        if size < 8 || at + size > cmds.len() {
-            return Err(malformed("a Mach-O load command has a bad size"));
-        }
-        let c = &cmds[at..at + size];
-        // LC_SEGMENT_64: nsects at 64, then sections of 80 bytes from 72.
-        if cmd == 0x19 && size >= 72 {
-            for s in 0..e.uint(c, 64, 4) as usize {
-                let Some(sect) = c.get(72 + s * 80..152 + s * 80) else {
-                    break;
-                };
-                if sect[..16].split(|&b| b == 0).next() == Some(b"__gopclntab") {
-                    return Ok(Some((base + e.uint(sect, 48, 4), e.uint(sect, 40, 8))));
-                }
-            }
-        }
-        at += size;
-    }
-    Ok(None)
+/// The pclntab section of the thin executable at `[base, end)`: ELF's
+/// `.gopclntab` (PIE builds: `.data.rel.ro.gopclntab`), Mach-O's
+/// `__gopclntab`.
+fn pclntab_section(sections: &[Section]) -> PclnSection {
+    let names: [&[u8]; 3] = [b".gopclntab", b".data.rel.ro.gopclntab", b"__gopclntab"];
+    sections
+        .iter()
+        .find(|s| names.iter().any(|n| s.is(n)))
+        .map(|s| (s.offset, s.size))
 }
 
 /// The byte order (big-endian?) and the magic's low byte, if `b` starts
@@ -645,274 +546,4 @@ fn read_names(r: &mut impl Input, start: u64, end: u64) -> Result<Symbols> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Cursor;
-
-    const V116: u32 = 0xfffffffa;
-    const V118: u32 = 0xfffffff0;
-    const V120: u32 = 0xfffffff1;
-    /// The third is inlined: in funcnametab, not in functab.
-    const NAMES: &[&str] = &[
-        "main.main",
-        "net/http.(*Server).Serve",
-        "example.com/lib.Tiny",
-        "gopkg.in/yaml%2ev3.Unmarshal",
-        "example.com/lib.Map[...]",
-    ];
-
-    /// A pclntab whose functab lists `names` but the third.
-    fn pcln(magic: u32, be: bool, ps: usize, names: &[&str]) -> Vec<u8> {
-        let (words, field) = if magic == V116 { (7, ps) } else { (8, 4) };
-        let put = |v: &mut Vec<u8>, x: u64, n: usize| match be {
-            true => v.extend(&x.to_be_bytes()[8 - n..]),
-            false => v.extend(&x.to_le_bytes()[..n]),
-        };
-        let (mut table, mut funcs) = (Vec::new(), Vec::new());
-        for (i, n) in names.iter().enumerate() {
-            if i != 2 {
-                funcs.push(table.len() as u64);
-            }
-            table.extend(n.as_bytes());
-            table.push(0);
-        }
-        let at = (8 + words * ps) as u64;
-        let cu = at + table.len() as u64;
-        let mut v = Vec::new();
-        put(&mut v, magic.into(), 4);
-        v.extend([0, 0, 1, ps as u8]);
-        let text: &[u64] = if words == 8 { &[0x401000] } else { &[] };
-        let offsets = [at, cu, cu + 4, cu + 8, cu + 12];
-        for x in [&[funcs.len() as u64, 1], text, &offsets].concat() {
-            put(&mut v, x, ps);
-        }
-        v.extend(table.iter().chain(&[0; 12]));
-        let (nf, f) = (funcs.len() as u64, field as u64);
-        for i in 0..nf {
-            put(&mut v, i * 16, field);
-            put(&mut v, (2 * nf + 1) * f + i * (f + 4), field);
-        }
-        put(&mut v, nf * 16, field);
-        for (i, &o) in funcs.iter().enumerate() {
-            put(&mut v, i as u64 * 16, field);
-            put(&mut v, o, 4);
-        }
-        v
-    }
-
-    /// An ELF64 (little-endian) with these sections; with no section table
-    /// and `body` after the header when `sections` is None.
-    fn elf(sections: Option<&[(&str, &[u8])]>, body: &[u8]) -> Vec<u8> {
-        let mut f = b"\x7fELF\x02\x01".to_vec();
-        f.resize(64, 0);
-        f.extend(body);
-        let Some(sections) = sections else { return f };
-        let (mut names, mut shs) = (b"\0.shstrtab\0".to_vec(), vec![(0, 0, 0), (1, 0, 0)]);
-        for (n, d) in sections {
-            shs.push((names.len() as u32, f.len() as u64, d.len() as u64));
-            names.extend(n.bytes().chain([0]));
-            f.extend(*d);
-        }
-        shs[1] = (1, f.len() as u64, names.len() as u64);
-        f.extend(&names);
-        let shoff = f.len() as u64;
-        f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
-        f[0x3a..0x40].copy_from_slice(&[64, 0, shs.len() as u8, 0, 1, 0]);
-        for (name, off, size) in shs {
-            let mut sh = [0u8; 64];
-            sh[..5].copy_from_slice(&[name as u8, 0, 0, 0, 1]);
-            sh[24..32].copy_from_slice(&u64::to_le_bytes(off));
-            sh[32..40].copy_from_slice(&u64::to_le_bytes(size));
-            f.extend(sh);
-        }
-        f
-    }
-
-    /// A 64-bit Mach-O with one segment holding `__gopclntab`.
-    fn macho(tab: &[u8]) -> Vec<u8> {
-        let mut f = vec![0u8; 184];
-        f[..4].copy_from_slice(&[0xcf, 0xfa, 0xed, 0xfe]);
-        f[16..24].copy_from_slice(&[1, 0, 0, 0, 152, 0, 0, 0]);
-        f[32..40].copy_from_slice(&[0x19, 0, 0, 0, 152, 0, 0, 0]);
-        f[96] = 1;
-        f[104..115].copy_from_slice(b"__gopclntab");
-        f[144..152].copy_from_slice(&(tab.len() as u64).to_le_bytes());
-        f[152] = 184;
-        f.extend(tab);
-        f
-    }
-
-    fn read(f: &[u8]) -> Result<Symbols> {
-        from_executable(&mut Cursor::new(f.to_vec()), f.len() as u64)
-    }
-
-    fn check(s: &Symbols) {
-        let want = "main main net/http Server.Serve net/http (*Server).Serve example.com/lib Tiny \
-                    gopkg.in/yaml.v3 Unmarshal example.com/lib Map";
-        let want: Vec<&str> = want.split_whitespace().collect();
-        for w in want.chunks(2) {
-            assert!(s.has_symbol(w[0], w[1]), "{w:?}");
-        }
-        assert!(s.has_package("net/http") && !s.has_package("fmt"));
-        assert_eq!(s.function_count(), 5);
-    }
-
-    #[test]
-    fn every_format_in_every_container() {
-        for (magic, be, ps) in [V116, V118, V120]
-            .map(|m| [(false, 4), (false, 8), (true, 4), (true, 8)].map(|(b, p)| (m, b, p)))
-            .concat()
-        {
-            let t = pcln(magic, be, ps, NAMES);
-            let mut pe = b"MZ".to_vec();
-            pe.resize(0x3c, 0);
-            pe.extend(b"\x40\0\0\0PE\0\0");
-            pe.resize(301, 0xff);
-            pe.extend(&t);
-            let m = macho(&t);
-            let mut fat = b"\xca\xfe\xba\xbe\0\0\0\x01\0\0\0\x07\0\0\0\0\0\0\x10\0".to_vec();
-            fat.extend((m.len() as u32).to_be_bytes());
-            fat.resize(4096, 0);
-            fat.extend(&m);
-            let sect = elf(Some(&[(".text", b"\x90"), (".gopclntab", &t)]), &[]);
-            for f in [sect, elf(None, &t), m, fat, pe] {
-                check(&read(&f).unwrap_or_else(|e| panic!("{magic:x} {be} {ps}: {e}")));
-            }
-        }
-    }
-
-    #[test]
-    fn old_huge_and_foreign_inputs_fail_closed() {
-        let mut old = pcln(V118, false, 8, NAMES);
-        old[0] = 0xfb;
-        for f in [elf(Some(&[(".gopclntab", &old)]), &[]), elf(None, &old)] {
-            assert!(matches!(read(&f), Err(E::Unsupported(_))));
-        }
-        // Huge counts and offsets are refused before anything is read.
-        for (at, v) in [(8, u64::MAX), (40, 1 << 40), (64, 1 << 40), (64, 1 << 28)] {
-            let mut t = pcln(V120, false, 8, NAMES);
-            t[at..at + 8].copy_from_slice(&u64::to_le_bytes(v));
-            let e = read(&elf(Some(&[(".gopclntab", &t)]), &[])).unwrap_err();
-            let ok = matches!(e, E::TooLarge(_) | E::Malformed(_) | E::Truncated(_));
-            assert!(ok, "{e}");
-        }
-        let long = "a.".to_owned() + &"x".repeat(MAX_NAME);
-        let t = pcln(V120, false, 8, &["main.main", "main.f", &long]);
-        let e = read(&elf(Some(&[(".gopclntab", &t)]), &[])).unwrap_err();
-        assert!(matches!(e, E::TooLarge(_)), "{e}");
-        let e = read(&elf(Some(&[(".text", b"\x90")]), &[])).unwrap_err();
-        assert!(matches!(e, E::NotGo(_)), "{e}");
-        let java = b"\xca\xfe\xba\xbe\0\0\0\x34\0\0\0\0";
-        for f in [&b"hello"[..], b"", b"#!/bin/sh\n", java, b"MZ"] {
-            assert!(matches!(read(f), Err(E::NotExecutable(_))), "{f:?}");
-        }
-    }
-
-    /// Every truncation and single-byte corruption is answered with an
-    /// error or symbols, never a panic.
-    #[test]
-    fn corruptions_never_panic() {
-        let t = pcln(V120, true, 4, NAMES);
-        for f in [
-            elf(Some(&[(".gopclntab", &t)]), &[]),
-            elf(None, &t),
-            macho(&t),
-        ] {
-            check(&read(&f).unwrap());
-            // Cuts inside the header or name table fail (a scanned-for
-            // table's function records past the first are not read).
-            for cut in 0..f.len() - 40 {
-                assert!(read(&f[..cut]).is_err(), "cut {cut}");
-            }
-            for i in 0..f.len() {
-                for v in [0x00, 0x01, 0x7f, 0xff] {
-                    let mut g = f.clone();
-                    g[i] = v;
-                    let _ = read(&g);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn names_normalise_like_govulncheck() {
-        for case in [
-            "net/http.(*Server).Serve => net/http: Server.Serve",
-            "fmt.Println => fmt: Println",
-            "example.com/m/pkg.Func[...] => example.com/m/pkg: Func",
-            "example.com/m/pkg.(*Tag[...]).String => example.com/m/pkg: Tag.String",
-            "example.com/m/pkg.Tag[...].String => example.com/m/pkg: Tag.String",
-            "c.(*M[a/b.K[x/y.V],*z.T]).All.func1 => c: M.All.func1 M.All M",
-            "pkg.Func.func1 => pkg: Func.func1 Func",
-            "pkg.Func.func1.2 => pkg: Func.func1.2 Func",
-            "pkg.Func.Inner.func2 => pkg: Func.Inner.func2 Func.Inner Func",
-            "pkg.(*T).M.func1 => pkg: T.M.func1 T.M T",
-            "pkg.T.M-fm => pkg: T.M-fm T.M T",
-            "pkg.F-range1 => pkg: F-range1 F",
-            "pkg.F.gowrap1 => pkg: F.gowrap1 F",
-            "pkg.init.0 => pkg: init.0 init",
-            "gopkg.in/yaml%2ev3.Unmarshal => gopkg.in/yaml.v3: Unmarshal",
-            "github.com/a/b%2ec.(*D).E => github.com/a/b.c: D.E",
-            "go.uber.org/zap.New => go.uber.org/zap: New",
-            "runtime.main => runtime: main",
-            "x%zz.F => x%zz: F",
-            "type:.eq.net/http.Request => : type:.eq.net/http.Request",
-            "type..eq.[2]interface {} => : type..eq.[2]interface {}",
-            "go.(*struct { net/http.x }).Read => : go.(*struct { net/http.x }).Read",
-            "go.buildid => : go.buildid",
-            "go:buildid => : go:buildid",
-            "_rt0_amd64_linux => : _rt0_amd64_linux",
-        ] {
-            let (raw, want) = case.split_once(" => ").unwrap();
-            let (pkg, syms) = want.split_once(": ").unwrap();
-            let syms: BTreeSet<String> = match pkg {
-                "" => [syms.to_owned()].into(),
-                _ => syms.split(' ').map(str::to_owned).collect(),
-            };
-            let (p, s) = normalise(raw);
-            assert_eq!((p.as_str(), s.into_iter().collect()), (pkg, syms), "{raw}");
-        }
-    }
-
-    #[test]
-    fn reachability_decisions() {
-        let s = Symbols::from_entries(
-            [
-                ("net/http", "Server.Serve"),
-                ("fmt", "Println"),
-                ("", "go:buildid"),
-            ]
-            .map(|(p, n)| (p.to_owned(), n.to_owned())),
-        );
-        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let case = |imports: &[(&str, &[&str])]| {
-            let imports: Vec<_> = imports
-                .iter()
-                .map(|(p, s)| (p.to_string(), strs(s)))
-                .collect();
-            reachability(&s, &imports)
-        };
-        let linked = |v: &[&str]| Reachability::Linked { symbols: strs(v) };
-        let not_linked = |v: &[&str]| Reachability::NotLinked { checked: strs(v) };
-        assert_eq!(case(&[]), Reachability::Unknown);
-        assert_eq!(case(&[("", &[]), ("x", &[])]), Reachability::Unknown);
-        assert_eq!(case(&[("net/http", &[])]), linked(&["net/http"]));
-        let serve = ("net/http", &["Server.Serve", "Parse"][..]);
-        assert_eq!(case(&[serve, serve]), linked(&["net/http.Server.Serve"]));
-        let none = case(&[("net/http", &["Parse"]), ("net/url", &[]), ("net/url", &[])]);
-        assert_eq!(none, not_linked(&["net/http.Parse", "net/url"]));
-        let some = case(&[("golang.org/x/net/html", &["Parse"]), ("fmt", &["Println"])]);
-        assert_eq!(some, linked(&["fmt.Println"]));
-    }
-
-    #[test]
-    fn entries_round_trip() {
-        let s = read(&elf(
-            Some(&[(".gopclntab", &pcln(V118, false, 8, NAMES))]),
-            &[],
-        ))
-        .unwrap();
-        let back = Symbols::from_entries(s.entries().map(|(p, n)| (p.to_owned(), n.to_owned())));
-        assert_eq!((back.entries().count(), &back), (s.function_count(), &s));
-    }
-}
+mod tests;
