@@ -6,7 +6,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 
+mod decisions;
 pub mod findings;
+mod scans;
+
+pub use decisions::{
+    current_decisions, decision_history, insert_decision, DecisionRow, NewDecision,
+};
+pub use scans::{
+    insert_scan_findings, insert_scan_report, latest_scan_findings, NewScanReport, ScanFindingRow,
+    ScanFindingRows,
+};
 
 /// Imports run one at a time: alias groups are merged from what the
 /// previous import left.
@@ -626,128 +636,6 @@ pub async fn artifact_pending(db: impl PgExecutor<'_>, artifact_id: i64) -> sqlx
     .await
 }
 
-/// A triage decision as stored.
-#[derive(sqlx::FromRow, Clone)]
-pub struct DecisionRow {
-    pub id: i64,
-    pub vulnerability_id: i64,
-    pub package_key: String,
-    pub purl: Option<String>,
-    pub scope: String,
-    pub artifact_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub project: Option<String>,
-    pub state: String,
-    pub justification: Option<String>,
-    pub comment: Option<String>,
-    pub source: String,
-    pub author: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub superseded_at: Option<DateTime<Utc>>,
-}
-
-const DECISION_COLUMNS: &str = "d.id, d.vulnerability_id, d.package_key, d.purl, d.scope,
-    d.artifact_id, d.project_id, (SELECT name FROM projects WHERE id = d.project_id) AS project,
-    d.state, d.justification, d.comment, d.source, d.author, d.created_at, d.expires_at,
-    d.superseded_at";
-
-pub struct NewDecision<'a> {
-    pub vulnerability_id: i64,
-    pub package_key: &'a str,
-    pub purl: Option<&'a str>,
-    pub scope: &'a str,
-    pub artifact_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub state: &'a str,
-    pub justification: Option<&'a str>,
-    pub comment: Option<&'a str>,
-    pub source: &'a str,
-    pub author: &'a str,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// Stores a decision, superseding the current one for the same target.
-pub async fn insert_decision(
-    tx: &mut PgConnection,
-    d: &NewDecision<'_>,
-) -> sqlx::Result<DecisionRow> {
-    sqlx::query(
-        "UPDATE triage_decisions SET superseded_at = now()
-          WHERE superseded_at IS NULL AND vulnerability_id = $1 AND package_key = $2
-            AND purl IS NOT DISTINCT FROM $3 AND scope = $4
-            AND artifact_id IS NOT DISTINCT FROM $5 AND project_id IS NOT DISTINCT FROM $6",
-    )
-    .bind(d.vulnerability_id)
-    .bind(d.package_key)
-    .bind(d.purl)
-    .bind(d.scope)
-    .bind(d.artifact_id)
-    .bind(d.project_id)
-    .execute(&mut *tx)
-    .await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO triage_decisions (vulnerability_id, package_key, purl, scope, artifact_id,
-                                       project_id, state, justification, comment, source, author,
-                                       expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(d.vulnerability_id)
-    .bind(d.package_key)
-    .bind(d.purl)
-    .bind(d.scope)
-    .bind(d.artifact_id)
-    .bind(d.project_id)
-    .bind(d.state)
-    .bind(d.justification)
-    .bind(d.comment)
-    .bind(d.source)
-    .bind(d.author)
-    .bind(d.expires_at)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query_as(&format!(
-        "SELECT {DECISION_COLUMNS} FROM triage_decisions d WHERE d.id = $1"
-    ))
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await
-}
-
-/// The current (not superseded) decisions about these vulnerabilities.
-pub async fn current_decisions(
-    db: impl PgExecutor<'_>,
-    groups: &[i64],
-) -> sqlx::Result<Vec<DecisionRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {DECISION_COLUMNS} FROM triage_decisions d
-          WHERE d.vulnerability_id = ANY($1) AND d.superseded_at IS NULL"
-    ))
-    .bind(groups)
-    .fetch_all(db)
-    .await
-}
-
-/// Decisions about a vulnerability, newest first (the history), one page
-/// of up to `limit + 1` after the decision id `before`.
-pub async fn decision_history(
-    db: impl PgExecutor<'_>,
-    group: i64,
-    before: Option<i64>,
-    limit: i64,
-) -> sqlx::Result<Vec<DecisionRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {DECISION_COLUMNS} FROM triage_decisions d
-          WHERE d.vulnerability_id = $1 AND ($2::bigint IS NULL OR d.id < $2)
-          ORDER BY d.id DESC LIMIT $3"
-    ))
-    .bind(group)
-    .bind(before)
-    .bind(limit + 1)
-    .fetch_all(db)
-    .await
-}
-
 /// The artifact's project id, when it exists.
 pub async fn artifact_project(
     db: impl PgExecutor<'_>,
@@ -823,123 +711,5 @@ pub async fn artifact_identity(
     )
     .bind(id)
     .fetch_optional(db)
-    .await
-}
-
-pub struct NewScanReport<'a> {
-    pub artifact_id: i64,
-    pub scanner: &'a str,
-    pub scanner_version: Option<&'a str>,
-    pub target: Option<&'a str>,
-    pub target_digest: Option<&'a str>,
-    pub content_sha256: &'a [u8],
-    pub finding_count: i32,
-    pub uploaded_by: i64,
-}
-
-/// Stores a report; None when the artifact already has these exact bytes
-/// from this scanner.
-pub async fn insert_scan_report(
-    tx: &mut PgConnection,
-    r: &NewScanReport<'_>,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "INSERT INTO scan_reports (artifact_id, scanner, scanner_version, target, target_digest,
-                                   content_sha256, finding_count, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (artifact_id, scanner, content_sha256) DO NOTHING RETURNING id",
-    )
-    .bind(r.artifact_id)
-    .bind(r.scanner)
-    .bind(r.scanner_version)
-    .bind(r.target)
-    .bind(r.target_digest)
-    .bind(r.content_sha256)
-    .bind(r.finding_count)
-    .bind(r.uploaded_by)
-    .fetch_optional(&mut *tx)
-    .await
-}
-
-#[derive(Default)]
-pub struct ScanFindingRows {
-    pub ordinal: Vec<i32>,
-    pub vulnerability: Vec<String>,
-    pub aliases: Vec<String>,
-    pub purl: Vec<Option<String>>,
-    pub package_key: Vec<Option<String>>,
-    pub package_type: Vec<String>,
-    pub name: Vec<String>,
-    pub version: Vec<String>,
-    pub fixed_versions: Vec<String>,
-    pub severity: Vec<Option<String>>,
-    pub cvss_vector: Vec<Option<String>>,
-}
-
-pub async fn insert_scan_findings(
-    tx: &mut PgConnection,
-    report: i64,
-    r: &ScanFindingRows,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO scan_findings (report_id, ordinal, vulnerability, aliases, purl, package_key,
-                                    package_type, name, version, fixed_versions, severity, cvss_vector)
-         SELECT $1, t.o, t.v, t.a::text[], t.p, t.k, t.ty, t.n, t.ver, t.f::text[], t.s, t.c
-           FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS t(o, v, a, p, k, ty, n, ver, f, s, c)",
-    )
-    .bind(report)
-    .bind(&r.ordinal)
-    .bind(&r.vulnerability)
-    .bind(&r.aliases)
-    .bind(&r.purl)
-    .bind(&r.package_key)
-    .bind(&r.package_type)
-    .bind(&r.name)
-    .bind(&r.version)
-    .bind(&r.fixed_versions)
-    .bind(&r.severity)
-    .bind(&r.cvss_vector)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// A finding of the artifact's latest report of each scanner, with the
-/// vulnerability its id or an alias belongs to (when an advisory knows it).
-#[derive(sqlx::FromRow)]
-pub struct ScanFindingRow {
-    pub scanner: String,
-    pub vulnerability: String,
-    pub aliases: Vec<String>,
-    pub purl: Option<String>,
-    pub package_key: Option<String>,
-    pub package_type: String,
-    pub name: String,
-    pub version: String,
-    pub fixed_versions: Vec<String>,
-    pub severity: Option<String>,
-    pub vulnerability_id: Option<i64>,
-}
-
-pub async fn latest_scan_findings(
-    db: impl PgExecutor<'_>,
-    artifact_id: i64,
-) -> sqlx::Result<Vec<ScanFindingRow>> {
-    sqlx::query_as(
-        "SELECT r.scanner, f.vulnerability, f.aliases, f.purl, f.package_key, f.package_type, f.name,
-                f.version, f.fixed_versions, f.severity,
-                (SELECT v.vulnerability_id FROM vulnerability_ids v
-                  WHERE v.id = f.vulnerability OR v.id = ANY(f.aliases)
-                  ORDER BY v.id = f.vulnerability DESC LIMIT 1) AS vulnerability_id
-           FROM scan_reports r JOIN scan_findings f ON f.report_id = r.id
-          WHERE r.artifact_id = $1
-            AND r.id = (SELECT max(r2.id) FROM scan_reports r2
-                         WHERE r2.artifact_id = r.artifact_id AND r2.scanner = r.scanner)
-          ORDER BY r.scanner, f.ordinal",
-    )
-    .bind(artifact_id)
-    .fetch_all(db)
     .await
 }
