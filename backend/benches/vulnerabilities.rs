@@ -238,6 +238,7 @@ async fn main() -> Result<()> {
         base_backoff_secs: 1.0,
         max_claims: 2,
         fault: None,
+        clock: Default::default(),
     };
     let drain = || async {
         let (a, b) = tokio::join!(

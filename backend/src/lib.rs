@@ -16,6 +16,7 @@ pub mod bounded;
 pub mod builds;
 pub mod ci;
 pub mod client;
+pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod cra;
@@ -88,6 +89,7 @@ pub async fn prepare(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         sessions: SessionKeys::new(&secret),
         secret_key,
+        clock: crate::clock::Clock::default(),
     })
 }
 

@@ -235,7 +235,7 @@ async fn serve() -> anyhow::Result<()> {
             cairn::builds::worker::WorkerOptions::from_config(&state.config),
         );
         let policy_workers =
-            cairn::policies::worker::spawn(pool.clone(), policy_worker_options(&state.config));
+            cairn::policies::worker::spawn(pool.clone(), policy_worker_options(&state));
         let notify_workers = cairn::notifications::worker::spawn(
             pool.clone(),
             cairn::notifications::worker::WorkerOptions::from_config(
@@ -362,9 +362,9 @@ async fn import_advisories(file: &std::path::Path, kev: bool) -> anyhow::Result<
 /// evaluating that artifact, as one killed by a stack overflow would, so the
 /// poison-pill guard can be tested on the real binary. Release builds never
 /// read it.
-fn policy_worker_options(config: &cairn::config::Config) -> cairn::policies::worker::WorkerOptions {
-    #[allow(unused_mut)]
-    let mut options = cairn::policies::worker::WorkerOptions::from_config(config);
+fn policy_worker_options(state: &cairn::state::AppState) -> cairn::policies::worker::WorkerOptions {
+    let mut options = cairn::policies::worker::WorkerOptions::from_config(&state.config);
+    options.clock = state.clock.clone();
     #[cfg(debug_assertions)]
     if let Some(id) = std::env::var("CAIRN_TEST_ABORT_EVALUATING")
         .ok()

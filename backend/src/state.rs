@@ -14,4 +14,6 @@ pub struct AppState {
     pub sessions: SessionKeys,
     /// Seals and opens webhook secrets.
     pub secret_key: crate::secrets::SecretKey,
+    /// The time policies judge by (waiver expiry, freshness).
+    pub clock: crate::clock::Clock,
 }

@@ -69,18 +69,26 @@ mod filters {
 
     use askama::{Result, Values};
 
-    use crate::attestations::service;
+    use crate::attestations::core::Kind;
     use crate::attestations::store::AttestationRecord;
 
     /// When an attestation happened (its log time, else its upload), UTC.
     pub fn evidence_time(a: &impl Borrow<AttestationRecord>, _: &dyn Values) -> Result<String> {
-        Ok(service::when(a.borrow())
+        let a = a.borrow();
+        Ok(a.rekor_integrated_time
+            .unwrap_or(a.uploaded_at)
             .format("%Y-%m-%d %H:%M UTC")
             .to_string())
     }
 
+    /// An attestation kind as people name it.
     pub fn kind_label(kind: &str, _: &dyn Values) -> Result<&'static str> {
-        Ok(service::kind_label(kind))
+        Ok(match kind {
+            k if k == Kind::SigstoreBundle.as_str() => "Sigstore bundle",
+            k if k == Kind::CosignBundle.as_str() => "cosign bundle",
+            k if k == Kind::Dsse.as_str() => "DSSE envelope",
+            _ => "detached signature",
+        })
     }
 }
 

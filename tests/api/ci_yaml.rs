@@ -70,7 +70,7 @@ fn findings(definition: &Value) -> Vec<(String, u64, String)> {
 /// The project's latest definition of `.gitlab-ci.yml`, read back.
 async fn latest(app: &TestApp) -> Value {
     let list = app.get_json("/api/v1/ci-definitions?project=acme/py").await;
-    let list = list.as_array().unwrap();
+    let list = list["items"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     list[0].clone()
 }

@@ -149,9 +149,8 @@ async fn push_uploads_each_file_to_its_endpoint_with_ci_defaults() {
     let defs = app
         .get_json("/api/v1/ci-definitions?project=acme/payments-api")
         .await;
-    let files_stored: Vec<&str> = defs
+    let files_stored: Vec<&str> = defs["items"]
         .as_array()
-        .or(defs["items"].as_array())
         .unwrap()
         .iter()
         .filter_map(|d| d["file"].as_str())
@@ -194,11 +193,11 @@ async fn push_uploads_each_file_to_its_endpoint_with_ci_defaults() {
 /// versioned by its commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_streams_a_go_binary_and_takes_its_digest() {
-    let Some(go) = crate::go_ci::go_tool() else {
+    let Some(go) = crate::support::go::go_tool() else {
         return;
     };
-    let src = crate::go_ci::hello_source("client-go");
-    let binary = crate::go_ci::build(&go, &src, &["-trimpath"]);
+    let src = crate::support::go::hello_source("client-go");
+    let binary = crate::support::go::build(&go, &src, &["-trimpath"]);
     let app = spawn_app().await;
     let dir = workspace();
     std::fs::copy(&binary, dir.join("hello")).unwrap();

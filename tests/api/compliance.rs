@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::support::{expect_problem, fixture, spawn_app, worker_options, TestApp, ADMIN_TOKEN};
+use crate::support::{expect_problem, fixture, spawn_app, TestApp, ADMIN_TOKEN};
 
 const PROJECT: &str = "acme/blob";
 
@@ -91,9 +91,7 @@ async fn signed_release(app: &TestApp) -> (String, Vec<u8>) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    cairn::policies::worker::drain(&app.pool, &worker_options())
-        .await
-        .unwrap();
+    app.evaluate_queued().await;
     (digest, sbom)
 }
 
@@ -324,12 +322,12 @@ async fn reports_refuse_what_they_cannot_answer() {
         (
             "iso-27001?project=x",
             404,
-            "framework `iso-27001` not found",
+            "there is no framework `iso-27001`",
         ),
         (
             "eu-cra?project=nobody/here",
             404,
-            "project `nobody/here` not found",
+            "there is no project `nobody/here`",
         ),
         ("eu-cra?version=1", 400, "`version` needs `project`"),
         ("eu-cra?at=2999-01-01T00:00:00Z", 400, "in the future"),
@@ -491,12 +489,12 @@ async fn control_statements_settle_organisational_controls_until_they_expire() {
         (
             json!({"framework": "iso-27001"}),
             404,
-            "framework `iso-27001` not found",
+            "there is no framework `iso-27001`",
         ),
         (
             json!({"project": "nobody/here"}),
             404,
-            "project `nobody/here` not found",
+            "there is no project `nobody/here`",
         ),
         (json!({"statement": "  "}), 400, "must not be empty"),
         (

@@ -8,8 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{
-    cyclonedx, expect_problem, fixture, spawn_app_with, urlencode, worker_options, TestApp,
-    ADMIN_TOKEN,
+    cyclonedx, expect_problem, fixture, spawn_app_with, urlencode, TestApp, ADMIN_TOKEN,
 };
 
 const WAZUH: &str = "pkg:golang/github.com/wazuh/wazuh@v4.9.0%2Bincompatible";
@@ -95,9 +94,7 @@ async fn setup() -> TestApp {
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    cairn::policies::worker::drain(&app.pool, &worker_options())
-        .await
-        .unwrap();
+    app.evaluate_queued().await;
     let res = post(
         &app,
         "/api/v1/notifications/subscriptions",
@@ -243,9 +240,7 @@ async fn a_kev_listed_finding_of_a_cra_product_opens_a_case_with_its_clock() {
         fixture("kev/cisagov-kev-data__known_exploited_vulnerabilities.json"),
     )
     .await;
-    cairn::policies::worker::drain(&app.pool, &worker_options())
-        .await
-        .unwrap();
+    app.evaluate_queued().await;
     let again = cases(&app, PRODUCT).await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0]["aware_at"], c["aware_at"]);

@@ -7,9 +7,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{
-    cyclonedx, expect_problem, spawn_app, spawn_app_with, worker_options, TestApp, ADMIN_TOKEN,
-};
+use crate::support::{cyclonedx, expect_problem, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN};
 
 fn b64(doc: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(doc)
@@ -43,9 +41,7 @@ async fn processing(app: &TestApp, path: &str) -> bool {
 }
 
 async fn drain(app: &TestApp) {
-    cairn::policies::worker::drain(&app.pool, &worker_options())
-        .await
-        .unwrap();
+    app.evaluate_queued().await;
 }
 
 async fn lookup(app: &TestApp, name: &str, version: &str) -> reqwest::Response {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::free_port;
 use crate::support::process::{database_url, start_cairn_with, wait_ready, TOKEN};
-use crate::support::{fixture, fresh_database};
+use crate::support::{eventually, fixture, fresh_database};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
@@ -58,9 +58,9 @@ async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
     }
     // Third start: the evaluation is dead-lettered at its claim; the
     // process serves.
-    let mut cairn = start_cairn_with(&url, port, &env);
+    let cairn = std::sync::Mutex::new(start_cairn_with(&url, port, &env));
     wait_ready(&client, &base).await;
-    let dead = loop {
+    let dead_letters = || async {
         let page: Value = client
             .get(format!("{base}/api/v1/policy-dead-letters"))
             .bearer_auth(TOKEN)
@@ -70,12 +70,16 @@ async fn a_process_killed_twice_by_one_evaluation_stays_up_the_third_time() {
             .json()
             .await
             .unwrap();
-        if !page["items"].as_array().unwrap().is_empty() {
-            break page["items"][0].clone();
-        }
-        assert!(cairn.running(), "the third start died too");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        page["items"].as_array().unwrap().clone()
     };
+    eventually("the poison is dead-lettered", || async {
+        let alive = cairn.lock().unwrap().running();
+        assert!(alive, "the third start died too");
+        !dead_letters().await.is_empty()
+    })
+    .await;
+    let mut cairn = cairn.into_inner().unwrap();
+    let dead = dead_letters().await[0].clone();
     assert_eq!(dead["artifact_id"], artifact);
     assert!(dead["error"]
         .as_str()

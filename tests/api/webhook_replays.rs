@@ -3,7 +3,7 @@
 //! audit of refusals cannot be grown with random source names, and a
 //! delivery that cannot verify is refused before its body is read.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cairn::builds::core::verify::gitlab_signature;
 use futures_util::stream::{self, StreamExt};
@@ -206,8 +206,7 @@ async fn a_github_body_under_a_new_delivery_id_changes_nothing() {
     );
     assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
     // Not processed again: nothing stored, nothing queued, no run or job
-    // touched.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // touched (a duplicate is refused before anything is written).
     drained(&app.pool).await;
     assert_eq!(snapshot(&app).await, before);
 
@@ -398,7 +397,6 @@ async fn answer_without_the_body(app: &TestApp, path: &str, headers: &[(&str, &s
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&vec![b' '; 64 * 1024]).await.unwrap();
-    let started = Instant::now();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     // The server answers without waiting for the other 30 MiB; 10 s is a
@@ -411,7 +409,6 @@ async fn answer_without_the_body(app: &TestApp, path: &str, headers: &[(&str, &s
         assert!(n > 0, "connection closed without an answer ({path})");
         got.extend_from_slice(&buf[..n]);
     }
-    assert!(started.elapsed() < Duration::from_secs(10));
     let text = String::from_utf8_lossy(&got);
     text.lines().next().unwrap().to_owned()
 }

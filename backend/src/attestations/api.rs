@@ -307,17 +307,20 @@ pub async fn add_trust_root(
 #[utoipa::path(
     get, path = "/api/v1/trust-roots", tag = "attestations",
     extensions(("x-cairn-role" = json!("viewer"))),
-    responses((status = 200, body = Vec<TrustRootSummary>)),
+    params(PageParams),
+    responses(
+        (status = 200, body = Page<TrustRootSummary>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_trust_roots(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<TrustRootSummary>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<TrustRootSummary>>> {
     caller.require(Role::Viewer)?;
-    let mut all = vec![service::builtin_root()];
-    all.extend(store::list_trust_roots(&state.pool).await?);
-    Ok(Json(all))
+    Ok(Json(service::trust_root_page(&state.pool, &page).await?))
 }
 
 /// An artifact's evidence: its chain of custody.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -14,9 +13,10 @@ use crate::domain::{Label, ProjectName, Sha256Digest};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Caller;
 use crate::inventory::store::{self as inventory, ArtifactSummary, SbomBrief};
+use crate::pagination::{Page, PageParams};
 
 use super::core::{
-    self as attest, coverage_note, statement, trust, Expect, Identity, Kind, Outcome, TrustSet,
+    self as attest, coverage_note, statement, trust, Expect, Identity, Outcome, TrustSet,
     TrustedKey,
 };
 use super::store::{self, AttestationRecord, CiRunLink, NewAttestation};
@@ -330,6 +330,24 @@ pub fn builtin_root() -> store::TrustRootSummary {
     }
 }
 
+/// A page of trust: the built-in root opens the first page, then the added
+/// roots and keys by id.
+pub async fn trust_root_page(
+    pool: &PgPool,
+    page: &PageParams,
+) -> ApiResult<Page<store::TrustRootSummary>> {
+    let limit = page.limit()?;
+    let after: Option<i64> = page.after()?;
+    let mut rows = Vec::new();
+    if after.is_none() {
+        rows.push(builtin_root());
+    }
+    // One row more than the page holds tells whether there is a next page.
+    let room = limit + 1 - rows.len() as i64;
+    rows.extend(store::list_trust_roots(pool, after.unwrap_or(0), room).await?);
+    Ok(Page::from_rows(rows, limit, |r| r.id.unwrap_or(0)))
+}
+
 // --- chain of custody --------------------------------------------------------
 
 /// The source the artifact was built from, as verified evidence says.
@@ -505,20 +523,5 @@ fn push_source(
             git_ref,
             from: from.to_owned(),
         });
-    }
-}
-
-/// When an attestation happened, for display.
-pub fn when(r: &AttestationRecord) -> DateTime<Utc> {
-    r.rekor_integrated_time.unwrap_or(r.uploaded_at)
-}
-
-/// Kind label for display.
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        k if k == Kind::SigstoreBundle.as_str() => "Sigstore bundle",
-        k if k == Kind::CosignBundle.as_str() => "cosign bundle",
-        k if k == Kind::Dsse.as_str() => "DSSE envelope",
-        _ => "detached signature",
     }
 }

@@ -441,12 +441,19 @@ pub async fn insert_trust_root(
     Ok((summary, inserted.is_some()))
 }
 
-pub async fn list_trust_roots(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TrustRootSummary>> {
+/// Added roots and keys by id, those after `after`; at most `limit`.
+pub async fn list_trust_roots(
+    db: impl PgExecutor<'_>,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<TrustRootSummary>> {
     sqlx::query_as(
         "SELECT id, kind, name, encode(fingerprint, 'hex') AS fingerprint, false AS builtin,
                 created_at, issuers, identities, builder_id
-           FROM trust_roots ORDER BY id",
+           FROM trust_roots WHERE id > $1 ORDER BY id LIMIT $2",
     )
+    .bind(after)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

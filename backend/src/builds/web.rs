@@ -151,7 +151,8 @@ async fn webhooks_page(
     error: Option<String>,
 ) -> WebResult<String> {
     user.require(Role::Admin)?;
-    let sources = store::list_sources(&state.pool)
+    // Every source: an admin creates each one, so they are few.
+    let sources = store::list_sources(&state.pool, 0, i64::MAX)
         .await
         .map_err(ApiError::from)?;
     let dead = store::list_deliveries(&state.pool, Some("dead"), None, None, 49)

@@ -12,12 +12,13 @@ use crate::api::extract::ApiQuery;
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::identity::{Caller, Role};
+use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upload;
 
 use super::core::{Kind, MAX_DEFINITION};
 use super::service;
-use super::store::{self as cistore, CiDefinition};
+use super::store::CiDefinition;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -99,13 +100,14 @@ pub struct CiListParams {
     pub project: String,
 }
 
-/// The latest definition of each file of a project, with findings.
+/// The latest definition of each file of a project, with findings, by file.
 #[utoipa::path(
     get, path = "/api/v1/ci-definitions", tag = "ci",
     extensions(("x-cairn-role" = json!("viewer"))),
-    params(CiListParams),
+    params(CiListParams, PageParams),
     responses(
-        (status = 200, body = Vec<CiDefinition>),
+        (status = 200, body = Page<CiDefinition>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -114,12 +116,10 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<CiListParams>,
-) -> ApiResult<Json<Vec<CiDefinition>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<CiDefinition>>> {
     caller.require(Role::Viewer)?;
-    let project = crate::inventory::store::get_project(&state.pool, &params.project)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("there is no project {:?}", params.project)))?;
     Ok(Json(
-        cistore::latest_ci_definitions(&state.pool, project.id).await?,
+        service::definition_page(&state.pool, &params.project, &page).await?,
     ))
 }

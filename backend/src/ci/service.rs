@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::domain::ProjectName;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Caller;
+use crate::pagination::{Page, PageParams};
 
 use super::core::{self as cidef, Finding, HardeningParams, Kind};
 use super::store::{self as cistore, CiDefinition, NewCiDefinition};
@@ -61,4 +62,20 @@ pub async fn ingest_ci_definition(
     }
     tx.commit().await?;
     Ok((stored, created))
+}
+
+/// The latest definition of each file of `project`, by file name.
+pub async fn definition_page(
+    pool: &PgPool,
+    project: &str,
+    page: &PageParams,
+) -> ApiResult<Page<CiDefinition>> {
+    let limit = page.limit()?;
+    let after: Option<String> = page.after()?;
+    let project = crate::inventory::store::get_project(pool, project)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no project {project:?}")))?;
+    let rows =
+        cistore::latest_ci_definitions(pool, project.id, after.as_deref(), limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |d| d.file.clone()))
 }

@@ -82,17 +82,23 @@ pub async fn insert_ci_definition(
     .map(|d| (d, true))
 }
 
-/// The latest definition of each file of a project, by file name.
+/// The latest definition of each file of a project, by file name, the
+/// files after `after`; at most `limit`.
 pub async fn latest_ci_definitions(
     db: impl PgExecutor<'_>,
     project_id: i64,
+    after: Option<&str>,
+    limit: i64,
 ) -> sqlx::Result<Vec<CiDefinition>> {
     sqlx::query_as(
         "SELECT DISTINCT ON (d.file) d.id, p.name AS project, d.kind, d.file, d.findings, d.uploaded_at
          FROM ci_definitions d JOIN projects p ON p.id = d.project_id
-         WHERE d.project_id = $1 ORDER BY d.file, d.id DESC",
+         WHERE d.project_id = $1 AND ($2::text IS NULL OR d.file > $2)
+         ORDER BY d.file, d.id DESC LIMIT $3",
     )
     .bind(project_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

@@ -35,7 +35,8 @@ async fn ci_hardening(
     ApiPath(name): ApiPath<String>,
 ) -> WebResult<Response> {
     let project = find_project(&state.pool, &name).await?;
-    let definitions = cistore::latest_ci_definitions(&state.pool, project.id)
+    // Every file: a project has a handful of CI definitions.
+    let definitions = cistore::latest_ci_definitions(&state.pool, project.id, None, i64::MAX)
         .await
         .map_err(ApiError::from)?;
     let finding_count = definitions.iter().map(|d| d.findings.0.len()).sum();

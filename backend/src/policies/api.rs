@@ -117,19 +117,24 @@ pub async fn create_set(
     Ok((StatusCode::CREATED, Json(set)))
 }
 
-/// Live policy sets (current versions).
+/// Live policy sets (current versions), by name.
 #[utoipa::path(
     get, path = "/api/v1/policy-sets", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
-    responses((status = 200, body = Vec<PolicySet>)),
+    params(PageParams),
+    responses(
+        (status = 200, body = Page<PolicySet>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_sets(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<PolicySet>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<PolicySet>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(store::list_sets(&state.pool).await?))
+    Ok(Json(service::set_page(&state.pool, &page).await?))
 }
 
 #[utoipa::path(
@@ -148,28 +153,29 @@ pub async fn get_set(
     store::get_set(&state.pool, id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no policy set {id}")))
+        .ok_or_else(|| ApiError::not_found(format!("there is no policy set {id}")))
 }
 
-/// Every version of a set, newest first (immutable).
+/// Every version of a set, newest first (immutable; also of a deleted set).
 #[utoipa::path(
     get, path = "/api/v1/policy-sets/{id}/versions", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<PolicyVersion>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("id" = i64, Path), PageParams),
+    responses(
+        (status = 200, body = Page<PolicyVersion>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn versions(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Vec<PolicyVersion>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<PolicyVersion>>> {
     caller.require(Role::Viewer)?;
-    let v = store::versions(&state.pool, id).await?;
-    if v.is_empty() {
-        return Err(ApiError::not_found(format!("no policy set {id}")));
-    }
-    Ok(Json(v))
+    Ok(Json(service::version_page(&state.pool, id, &page).await?))
 }
 
 /// Replace a set's definition: a new version (none if nothing changed).
@@ -255,7 +261,13 @@ pub async fn dry_run(
         Role::Uploader
     })?;
     Ok(Json(
-        service::dry_run(&state.pool, &req, state.config.eval_limits()).await?,
+        service::dry_run(
+            &state.pool,
+            &req,
+            state.config.eval_limits(),
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 
@@ -273,25 +285,29 @@ pub async fn artifact_policy(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<ArtifactPolicy>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(service::artifact_status(&state.pool, id).await?))
+    Ok(Json(
+        service::artifact_status(&state.pool, id, state.clock.now()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Evaluations with a smaller id (paging).
+    /// Evaluations with a smaller id: the older way to page, used when no
+    /// `cursor` is given.
     pub before: Option<i64>,
-    /// At most this many (1-200, default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
 }
 
 /// Every evaluation of an artifact, newest first.
 #[utoipa::path(
     get, path = "/api/v1/artifacts/{id}/policy/history", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
-    params(("id" = i64, Path), HistoryQuery),
-    responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("id" = i64, Path), HistoryQuery, PageParams),
+    responses(
+        (status = 200, body = Page<EvaluationRecord>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn history(
@@ -299,42 +315,36 @@ pub async fn history(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Vec<EvaluationRecord>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<EvaluationRecord>>> {
     caller.require(Role::Viewer)?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be 1 to 200"));
-    }
-    if !store::artifact_exists(&state.pool, id).await? {
-        return Err(ApiError::not_found(format!("no artifact {id}")));
-    }
     Ok(Json(
-        store::history(&state.pool, id, q.before, limit).await?,
+        service::history_page(&state.pool, id, q.before, &page).await?,
     ))
 }
 
-/// Latest results for every artifact of a project.
+/// Latest results for every artifact of a project, by artifact and set.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/policy", tag = "policies",
     extensions(("x-cairn-role" = json!("viewer"))),
-    params(("project" = String, Path, description = "Project name, percent-encoded")),
-    responses((status = 200, body = Vec<EvaluationRecord>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("project" = String, Path, description = "Project name, percent-encoded"), PageParams),
+    responses(
+        (status = 200, body = Page<EvaluationRecord>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn project_policy(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(project): ApiPath<String>,
-) -> ApiResult<Json<Vec<EvaluationRecord>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<EvaluationRecord>>> {
     caller.require(Role::Viewer)?;
-    let pid = store::project_id(&state.pool, &project)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no project named {project:?}")))?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM artifacts WHERE project_id = $1")
-        .bind(pid)
-        .fetch_all(&state.pool)
-        .await?;
-    Ok(Json(store::latest(&state.pool, &ids).await?))
+    Ok(Json(
+        service::project_page(&state.pool, &project, &page).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -387,7 +397,7 @@ pub async fn set_tags(
     let mut tx = state.pool.begin().await?;
     let pid = store::project_id(&mut *tx, &project)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no project named {project:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("there is no project named {project:?}")))?;
     store::set_project_tags(&mut tx, pid, &body.tags).await?;
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM artifacts WHERE project_id = $1")
         .bind(pid)
@@ -418,7 +428,7 @@ pub async fn create_waiver(
     ApiJson(w): ApiJson<NewWaiverRequest>,
 ) -> ApiResult<(StatusCode, Json<WaiverRecord>)> {
     caller.require(Role::Maintainer)?;
-    let rec = service::create_waiver(&state.pool, &w, &caller).await?;
+    let rec = service::create_waiver(&state.pool, &w, &caller, state.clock.now()).await?;
     tracing::info!(waiver = rec.id, by = caller.token_id, "waiver created");
     Ok((StatusCode::CREATED, Json(rec)))
 }
@@ -449,6 +459,7 @@ pub async fn list_waivers(
     let limit = page.limit()?;
     let rows = store::list_waivers(
         &state.pool,
+        state.clock.now(),
         f.active.unwrap_or(false),
         f.artifact_id,
         page.after()?,
@@ -535,6 +546,7 @@ fn gate_options(state: &AppState, authenticated: bool) -> GateOptions {
         max_claims: state.config.queue_max_claims,
         evaluate: authenticated,
         allow_uncovered: state.config.gate_uncovered_allow,
+        now: state.clock.now(),
     }
 }
 

@@ -161,7 +161,7 @@ async fn artifact(
     ApiPath(id): ApiPath<i64>,
 ) -> WebResult<Response> {
     user.require(Role::Viewer)?;
-    let status = artifact_status(&state.pool, id).await?;
+    let status = artifact_status(&state.pool, id, state.clock.now()).await?;
     render(ArtifactPolicyPage {
         user: Some(&user.name),
         status,
@@ -307,6 +307,7 @@ async fn dry_run(
                 mode: None,
             },
             state.config.eval_limits(),
+            state.clock.now(),
         )
         .await
         .map_err(|e| e.to_string()),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::clock::Clock;
 use crate::policies::core::engine::EvalLimits;
 use crate::policies::store;
 use crate::queue::{self, Queue};
@@ -31,6 +32,8 @@ pub struct WorkerOptions {
     /// Claims without completion before an evaluation is dead-lettered.
     pub max_claims: i32,
     pub fault: Option<FaultHook>,
+    /// The time evaluations judge by (waiver expiry, freshness).
+    pub clock: Clock,
 }
 
 impl WorkerOptions {
@@ -43,6 +46,7 @@ impl WorkerOptions {
             base_backoff_secs: 2.0,
             max_claims: config.queue_max_claims,
             fault: None,
+            clock: Clock::default(),
         }
     }
 }
@@ -61,7 +65,7 @@ pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
 /// many artifacts were claimed (evaluated or dead-lettered).
 pub async fn run_once(pool: &PgPool, options: &WorkerOptions) -> sqlx::Result<usize> {
     let mut conn = pool.acquire().await?;
-    let expired = store::enqueue_expired_waivers(&mut conn).await?;
+    let expired = store::enqueue_expired_waivers(&mut conn, options.clock.now()).await?;
     if expired > 0 {
         tracing::info!(artifacts = expired, "waivers expired: re-evaluating");
     }
@@ -111,7 +115,8 @@ async fn evaluate_all(
         if let Some(hook) = &options.fault {
             hook(*id);
         }
-        super::service::evaluate_and_store(tx, *id, reason, options.limits).await?;
+        let now = options.clock.now();
+        super::service::evaluate_and_store(tx, *id, reason, options.limits, now).await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+pub mod go;
 pub mod oidc;
 pub mod process;
 pub mod webhooks;
@@ -25,6 +26,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    /// The server's clock: advance it instead of sleeping.
+    pub clock: cairn::clock::Clock,
 }
 
 /// Where the test databases are created.
@@ -162,6 +165,7 @@ pub async fn serve(pool: &PgPool, mut config: Config) -> TestApp {
     // test binary has no `rego-worker` command).
     config.rego_program = Some(env!("CARGO_BIN_EXE_cairn").into());
     let state = cairn::prepare(pool.clone(), config).await.unwrap();
+    let clock = state.clock.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(cairn::app::serve(
@@ -176,10 +180,27 @@ pub async fn serve(pool: &PgPool, mut config: Config) -> TestApp {
             .build()
             .unwrap(),
         pool,
+        clock,
     }
 }
 
 impl TestApp {
+    /// The policy workers' test options, on this app's clock.
+    pub fn worker_options(&self) -> cairn::policies::worker::WorkerOptions {
+        cairn::policies::worker::WorkerOptions {
+            clock: self.clock.clone(),
+            ..worker_options()
+        }
+    }
+
+    /// Evaluates every queued artifact, as the policy workers do; returns
+    /// how many were claimed.
+    pub async fn evaluate_queued(&self) -> usize {
+        cairn::policies::worker::drain(&self.pool, &self.worker_options())
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -280,17 +301,30 @@ impl TestApp {
 
     /// Every component of an SBOM, following the cursor through all pages.
     pub async fn all_components(&self, sbom_id: i64) -> Vec<Value> {
+        self.all_pages(&format!("/api/v1/sboms/{sbom_id}/components"), 500)
+            .await
+    }
+
+    /// Every item of a paged list, `limit` at a time, following
+    /// `next_cursor` to the last page (which has none).
+    pub async fn all_pages(&self, path: &str, limit: usize) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!("/api/v1/sboms/{sbom_id}/components?limit=500");
+            let mut url = format!("{path}{sep}limit={limit}");
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
+                url.push_str(&format!("&cursor={c}"));
             }
-            let page = self.get_json(&path).await;
-            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            let page = self.get_json(&url).await;
+            let got = page["items"].as_array().expect("a page has items");
+            assert!(got.len() <= limit, "{url}: {} items", got.len());
+            items.extend(got.iter().cloned());
             match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
+                Some(c) => {
+                    assert_eq!(got.len(), limit, "{url}: a short page before the last");
+                    cursor = Some(c.to_owned())
+                }
                 None => return items,
             }
         }
@@ -391,5 +425,6 @@ pub fn worker_options() -> cairn::policies::worker::WorkerOptions {
         base_backoff_secs: 1.0,
         max_claims: 2,
         fault: None,
+        clock: Default::default(),
     }
 }

@@ -1,14 +1,14 @@
 //! CI webhook helpers: the real fixtures, signed GitHub deliveries,
 //! webhook sources and fast delivery workers.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cairn::builds::core::verify::github_signature;
 use cairn::builds::worker::{self, WorkerOptions, Workers};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{fixture, TestApp, ADMIN_TOKEN};
+use super::{eventually, fixture, TestApp, ADMIN_TOKEN};
 
 pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 
@@ -105,20 +105,13 @@ pub fn workers_with(app: &TestApp, fault: Option<worker::FaultHook>, max_claims:
 
 /// Waits until no delivery is waiting to be processed.
 pub async fn drained(pool: &sqlx::PgPool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually("no delivery queued", || async {
         let n: i64 =
             sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'queued'")
                 .fetch_one(pool)
                 .await
                 .unwrap();
-        if n == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} deliveries still queued after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        n == 0
+    })
+    .await
 }

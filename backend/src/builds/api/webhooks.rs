@@ -65,7 +65,7 @@ pub async fn receive(
     req: Request,
 ) -> ApiResult<(StatusCode, Json<DeliveryAck>)> {
     let provider = Provider::parse(&provider)
-        .ok_or_else(|| ApiError::not_found(format!("no webhook provider {provider:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("there is no webhook provider {provider:?}")))?;
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -135,15 +135,21 @@ pub async fn create_source(
 #[utoipa::path(
     get, path = "/api/v1/webhook-sources", tag = "webhooks",
     extensions(("x-cairn-role" = json!("admin"))),
-    responses((status = 200, body = Vec<SourceInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    params(PageParams),
+    responses(
+        (status = 200, body = Page<SourceInfo>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_sources(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<SourceInfo>>> {
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<SourceInfo>>> {
     caller.require(Role::Admin)?;
-    Ok(Json(store::list_sources(&state.pool).await?))
+    Ok(Json(service::source_page(&state.pool, &page).await?))
 }
 
 /// Delete a webhook source and its deliveries (build records stay).

@@ -363,6 +363,14 @@ pub async fn new_source(
     })
 }
 
+/// A page of sources, oldest first.
+pub async fn source_page(pool: &PgPool, page: &PageParams) -> ApiResult<Page<SourceInfo>> {
+    let limit = page.limit()?;
+    let after = page.after::<i64>()?.unwrap_or(0);
+    let rows = store::list_sources(pool, after, limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |s| s.id))
+}
+
 /// A page of deliveries, newest first, by status and source.
 pub async fn delivery_page(
     pool: &PgPool,

@@ -78,8 +78,15 @@ pub async fn find_source(
     .await
 }
 
-pub async fn list_sources(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SourceInfo>> {
-    sqlx::query_as(&format!("{SOURCE_INFO} ORDER BY id"))
+/// Sources by id, those after `after`; at most `limit`.
+pub async fn list_sources(
+    db: impl PgExecutor<'_>,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<SourceInfo>> {
+    sqlx::query_as(&format!("{SOURCE_INFO} WHERE id > $1 ORDER BY id LIMIT $2"))
+        .bind(after)
+        .bind(limit)
         .fetch_all(db)
         .await
 }

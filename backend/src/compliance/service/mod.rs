@@ -38,7 +38,7 @@ pub fn framework(id: &str) -> ApiResult<&'static Framework> {
     framework::get(id).ok_or_else(|| {
         let known: Vec<&str> = framework::all().iter().map(|f| f.id.as_str()).collect();
         ApiError::not_found(format!(
-            "framework `{id}` not found; known: {}",
+            "there is no framework `{id}`; known: {}",
             known.join(", ")
         ))
     })
@@ -47,7 +47,7 @@ pub fn framework(id: &str) -> ApiResult<&'static Framework> {
 async fn project_id(conn: &mut PgConnection, name: &str) -> ApiResult<i64> {
     crate::policies::store::project_id(&mut *conn, name)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("project `{name}` not found")))
+        .ok_or_else(|| ApiError::not_found(format!("there is no project `{name}`")))
 }
 
 /// Builds the report: every control of the framework over the releases in

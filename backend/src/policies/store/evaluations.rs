@@ -123,6 +123,30 @@ pub async fn latest(
     .await
 }
 
+/// The latest evaluation of each live set for the artifacts of a project,
+/// by artifact and set name, those after `after`; at most `limit`.
+pub async fn project_latest(
+    db: impl PgExecutor<'_>,
+    project_id: i64,
+    after: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<EvaluationRecord>> {
+    let (after_artifact, after_set) = after.unzip();
+    sqlx::query_as(&format!(
+        "{EVALUATION} JOIN policy_latest l ON l.evaluation_id = e.id
+          JOIN artifacts a ON a.id = l.artifact_id
+          WHERE a.project_id = $1 AND s.deleted_at IS NULL
+            AND ($2::bigint IS NULL OR (e.artifact_id, s.name) > ($2, $3))
+          ORDER BY e.artifact_id, s.name LIMIT $4"
+    ))
+    .bind(project_id)
+    .bind(after_artifact)
+    .bind(after_set)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn history(
     db: impl PgExecutor<'_>,
     artifact_id: i64,

@@ -22,7 +22,8 @@ mod waivers;
 
 pub use evaluations::{
     artifact_exists, artifacts_by_digest, history, insert_evaluation, latest, matrix, project_id,
-    set_project_tags, trend, EvaluationRecord, GateTarget, MatrixCell, NewEvaluation, TrendPoint,
+    project_latest, set_project_tags, trend, EvaluationRecord, GateTarget, MatrixCell,
+    NewEvaluation, TrendPoint,
 };
 pub use input::{load_input, load_input_with};
 pub use queue::{
@@ -30,8 +31,8 @@ pub use queue::{
     enqueue_for_set, queue_length, queued, replay_dead, retry_later, DeadEvaluation,
 };
 pub use sets::{
-    delete_set, get_set, insert_set, list_sets, lock_set, name_taken, new_version, set_id_by_name,
-    versions, PolicySet, PolicyVersion,
+    delete_set, get_set, insert_set, list_sets, lock_set, name_taken, new_version, set_exists,
+    set_id_by_name, set_page, versions, PolicySet, PolicyVersion,
 };
 pub use waivers::{
     get_waiver, insert_waiver, list_waivers, revoke_waiver, waiver_artifacts, waivers_for,

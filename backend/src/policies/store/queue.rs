@@ -201,17 +201,21 @@ pub async fn queue_length(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
 }
 
 /// Queues the artifacts of waivers that expired, once.
-pub async fn enqueue_expired_waivers(conn: &mut PgConnection) -> sqlx::Result<u64> {
+pub async fn enqueue_expired_waivers(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "WITH expired AS (
             UPDATE waivers SET expiry_queued = true
-             WHERE expires_at <= now() AND NOT expiry_queued AND revoked_at IS NULL
+             WHERE expires_at <= $1 AND NOT expiry_queued AND revoked_at IS NULL
          RETURNING artifact_id, project_id)
          INSERT INTO policy_queue (artifact_id, reason)
          SELECT a.id, 'waiver-expired' FROM artifacts a, expired e
           WHERE a.id = e.artifact_id OR a.project_id = e.project_id
          ON CONFLICT (artifact_id) DO UPDATE SET next_attempt_at = now(), reason = EXCLUDED.reason",
     )
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(r.rows_affected())

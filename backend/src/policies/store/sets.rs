@@ -169,6 +169,31 @@ pub async fn list_sets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<PolicySet>> 
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// Live sets by name, those after `after`; at most `limit`.
+pub async fn set_page(
+    db: impl PgExecutor<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<PolicySet>> {
+    let rows: Vec<SetRow> = sqlx::query_as(&format!(
+        "{SET} WHERE s.deleted_at IS NULL AND ($1::text IS NULL OR s.name > $1)
+          ORDER BY s.name LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The set exists, live or deleted (its versions stay).
+pub async fn set_exists(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM policy_sets WHERE id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
 /// One version of a set.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct PolicyVersion {
@@ -179,12 +204,21 @@ pub struct PolicyVersion {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn versions(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<PolicyVersion>> {
+/// A set's versions older than `before`, newest first; at most `limit`.
+pub async fn versions(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    before: Option<i32>,
+    limit: i64,
+) -> sqlx::Result<Vec<PolicyVersion>> {
     sqlx::query_as(
         "SELECT version, digest, definition, created_at FROM policy_set_versions
-          WHERE policy_set_id = $1 ORDER BY version DESC",
+          WHERE policy_set_id = $1 AND ($2::int IS NULL OR version < $2)
+          ORDER BY version DESC LIMIT $3",
     )
     .bind(id)
+    .bind(before)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

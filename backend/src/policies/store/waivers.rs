@@ -26,7 +26,7 @@ pub struct WaiverRecord {
 
 const WAIVER: &str = "SELECT w.id, s.name AS policy_set, w.rule, w.violation, w.artifact_id,
            p.name AS project, w.justification, w.approver, w.expires_at, w.created_at,
-           w.revoked_at, (w.revoked_at IS NULL AND w.expires_at > now()) AS active
+           w.revoked_at, (w.revoked_at IS NULL AND w.expires_at > $1) AS active
       FROM waivers w
       LEFT JOIN policy_sets s ON s.id = w.policy_set_id
       LEFT JOIN projects p ON p.id = w.project_id";
@@ -62,28 +62,37 @@ pub async fn insert_waiver(conn: &mut PgConnection, w: &NewWaiver<'_>) -> sqlx::
     .await
 }
 
-pub async fn get_waiver(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<WaiverRecord>> {
-    sqlx::query_as(&format!("{WAIVER} WHERE w.id = $1"))
+/// The waiver `id`, `active` as of `now`.
+pub async fn get_waiver(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<WaiverRecord>> {
+    sqlx::query_as(&format!("{WAIVER} WHERE w.id = $2"))
+        .bind(now)
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
-/// Waivers newest first, `limit` of them from before id `before`.
+/// Waivers newest first, `limit` of them from before id `before`, `active`
+/// as of `now`.
 pub async fn list_waivers(
     db: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
     active_only: bool,
     artifact_id: Option<i64>,
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<WaiverRecord>> {
     sqlx::query_as(&format!(
-        "{WAIVER} WHERE (NOT $1 OR (w.revoked_at IS NULL AND w.expires_at > now()))
-           AND ($2::bigint IS NULL OR w.artifact_id = $2
-                OR w.project_id = (SELECT project_id FROM artifacts WHERE id = $2))
-           AND ($3::bigint IS NULL OR w.id < $3)
-         ORDER BY w.id DESC LIMIT $4"
+        "{WAIVER} WHERE (NOT $2 OR (w.revoked_at IS NULL AND w.expires_at > $1))
+           AND ($3::bigint IS NULL OR w.artifact_id = $3
+                OR w.project_id = (SELECT project_id FROM artifacts WHERE id = $3))
+           AND ($4::bigint IS NULL OR w.id < $4)
+         ORDER BY w.id DESC LIMIT $5"
     ))
+    .bind(now)
     .bind(active_only)
     .bind(artifact_id)
     .bind(before)
