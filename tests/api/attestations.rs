@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::support::html::Html;
 use crate::support::{expect_problem, fixture, spawn_app, urlencode, TestApp, ADMIN_TOKEN};
 
 const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
@@ -449,10 +450,32 @@ async fn real_bundles_provenance_and_evidence() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Chain of custody"), "{html}");
-    assert!(html.contains("8f70009fde0c94ade6ce2a054b94718c819126ec"));
-    assert!(html.contains("publish-to-bcr"));
-    assert!(!html.contains("style="), "no inline styles under the CSP");
+    let html = Html::parse(html);
+    assert_eq!(html.count("[style], script, style"), 0, "CSP");
+    // Each step of the chain, with its state (ok or missing).
+    let steps: Vec<(String, String)> = html
+        .attrs("ol.chain li.step", "class")
+        .into_iter()
+        .zip(html.texts("ol.chain li.step"))
+        .collect();
+    let step = |title: &str| {
+        steps
+            .iter()
+            .find(|(_, text)| text.starts_with(title))
+            .unwrap_or_else(|| panic!("no step {title}: {steps:?}"))
+            .clone()
+    };
+    let (class, source) = step("Source commit");
+    assert_eq!(class, "step ok");
+    assert!(
+        source.contains("8f70009fde0c94ade6ce2a054b94718c819126ec"),
+        "{source}"
+    );
+    assert_eq!(step("Provenance").0, "step ok");
+    assert!(html
+        .texts("table#verified tbody td:nth-child(4)")
+        .iter()
+        .any(|w| w.contains("publish-to-bcr")));
     let wrong_id = app.get_json("/api/v1/artifacts?q=wrong").await["items"][0]["id"]
         .as_i64()
         .unwrap();
@@ -466,8 +489,13 @@ async fn real_bundles_provenance_and_evidence() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Failed verification"), "{html}");
-    assert!(html.contains("identity mismatch"));
+    let html = Html::parse(html);
+    assert!(html
+        .text("table#failed caption")
+        .starts_with("Failed verification ("));
+    assert!(html
+        .text("table#failed tbody")
+        .contains("identity mismatch"));
 }
 
 async fn sign_in(app: &TestApp) -> String {

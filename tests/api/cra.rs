@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::support::html::Html;
 use crate::support::{
     cyclonedx, expect_problem, fixture, spawn_app_with, urlencode, TestApp, ADMIN_TOKEN,
 };
@@ -379,14 +380,16 @@ async fn a_kev_listed_finding_of_a_cra_product_opens_a_case_with_its_clock() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    let html = res.text().await.unwrap();
-    assert!(
-        html.contains("Final report — draft") && html.contains("Art. 14(2)(c)"),
-        "{html}"
+    let html = Html::parse(res.text().await.unwrap());
+    assert_eq!(html.text("h1"), "Final report — draft");
+    assert!(html
+        .text("p.muted")
+        .starts_with("EU Cyber Resilience Act, Art. 14(2)(c)."));
+    assert_eq!(
+        html.attrs("link[rel=stylesheet]", "href"),
+        ["/static/cairn.css"]
     );
-    assert!(
-        html.contains("/static/cairn.css") && !html.contains("style=") && !html.contains("<script")
-    );
+    assert_eq!(html.count("[style], script, style"), 0, "CSP");
     let res = app
         .get(
             &format!("/api/v1/cra/cases/{id}/report?stage=interim"),
@@ -500,13 +503,28 @@ async fn severe_incidents_overdue_first_and_announced_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
-    let first = html.find("Build server compromised").unwrap();
-    let second = html.find("Signing key leaked").unwrap();
-    assert!(first < second, "overdue first");
+    let html = Html::parse(res.text().await.unwrap());
+    let subjects = html.texts("table#cra-cases tbody td:nth-child(3)");
+    let first = subjects
+        .iter()
+        .position(|s| s.starts_with("Build server compromised"));
+    let second = subjects
+        .iter()
+        .position(|s| s.starts_with("Signing key leaked"));
     assert!(
-        html.contains("cra-overdue") && html.contains("h left"),
-        "{html}"
+        first.unwrap() < second.unwrap(),
+        "overdue first: {subjects:?}"
+    );
+    assert_eq!(
+        html.attrs("table#cra-cases tbody tr", "class")[0],
+        "cra-overdue"
+    );
+    assert!(
+        html.texts("table#cra-cases td.cra-stage")
+            .iter()
+            .any(|s| s.contains("h left")),
+        "{}",
+        html.raw
     );
     let res = app
         .client
@@ -516,12 +534,13 @@ async fn severe_incidents_overdue_first_and_announced_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
-    assert!(html.contains("Early warning — draft") && html.contains("Build server compromised"));
-    assert!(
-        html.contains("Art. 14(4)(a)") && html.contains("Suspected unlawful"),
-        "{html}"
-    );
+    let html = Html::parse(res.text().await.unwrap());
+    assert_eq!(html.text("h1"), "Early warning — draft");
+    assert!(html.text("p#incident").contains("Build server compromised"));
+    assert!(html
+        .text("p.muted")
+        .starts_with("EU Cyber Resilience Act, Art. 14(4)(a)."));
+    assert_eq!(html.count("p#suspected-malicious"), 1);
 
     // The incident's final report counts from the notification.
     let sub = format!("/api/v1/cra/cases/{id}/submissions");

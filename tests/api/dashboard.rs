@@ -1,5 +1,6 @@
 //! The dashboard over plain HTTP: sign-in, cookies, headers, pages.
 
+use crate::support::html::Html;
 use crate::support::{fixture, spawn_app, ADMIN_TOKEN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,10 +30,11 @@ async fn sign_in_session_and_security_headers() {
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(login.headers()["x-content-type-options"], "nosniff");
-    let html = login.text().await.unwrap();
-    assert!(html.contains(r#"<label for="token">"#));
-    assert!(
-        !html.contains("style=") && !html.contains("<script"),
+    let html = Html::parse(login.text().await.unwrap());
+    assert_eq!(html.count("form label[for=token] + input#token"), 1);
+    assert_eq!(
+        html.count("[style], script, style"),
+        0,
         "no inline style or script"
     );
 
@@ -46,7 +48,11 @@ async fn sign_in_session_and_security_headers() {
         .unwrap();
     assert_eq!(bad.status(), 401);
     assert!(bad.headers().get("set-cookie").is_none());
-    assert!(bad.text().await.unwrap().contains("not valid"));
+    let html = Html::parse(bad.text().await.unwrap());
+    assert_eq!(
+        html.text("p#login-error[role=alert]"),
+        "That token is not valid. Check it and try again."
+    );
 
     // A cross-site form post is refused.
     let forged = app
@@ -82,9 +88,12 @@ async fn sign_in_session_and_security_headers() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("acme/dash"), "{html}");
-    assert!(html.contains("/ui/projects/acme%2Fdash"));
+    let html = Html::parse(page.text().await.unwrap());
+    assert_eq!(html.texts("tbody th a"), ["acme/dash"]);
+    assert_eq!(
+        html.attrs("tbody th a", "href"),
+        ["/ui/projects/acme%2Fdash"]
+    );
 
     let project = app
         .client
@@ -93,33 +102,25 @@ async fn sign_in_session_and_security_headers() {
         .send()
         .await
         .unwrap();
-    let html = project.text().await.unwrap();
-    let artifact_link = html
-        .split("href=\"/ui/artifacts/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let html = Html::parse(project.text().await.unwrap());
+    let artifact_link = html.attrs("a[href^='/ui/artifacts/']", "href")[0].clone();
     let artifact = app
         .client
-        .get(app.url(&format!("/ui/artifacts/{artifact_link}")))
+        .get(app.url(&artifact_link))
         .header("cookie", &session)
         .send()
         .await
         .unwrap();
     assert_eq!(artifact.status(), 200);
-    let html = artifact.text().await.unwrap();
-    for expected in [
-        "CycloneDX 1.4",
-        "By ecosystem",
-        "By licence",
-        "Download original document",
-        "musl",
-    ] {
-        assert!(html.contains(expected), "artifact page shows {expected}");
-    }
+    let html = Html::parse(artifact.text().await.unwrap());
+    assert_eq!(html.fact("Format"), "CycloneDX 1.4");
+    let captions = html.texts("div.split table caption");
+    assert_eq!(captions, ["By ecosystem", "By licence"]);
+    assert_eq!(
+        html.text("a.button[download]"),
+        "Download original document"
+    );
+    assert_eq!(html.row("table#components", "musl")[2].text, "library");
 
     // A tampered session is no session.
     let mut forged = session.clone();
@@ -165,11 +166,8 @@ async fn sign_in_session_and_security_headers() {
 async fn the_favicon_is_served() {
     let app = spawn_app().await;
     let login = app.client.get(app.url("/ui/login")).send().await.unwrap();
-    let html = login.text().await.unwrap();
-    assert!(
-        html.contains(r#"<link rel="icon" href="/favicon.ico""#),
-        "{html}"
-    );
+    let html = Html::parse(login.text().await.unwrap());
+    assert_eq!(html.attrs("link[rel=icon]", "href"), ["/favicon.ico"]);
     let res = app
         .client
         .get(app.url("/favicon.ico"))

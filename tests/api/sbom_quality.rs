@@ -6,6 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::support::html::Html;
 use crate::support::{expect_problem, fixture, gzip, spawn_app, TestApp, ADMIN_TOKEN};
 
 async fn upload(app: &TestApp, artifact: &str, body: Vec<u8>) -> Value {
@@ -160,20 +161,27 @@ async fn quality_of_uploaded_sboms() {
         async move {
             let res = req.send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
-            res.text().await.unwrap()
+            Html::parse(res.text().await.unwrap())
         }
     };
+    let scores = |html: &Html| html.texts("table.quality tbody td:nth-child(2)");
     let html = page(artifact).await;
-    for text in [
-        "NTIA minimum elements (2021)",
-        "<td class=\"num\">87.5</td>",
-        "<td class=\"num\">68.7</td>",
-        "<td class=\"num\">30.8</td>",
-        "supplier (0% covered)",
-        &format!("href=\"/api/v1/sboms/{id}/quality\""),
-    ] {
-        assert!(html.contains(text), "the artifact page lacks {text:?}");
-    }
+    assert_eq!(
+        html.texts("table.quality tbody td:first-child"),
+        [
+            "NTIA minimum elements (2021)",
+            "CISA minimum elements (2025)",
+            "BSI TR-03183-2 v2 required fields"
+        ]
+    );
+    assert_eq!(scores(&html), ["87.5", "68.7", "30.8"]);
+    assert!(html
+        .texts("table.quality tbody td:nth-child(3)")
+        .contains(&"supplier (0% covered)".to_owned()));
+    assert_eq!(
+        html.attrs("table.quality caption a", "href"),
+        [format!("/api/v1/sboms/{id}/quality")]
+    );
 
     // An SBOM stored before scores existed: not scored, until the backfill.
     sqlx::query("UPDATE sboms SET quality = NULL WHERE id = $1")
@@ -181,7 +189,10 @@ async fn quality_of_uploaded_sboms() {
         .execute(&app.pool)
         .await
         .unwrap();
-    assert!(page(artifact).await.contains("Not scored yet"));
+    assert!(page(artifact)
+        .await
+        .text("table.quality tbody td")
+        .starts_with("Not scored yet"));
     let out = dry(json!([{"rule": "sbom-present", "params": {"min_quality": {"ntia": 10}}}])).await;
     assert_eq!(out["results"][0]["status"], "error", "{out}");
     let scored = cairn::sboms::service::backfill_quality(&app.pool)
@@ -189,7 +200,7 @@ async fn quality_of_uploaded_sboms() {
         .unwrap();
     assert_eq!(scored, 1);
     assert_eq!(stored_quality(&app, id).await, Some(stored));
-    assert!(page(artifact).await.contains("<td class=\"num\">87.5</td>"));
+    assert_eq!(scores(&page(artifact).await)[0], "87.5");
 }
 
 #[tokio::test(flavor = "multi_thread")]

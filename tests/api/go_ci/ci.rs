@@ -222,34 +222,56 @@ async fn dashboard_go_build_and_ci_hardening_pages() {
 
     let id = &build["artifact_id"];
     let artifact = app.page(&session, &format!("/ui/artifacts/{id}")).await;
-    assert!(artifact.contains("Go build info"));
-    assert!(artifact.contains("go1.22.3"));
-    assert!(artifact.contains("4f2d1c7a9e0b3d5f6a8c1e2b4d6f8a0c2e4b6d8f"));
-    assert!(artifact.contains("3 mismatch(es)"), "cross-check shown");
-    assert!(artifact
-        .contains("the binary links golang.org/x/text v0.14.0 but the SBOM lists version v0.13.0"));
+    let go = artifact.section("section", "Go build info");
+    assert_eq!(go.fact("Toolchain"), "go1.22.3");
+    assert!(go
+        .fact("VCS revision")
+        .starts_with("4f2d1c7a9e0b3d5f6a8c1e2b4d6f8a0c2e4b6d8f"));
+    assert_eq!(
+        go.text("p span.tag.bad"),
+        "3 mismatch(es)",
+        "cross-check shown"
+    );
+    assert!(go.texts("li").iter().any(|m| m.ends_with(
+        "the binary links golang.org/x/text v0.14.0 but the SBOM lists version v0.13.0"
+    )));
     let go = app.page(&session, &format!("/ui/artifacts/{id}/go")).await;
-    assert!(go.contains("-ldflags"));
-    assert!(go.contains("-s -w -X main.version=2.0.0"));
-    assert!(go.contains("github.com/acme-forks/errors"));
+    assert_eq!(
+        go.row("table#settings", "-ldflags")[1].text,
+        "-s -w -X main.version=2.0.0"
+    );
+    let replaced: Vec<String> = go.texts("table#modules tbody td:nth-child(4)");
+    assert!(
+        replaced
+            .iter()
+            .any(|r| r.starts_with("github.com/acme-forks/errors")),
+        "{replaced:?}"
+    );
 
     let project = app.page(&session, "/ui/projects/acme%2Fapi").await;
-    assert!(project.contains("/ui/projects/acme%2Fapi/ci"));
+    assert!(project
+        .attrs("a", "href")
+        .contains(&"/ui/projects/acme%2Fapi/ci".to_owned()));
     let ci = app.page(&session, "/ui/projects/acme%2Fapi/ci").await;
-    assert!(ci.contains("2 file(s), 11 finding(s)"), "{ci}");
-    assert!(ci.contains(".github/workflows/release.yml"));
-    let fix_at = ci
-        .find("<pre class=\"fix\">uses: actions/checkout@")
-        .map(|i| i + 17)
-        .expect("fix shown");
+    assert!(ci
+        .text("p#summary")
+        .starts_with("2 file(s), 11 finding(s)."));
+    let release = ci.section("section", ".github/workflows/release.yml");
     assert!(
-        ci[fix_at..].starts_with("uses: actions/checkout@&#60;40-hex commit sha&#62; # v4"),
+        release
+            .texts("pre.fix")
+            .iter()
+            .any(|f| f.starts_with("uses: actions/checkout@<40-hex commit sha> # v4")),
         "{}",
-        &ci[fix_at..fix_at + 80]
+        release.raw
     );
-    assert!(ci.contains("script-injection"));
-    assert!(
-        ci.contains("hardened"),
+    assert!(release
+        .texts("th span.tag.bad")
+        .contains(&"script-injection".to_owned()));
+    let dockerfile = ci.section("section", "Dockerfile");
+    assert_eq!(
+        dockerfile.text("span.tag.ok"),
+        "hardened",
         "the pinned Dockerfile has no findings"
     );
     // Without a session: the sign-in page, not the data.

@@ -1,6 +1,7 @@
 //! The policy pages of the dashboard.
 
 use super::*;
+use crate::support::html::Html;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_pages() {
@@ -20,48 +21,60 @@ async fn dashboard_pages() {
     app.drain().await;
     let session = sign_in(&app).await;
 
+    // The matrix: one row per project, one column per rule, each cell
+    // classed by its outcome; the trend chart above it.
     let html = app.page(&session, "/ui/policy-results").await;
-    assert!(html.contains("<svg class=\"trend-chart\""), "{html}");
-    assert!(
-        html.contains("<polyline class=\"trend-line\" points=\""),
-        "{html}"
-    );
-    assert!(html.contains("acme/ui"));
-    assert!(
-        html.contains("class=\"cell-fail\""),
-        "components fails: {html}"
-    );
-    assert!(
-        html.contains("class=\"cell-waived\""),
-        "licenses is waived: {html}"
-    );
-    assert!(
-        html.contains("class=\"cell-pass\""),
-        "sbom-present passes: {html}"
-    );
+    assert_eq!(html.count("svg.trend-chart polyline.trend-line[points]"), 1);
+    let cell = |rule| html.cell("table.matrix", "acme/ui", rule).class;
+    assert_eq!(cell("components"), "cell-fail");
+    assert_eq!(cell("licenses"), "cell-waived");
+    assert_eq!(cell("sbom-present"), "cell-pass");
 
     let html = app
         .page(&session, &format!("/ui/artifacts/{artifact}/policy"))
         .await;
-    assert!(html.contains("decision-deny"));
+    assert_eq!(html.text("dl.facts span.decision"), "deny");
+    let rules = "section.policy-eval table";
+    let components = html.row(rules, "components");
+    assert_eq!(components[1].text, "fail");
     assert!(
-        html.contains("component pkg:alpine/busybox@1.35.0-r17"),
-        "{html}"
+        components[2]
+            .text
+            .contains("component pkg:alpine/busybox@1.35.0-r17"),
+        "{components:?}"
     );
-    assert!(html.contains("GPL base image accepted by legal"));
+    assert!(html.row(rules, "sbom-present")[3].text.starts_with("SBOM "));
+    let evidence = html.attrs(&format!("{rules} td a"), "href");
     assert!(
-        html.contains("<td>bootstrap</td>"),
-        "the caller approved: {html}"
+        evidence.iter().any(|a| a.starts_with("/api/v1/sboms/")),
+        "evidence link: {evidence:?}"
     );
-    assert!(!html.contains("legal@acme"));
-    assert!(html.contains("/api/v1/sboms/"), "evidence link");
+    let licences = html.row(rules, "licenses");
+    assert_eq!(licences[1].text, "waived (rule said fail)");
+    // The approver is the caller (the bootstrap token), not the request's text.
+    let waiver_headers = html.texts("table#waivers thead th");
+    let waiver = html.texts("table#waivers tbody tr td");
+    let column = |name: &str| waiver_headers.iter().position(|h| h == name).unwrap() - 1;
+    assert_eq!(waiver[column("Approver")], "bootstrap");
+    assert_eq!(
+        waiver[column("Justification")],
+        "GPL base image accepted by legal"
+    );
+    assert!(!html.raw.contains("legal@acme"));
     let html = app
         .page(&session, &format!("/ui/artifacts/{artifact}"))
         .await;
-    assert!(html.contains(&format!("/ui/artifacts/{artifact}/policy")));
+    assert!(html
+        .attrs("a", "href")
+        .contains(&format!("/ui/artifacts/{artifact}/policy")));
 
     let html = app.page(&session, "/ui/policies").await;
-    assert!(html.contains("ui-set"));
+    let set = html.row("table#sets", "ui-set");
+    assert_eq!(
+        (set[1].text.as_str(), set[2].text.as_str()),
+        ("1", "enforce")
+    );
+    let shown: Vec<String> = html.texts("details summary span.mono");
     for id in [
         "sbom-present",
         "signed",
@@ -71,10 +84,7 @@ async fn dashboard_pages() {
         "components",
         "evidence-fresh",
     ] {
-        assert!(
-            html.contains(&format!("<span class=\"mono\">{id}</span>")),
-            "{id}"
-        );
+        assert!(shown.iter().any(|s| s == id), "{id} not in {shown:?}");
     }
 
     // The Rego editor's dry-run.
@@ -91,9 +101,10 @@ async fn dashboard_pages() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
-    assert!(html.contains("no busybox"), "{html}");
-    assert!(html.contains("decision-deny"));
+    // The result, not the module echoed in the editor, names the violation.
+    let html = Html::parse(res.text().await.unwrap());
+    assert_eq!(html.text("[role=status] span.decision"), "deny");
+    assert_eq!(html.texts("[role=status] li"), ["no busybox"]);
     let res = app
         .client
         .post(app.url("/ui/policies/dry-run"))
@@ -106,7 +117,9 @@ async fn dashboard_pages() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("invalid Rego"));
+    let html = Html::parse(res.text().await.unwrap());
+    assert!(html.text("p.error[role=alert]").contains("invalid Rego"));
+    assert_eq!(html.count("[role=status]"), 0);
     let res = app
         .client
         .post(app.url("/ui/policies/dry-run"))

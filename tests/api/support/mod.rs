@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 pub mod go;
+pub mod html;
 pub mod oidc;
 pub mod process;
 pub mod webhooks;
@@ -228,7 +229,7 @@ impl TestApp {
 
     /// A dashboard page for a signed-in session: 200, and nothing the
     /// strict CSP would refuse (no inline style, no script).
-    pub async fn page(&self, session: &str, path: &str) -> String {
+    pub async fn page(&self, session: &str, path: &str) -> html::Html {
         let res = self
             .client
             .get(self.url(path))
@@ -237,10 +238,9 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "GET {path}");
-        let html = res.text().await.unwrap();
-        assert!(!html.contains("style="), "{path}: no inline styles (CSP)");
-        assert!(!html.contains("<script"), "{path}: no scripts");
-        html
+        let page = html::Html::parse(res.text().await.unwrap());
+        assert_eq!(page.count("[style], script, style"), 0, "{path}: CSP");
+        page
     }
 
     /// Signs in to the dashboard with `token`: the session cookie

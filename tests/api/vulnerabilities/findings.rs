@@ -1,6 +1,7 @@
 //! Findings over time: scanner reports merged with matches, history, portfolio, trend, and the dashboard pages.
 
 use super::*;
+use crate::support::html::{Cell, Html};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scanner_reports_merge_with_cairns_own_matches() {
@@ -368,44 +369,49 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
                 .send()
                 .await
                 .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
+            (
+                res.status().as_u16(),
+                Html::parse(res.text().await.unwrap()),
+            )
         }
     };
-    let row = |html: &str, table: &str| -> String {
-        let start = html
-            .find(&format!("<table id=\"{table}\""))
-            .unwrap_or_else(|| panic!("no table {table}"));
-        let body = &html[start..];
-        let end = body.find("</table>").unwrap();
-        body[..end].to_string()
-    };
+    let texts = |cells: Vec<Cell>| cells.into_iter().map(|c| c.text).collect::<Vec<_>>();
 
     // The artifact page lists the finding.
     let (status, html) = page(admin.clone(), format!("/ui/artifacts/{id}")).await;
     assert_eq!(status, 200);
-    let findings = row(&html, "findings");
-    assert!(
-        findings.contains("href=\"/ui/vulnerabilities/GO-2099-0300\""),
-        "{findings}"
+    let finding = texts(html.row("table#findings", "GO-2099-0300"));
+    assert_eq!(
+        finding[..5],
+        [
+            "GO-2099-0300 CVE-2099-0300",
+            "critical",
+            "pkg:golang/example.com/t@v1.9.0",
+            "2.0.0",
+            "in_triage"
+        ]
     );
-    assert!(findings.contains("CVE-2099-0300") && findings.contains("critical"));
-    assert!(findings.contains("pkg:golang/example.com/t@v1.9.0") && findings.contains("2.0.0"));
-    assert!(findings.contains("in_triage"));
+    assert_eq!(
+        html.attrs("table#findings tbody th a", "href"),
+        ["/ui/vulnerabilities/GO-2099-0300"]
+    );
 
     // The overview: counts, the trend and the list.
     let (status, html) = page(admin.clone(), "/ui/vulnerabilities".into()).await;
     assert_eq!(status, 200);
-    assert!(html.contains("<svg class=\"trend-chart\""));
-    let list = row(&html, "vulnerabilities");
-    assert!(
-        list.contains("GO-2099-0300") && list.contains("critical") && list.contains("1 of 1"),
-        "{list}"
+    assert_eq!(html.count("svg.trend-chart"), 1);
+    let table = "table#vulnerabilities";
+    assert_eq!(
+        html.cell(table, "GO-2099-0300", "Severity").text,
+        "critical"
+    );
+    assert_eq!(
+        html.cell(table, "GO-2099-0300", "To triage or affected")
+            .text,
+        "1 of 1"
     );
     let (_, filtered) = page(admin.clone(), "/ui/vulnerabilities?kev=true".into()).await;
-    assert!(
-        !filtered.contains("<table id=\"vulnerabilities\""),
-        "not in KEV"
-    );
+    assert_eq!(filtered.count(table), 0, "not in KEV");
     let (status, _) = page(
         admin.clone(),
         "/ui/vulnerabilities?min_severity=urgent".into(),
@@ -416,9 +422,15 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
     // "Are we affected?" by an alias, and the triage form.
     let (status, html) = page(admin.clone(), "/ui/vulnerabilities/cve-2099-0300".into()).await;
     assert_eq!(status, 200);
-    let affected = row(&html, "affected");
-    assert!(affected.contains(&format!("/ui/artifacts/{id}")) && affected.contains("acme/svc"));
-    assert!(html.contains("action=\"/ui/vulnerabilities/GO-2099-0300/triage\""));
+    let affected = texts(html.row("table#affected", "acme/svc"));
+    assert_eq!(affected[2], "pkg:golang/example.com/t@v1.9.0");
+    assert!(html
+        .attrs("table#affected td a", "href")
+        .contains(&format!("/ui/artifacts/{id}")));
+    assert_eq!(
+        html.attrs("form.triage-form", "action"),
+        ["/ui/vulnerabilities/GO-2099-0300/triage"]
+    );
     let (status, _) = page(admin.clone(), "/ui/vulnerabilities/CVE-1999-0001".into()).await;
     assert_eq!(status, 404);
 
@@ -454,7 +466,7 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
     );
     let viewer = app.sign_in(&app.token("viewer").await).await;
     let (_, html) = page(viewer.clone(), "/ui/vulnerabilities/GO-2099-0300".into()).await;
-    assert!(!html.contains("triage-form"), "viewers get no form");
+    assert_eq!(html.count("form.triage-form"), 0, "viewers get no form");
     assert_eq!(submit(viewer, own.clone(), form.to_vec()).await, 403);
     let mut bad = form.to_vec();
     bad[4] = ("state", "ignored");
@@ -474,5 +486,8 @@ async fn dashboard_vulnerability_pages_and_triage_form() {
     assert_eq!(history["items"][0]["state"], "not_affected", "{history}");
     assert_eq!(history["items"][0]["comment"], "not called");
     let (_, html) = page(admin, format!("/ui/artifacts/{id}")).await;
-    assert!(row(&html, "findings").contains("not_affected"));
+    assert!(html
+        .cell("table#findings", "GO-2099-0300", "State")
+        .text
+        .starts_with("not_affected"));
 }

@@ -1,6 +1,7 @@
 //! Build records through the runs API and the dashboard, and source administration.
 
 use super::*;
+use crate::support::html::Html;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_api_filters_pages_and_links_artifacts() {
@@ -162,13 +163,17 @@ async fn dashboard_shows_build_timeline_and_run() {
             .send()
     };
 
-    let project = page("/ui/projects/gitlab-org%2Fgitlab-test".into())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(project.contains("/ui/projects/gitlab-org%2Fgitlab-test/builds"));
+    let project = Html::parse(
+        page("/ui/projects/gitlab-org%2Fgitlab-test".into())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(project
+        .attrs("a", "href")
+        .contains(&"/ui/projects/gitlab-org%2Fgitlab-test/builds".to_owned()));
     let res = page("/ui/projects/gitlab-org%2Fgitlab-test/builds".into())
         .await
         .unwrap();
@@ -177,42 +182,54 @@ async fn dashboard_shows_build_timeline_and_run() {
         .to_str()
         .unwrap()
         .contains("unsafe-inline"));
-    let html = res.text().await.unwrap();
+    let html = Html::parse(res.text().await.unwrap());
+    assert_eq!(html.count("[style], script, style"), 0, "CSP");
+    let runs = html.texts("table#runs tbody th");
     assert!(
-        !html.contains("style=") && !html.contains("<script"),
-        "no inline style or script"
+        runs.contains(&"gitlab #31".to_owned()) && runs.contains(&"gitlab #2366".to_owned()),
+        "{runs:?}"
     );
-    assert!(
-        html.contains("gitlab #31") && html.contains("gitlab #2366"),
-        "{html}"
-    );
-    assert!(html.contains("self-hosted") && html.contains("3m 01s"));
-    let hosted_only =
+    assert!(html
+        .texts("table#runs tbody td:nth-child(6)")
+        .contains(&"self-hosted".to_owned()));
+    assert!(html
+        .texts("table#runs tbody td:nth-child(8)")
+        .contains(&"3m 01s".to_owned()));
+    let hosted_only = Html::parse(
         page("/ui/projects/gitlab-org%2Fgitlab-test/builds?runner_kind=hosted".into())
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-    assert!(hosted_only.contains("gitlab #31") && !hosted_only.contains("gitlab #2366"));
+            .unwrap(),
+    );
+    let runs = hosted_only.texts("table#runs tbody th");
+    assert!(runs.contains(&"gitlab #31".to_owned()) && !runs.contains(&"gitlab #2366".to_owned()));
 
     let id: i64 = sqlx::query_scalar("SELECT id FROM ci_runs WHERE provider_run_id = 31")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let run = page(format!("/ui/runs/{id}"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(run.contains("bcbb5ec396a2c0f828686f14fac9b80b780504f2"));
-    assert!(run.contains("shared-runners-manager-1.gitlab.com") && run.contains("production"));
+    let run = Html::parse(
+        page(format!("/ui/runs/{id}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        run.fact("Commit"),
+        "bcbb5ec396a2c0f828686f14fac9b80b780504f2"
+    );
+    let jobs = run.text("table#jobs tbody");
+    assert!(jobs.contains("shared-runners-manager-1.gitlab.com") && jobs.contains("production"));
     assert!(
-        run.contains("gitlab-test bcbb5ec396a2"),
+        run.text("ul#artifacts li")
+            .starts_with("gitlab-test bcbb5ec396a2"),
         "the artifact it produced"
     );
-    assert!(!run.contains("style=") && !run.contains("<script"));
+    assert_eq!(run.count("[style], script, style"), 0, "CSP");
     assert_eq!(page("/ui/runs/999999".into()).await.unwrap().status(), 404);
     // Signed out: sent to sign in.
     assert_eq!(
@@ -265,9 +282,11 @@ async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-    let html = res.text().await.unwrap();
-    assert!(html.contains("/webhooks/github/from-ui") && html.contains("shown only now"));
-    assert!(!html.contains("style=") && !html.contains("<script"));
+    let html = Html::parse(res.text().await.unwrap());
+    assert_eq!(html.fact("Payload URL (path)"), "/webhooks/github/from-ui");
+    assert_eq!(html.fact("Secret"), GITHUB_SECRET, "shown once");
+    assert!(html.text("section.card p").contains("shown only now"));
+    assert_eq!(html.count("[style], script, style"), 0, "CSP");
     // The secret is shown once: the page itself no longer shows it.
     let page = app
         .client
@@ -279,7 +298,12 @@ async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("octo-org/octo-repo, acme/web") && !page.contains(GITHUB_SECRET));
+    let page = Html::parse(page);
+    assert_eq!(
+        page.cell("table#sources", "from-ui", "Feeds").text,
+        "octo-org/octo-repo, acme/web"
+    );
+    assert!(!page.raw.contains(GITHUB_SECRET));
     // Invalid: the form answers with the reason, nothing stored.
     let bad = [("provider", "github"), ("name", "bad name"), ("secret", "")];
     let res = app
@@ -339,8 +363,18 @@ async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("ui-dead") && page.contains("malformed JSON"));
-    assert!(page.contains("unknown webhook source") && page.contains("127.0.0.1"));
+    let page = Html::parse(page);
+    assert!(page
+        .cell("table#dead", "ui-dead", "Error")
+        .text
+        .contains("malformed JSON"));
+    let audit = page.texts("table#audit tbody tr");
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.contains("127.0.0.1") && r.contains("unknown webhook source")),
+        "{audit:?}"
+    );
     let id: i64 =
         sqlx::query_scalar("SELECT id FROM webhook_deliveries WHERE delivery_id = 'ui-dead'")
             .fetch_one(&app.pool)
