@@ -13,6 +13,8 @@ pub mod go;
 pub mod html;
 pub mod oidc;
 pub mod process;
+#[path = "../../sbom_oracle.rs"]
+pub mod sbom_oracle;
 pub mod webhooks;
 
 use cairn::config::Config;

@@ -1,6 +1,8 @@
 //! Fixture and error tests for SBOM parsing. Expected values are computed
-//! from the documents with `serde_json::Value`, independently of the parser,
-//! plus hand-checked concrete values for each fixture.
+//! from the documents with `serde_json::Value`, independently of the parser:
+//! by the oracle the upload's integration tests share
+//! (`tests/sbom_oracle.rs`), by the node-by-node checks below, and by
+//! hand-checked concrete values for each fixture.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -67,20 +69,9 @@ fn node<'p, 'a>(sbom: &'p ParsedSbom<'a>, name: &str) -> &'p Component<'a> {
         .unwrap_or_else(|| panic!("no node named {name}"))
 }
 
-/// The SBOM document as a `Value`, unwrapping the DSSE envelope by hand.
-fn document(bytes: &[u8]) -> Value {
-    let v: Value = serde_json::from_slice(bytes).unwrap();
-    match v.get("payload").and_then(Value::as_str) {
-        Some(payload) => {
-            let statement = base64::engine::general_purpose::STANDARD
-                .decode(payload)
-                .unwrap();
-            let mut statement: Value = serde_json::from_slice(&statement).unwrap();
-            statement["predicate"].take()
-        }
-        None => v,
-    }
-}
+/// The SBOM document as a `Value`, unwrapping the DSSE envelope by hand
+/// (the shared oracle's reading).
+use oracle::document;
 
 fn s(v: &Value) -> Option<&str> {
     v.as_str()
@@ -372,6 +363,71 @@ fn every_fixture_matches_the_document() {
         }
     }
 }
+
+/// What the shared oracle reads in each fixture, the parser reads too (the
+/// integration tests check the same of what the upload stored).
+#[test]
+fn the_parser_agrees_with_the_shared_oracle() {
+    let names: Vec<&str> = FIXTURES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, oracle::SBOM_FIXTURES, "one list of fixtures");
+    for (name, bytes) in FIXTURES {
+        let want = oracle::expected(bytes);
+        let sbom = parse_fixture(name);
+        let format = match sbom.format {
+            SbomFormat::CycloneDx => "cyclonedx",
+            SbomFormat::Spdx => "spdx",
+        };
+        assert_eq!(format, want.format, "{name}");
+        assert_eq!(sbom.spec_version, want.spec_version, "{name}");
+        assert_eq!(sbom.component_count(), want.component_count, "{name}");
+        let purls: BTreeSet<String> = sbom
+            .nodes
+            .iter()
+            .filter_map(|c| c.purl.as_deref().map(str::to_owned))
+            .collect();
+        assert_eq!(purls, want.purls, "{name}: purls");
+        let bom_ref = |i: u32| {
+            sbom.nodes[i as usize]
+                .bom_ref
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let pairs = |kind: EdgeKind| -> BTreeSet<(String, String)> {
+            sbom.edges
+                .iter()
+                .filter(|e| e.kind == kind)
+                .map(|e| (bom_ref(e.from), bom_ref(e.to)))
+                .collect()
+        };
+        assert_eq!(pairs(EdgeKind::DependsOn), want.depends, "{name}: depends");
+        assert_eq!(pairs(EdgeKind::Contains), want.contains, "{name}: contains");
+        let by_ref: HashMap<&str, &Component> = sbom
+            .nodes
+            .iter()
+            .filter_map(|c| Some((c.bom_ref.as_deref()?, c)))
+            .collect();
+        for (r, licence) in &want.licences {
+            assert_eq!(
+                by_ref[r.as_str()].licenses.as_deref(),
+                Some(licence.as_str()),
+                "{name}: licence of {r}"
+            );
+        }
+        for (r, hex) in &want.sha256 {
+            assert!(
+                by_ref[r.as_str()]
+                    .hashes
+                    .iter()
+                    .any(|(alg, h)| alg == "sha256" && h == hex),
+                "{name}: sha256 of {r}"
+            );
+        }
+    }
+}
+
+#[path = "../../../../../tests/sbom_oracle.rs"]
+mod oracle;
 
 mod documents;
 mod errors;
