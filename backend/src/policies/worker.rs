@@ -65,9 +65,17 @@ pub fn spawn(pool: PgPool, options: WorkerOptions) -> Workers {
 /// many artifacts were claimed (evaluated or dead-lettered).
 pub async fn run_once(pool: &PgPool, options: &WorkerOptions) -> sqlx::Result<usize> {
     let mut conn = pool.acquire().await?;
-    let expired = store::enqueue_expired_waivers(&mut conn, options.clock.now()).await?;
+    let now = options.clock.now();
+    let expired = store::enqueue_expired_waivers(&mut conn, now).await?;
     if expired > 0 {
         tracing::info!(artifacts = expired, "waivers expired: re-evaluating");
+    }
+    let aged = store::enqueue_aged(&mut conn, now).await?;
+    if aged > 0 {
+        tracing::info!(
+            artifacts = aged,
+            "evidence aged past a freshness rule: re-evaluating"
+        );
     }
     drop(conn);
     let mut tx = pool.begin().await?;

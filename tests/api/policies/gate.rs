@@ -516,3 +516,57 @@ async fn waivers_are_paged() {
         .unwrap();
     expect_problem(res, 400).await;
 }
+
+/// A pass that rests on fresh evidence lasts only as long as the evidence
+/// is fresh: past the limit the gate judges again on the spot (and denies),
+/// and the workers queue every other artifact whose results no longer hold.
+/// Time is the app's clock, moved forward.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aged_evidence_ends_an_allow() {
+    let app = spawn_app().await;
+    let (asked, swept) = (fake_digest(40), fake_digest(41));
+    let asked_id = app.alpine("acme/fresh-a", &asked).await;
+    let swept_id = app.alpine("acme/fresh-b", &swept).await;
+    app.create_set(json!({"name": "fresh", "mode": "enforce", "rules": [
+        {"rule": "evidence-fresh", "params": {"max_age_days": 30, "kinds": ["sbom"]}},
+    ]}))
+    .await;
+    assert_eq!(app.drain().await, 2);
+    let status = app
+        .get_json(&format!("/api/v1/artifacts/{asked_id}/policy"))
+        .await;
+    assert_eq!(status["decision"], "allow", "{status}");
+    let holds: chrono::DateTime<Utc> = status["evaluations"][0]["holds_until"]
+        .as_str()
+        .expect("a fresh pass says until when it holds")
+        .parse()
+        .unwrap();
+    let left = holds - Utc::now();
+    assert!(
+        left > chrono::Duration::days(29) && left <= chrono::Duration::days(30),
+        "{left}"
+    );
+
+    // A day before: nothing to do, still allowed.
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(app.drain().await, 0);
+    assert_eq!(app.gate(&asked).await["decision"], "allow");
+
+    // Past it: denied at once, by the rule that no longer passes.
+    app.clock.advance(chrono::Duration::days(2));
+    let g = app.gate(&asked).await;
+    assert_eq!(g["decision"], "deny", "{g}");
+    assert_eq!(g["reasons"][0]["rule"], "evidence-fresh", "{g}");
+    // The other artifact was not asked about: the workers' sweep queues it.
+    assert_eq!(app.drain().await, 1);
+    let history = app
+        .get_json(&format!("/api/v1/artifacts/{swept_id}/policy/history"))
+        .await;
+    assert_eq!(history["items"][0]["trigger"], "evidence-aged", "{history}");
+    assert_eq!(history["items"][0]["decision"], "deny");
+    assert!(
+        history["items"][0]["holds_until"].is_null(),
+        "a failure does not age"
+    );
+    assert_eq!(app.drain().await, 0, "queued once");
+}

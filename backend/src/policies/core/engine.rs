@@ -282,6 +282,10 @@ pub struct RuleResult {
     /// Waivers that applied.
     #[serde(default)]
     pub waivers: Vec<AppliedWaiver>,
+    /// A pass that time alone will end (`evidence-fresh`: the evidence
+    /// ages) holds until then; the artifact is judged again after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Everything a set's rules read, converted once per artifact.
@@ -422,7 +426,12 @@ pub fn evaluate(
                     memo::outcome(key, || ctx.run_rego(r, ctx.limits.rego.min(left)))
                 }
             };
-            judge(id, kind, outcome, mode, &mine)
+            let passed = outcome.status == Status::Pass;
+            let mut result = judge(id, kind, outcome, mode, &mine);
+            if let (true, CompiledRule::Builtin(b, params)) = (passed, rule) {
+                result.holds_until = b.holds_until(ctx.input, params);
+            }
+            result
         })
         .collect()
 }
@@ -477,6 +486,7 @@ fn judge(id: &str, kind: &str, o: RuleOutcome, mode: Mode, waivers: &[&Waiver]) 
         waived_violations,
         evidence: o.evidence,
         waivers: applied,
+        holds_until: None,
     }
 }
 

@@ -271,6 +271,15 @@ pub trait BuiltinRule: Sync + Send {
     fn reads(&self) -> memo::Reads {
         memo::Reads::All
     }
+    /// For an outcome that time alone will change (evidence ages): the
+    /// moment a `pass` stops holding. Default: time changes nothing.
+    fn holds_until(
+        &self,
+        _input: &RuleInput,
+        _params: &Value,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 /// Reads a rule's params (`null` = all defaults) into its struct.

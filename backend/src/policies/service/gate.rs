@@ -78,13 +78,15 @@ pub const UNCOVERED: &str = "no policy covers this artifact";
 /// Whether `e` is a current result of `s`: its version, and no waiver it
 /// rests on has expired since.
 fn current(e: &EvaluationRecord, s: &PolicySet, now: DateTime<Utc>) -> bool {
-    e.version == s.version && e.waivers_expire_at.is_none_or(|t| t > now)
+    e.version == s.version
+        && e.waivers_expire_at.is_none_or(|t| t > now)
+        && e.holds_until.is_none_or(|t| t > now)
 }
 
 /// The deploy decision for a digest. Uses the stored latest evaluations;
 /// with `options.evaluate`, evaluates on the spot when one is missing,
-/// stale (set changed, evidence queued) or rests on a waiver that has
-/// expired since.
+/// stale (set changed, evidence queued), rests on a waiver that has
+/// expired since or on evidence that has aged past a freshness rule.
 ///
 /// An on-the-spot evaluation is guarded like a worker's (`crate::queue`):
 /// one that took the process down `max_claims` times is dead-lettered

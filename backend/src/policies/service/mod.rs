@@ -109,6 +109,7 @@ fn judge(
                     waived_violations: Vec::new(),
                     evidence: Vec::new(),
                     waivers: Vec::new(),
+                    holds_until: None,
                 }],
             };
             let deny = denies(s.definition.mode, &results);

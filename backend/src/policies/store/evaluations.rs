@@ -41,11 +41,12 @@ pub async fn insert_evaluation(
         .iter()
         .flat_map(|r| r.waivers.iter().map(|w| w.expires_at))
         .min();
+    let holds_until = e.results.iter().filter_map(|r| r.holds_until).min();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO policy_evaluations (artifact_id, policy_set_id, version, mode, decision,
              failed_rules, warned_rules, waived_rules, waivers_expire_at, results, input_digest,
-             trigger, evaluated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             trigger, evaluated_at, holds_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(e.artifact_id)
     .bind(e.policy_set_id)
@@ -60,15 +61,19 @@ pub async fn insert_evaluation(
     .bind(e.input_digest)
     .bind(e.trigger)
     .bind(e.evaluated_at)
+    .bind(holds_until)
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO policy_latest (artifact_id, policy_set_id, evaluation_id) VALUES ($1, $2, $3)
-         ON CONFLICT (artifact_id, policy_set_id) DO UPDATE SET evaluation_id = EXCLUDED.evaluation_id",
+        "INSERT INTO policy_latest (artifact_id, policy_set_id, evaluation_id, holds_until)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (artifact_id, policy_set_id)
+         DO UPDATE SET evaluation_id = EXCLUDED.evaluation_id, holds_until = EXCLUDED.holds_until",
     )
     .bind(e.artifact_id)
     .bind(e.policy_set_id)
     .bind(id)
+    .bind(holds_until)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -94,9 +99,12 @@ pub struct EvaluationRecord {
     pub results: Vec<RuleResult>,
     pub input_digest: String,
     /// What caused it: `sbom`, `attestation`, `policy-set`, `waiver`,
-    /// `waiver-expired`, `gate`, ...
+    /// `waiver-expired`, `evidence-aged`, `gate`, ...
     pub trigger: String,
     pub evaluated_at: DateTime<Utc>,
+    /// The results rest on evidence that ages (`evidence-fresh`): they hold
+    /// until then, and the artifact is judged again after.
+    pub holds_until: Option<DateTime<Utc>>,
     /// The set's current version is newer than the evaluated one.
     pub stale: bool,
 }
@@ -104,7 +112,7 @@ pub struct EvaluationRecord {
 const EVALUATION: &str =
     "SELECT e.id, e.artifact_id, e.policy_set_id, s.name AS policy_set, e.version,
            e.mode, e.decision, e.failed_rules, e.warned_rules, e.waived_rules, e.waivers_expire_at,
-           e.results, e.input_digest, e.trigger, e.evaluated_at,
+           e.results, e.input_digest, e.trigger, e.evaluated_at, e.holds_until,
            (s.current_version <> e.version) AS stale
       FROM policy_evaluations e JOIN policy_sets s ON s.id = e.policy_set_id";
 

@@ -27,8 +27,9 @@ pub use evaluations::{
 };
 pub use input::{load_input, load_input_with};
 pub use queue::{
-    claim, claim_one, dead_evaluations, dead_letter, dead_reason, dequeue, enqueue_expired_waivers,
-    enqueue_for_set, queue_length, queued, replay_dead, retry_later, DeadEvaluation,
+    claim, claim_one, dead_evaluations, dead_letter, dead_reason, dequeue, enqueue_aged,
+    enqueue_expired_waivers, enqueue_for_set, queue_length, queued, replay_dead, retry_later,
+    DeadEvaluation,
 };
 pub use sets::{
     delete_set, get_set, insert_set, list_sets, lock_set, name_taken, new_version, set_exists,

@@ -221,6 +221,21 @@ pub async fn enqueue_expired_waivers(
     Ok(r.rows_affected())
 }
 
+/// Queues the artifacts whose latest results no longer hold (their evidence
+/// aged past a freshness rule's limit). An artifact already queued keeps its
+/// place; its new results hold until a later time, or not at all.
+pub async fn enqueue_aged(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "INSERT INTO policy_queue (artifact_id, reason)
+         SELECT DISTINCT artifact_id, 'evidence-aged' FROM policy_latest WHERE holds_until <= $1
+         ON CONFLICT (artifact_id) DO NOTHING",
+    )
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -32,6 +32,32 @@ impl Default for Params {
     }
 }
 
+/// The newest evidence of `kind`: (id, when, evidence kind, how it is dated).
+fn newest(
+    input: &RuleInput,
+    kind: &str,
+) -> Option<(
+    i64,
+    chrono::DateTime<chrono::Utc>,
+    &'static str,
+    &'static str,
+)> {
+    match kind {
+        "sbom" => input
+            .sbom
+            .as_ref()
+            .map(|s| (s.id, s.uploaded_at, "sbom", "")),
+        _ => input.signatures.iter().max_by_key(|s| s.time()).map(|s| {
+            let how = if s.signed_at.is_some() {
+                " (logged by Rekor)"
+            } else {
+                ""
+            };
+            (s.id, s.time(), "attestation", how)
+        }),
+    }
+}
+
 impl BuiltinRule for EvidenceFresh {
     fn id(&self) -> &'static str {
         "evidence-fresh"
@@ -73,21 +99,7 @@ impl BuiltinRule for EvidenceFresh {
         let age = |t: chrono::DateTime<chrono::Utc>| input.now - t;
         let days = |d: chrono::Duration| d.num_seconds() as f64 / 86400.0;
         for kind in &p.kinds {
-            let newest = match kind.as_str() {
-                "sbom" => input
-                    .sbom
-                    .as_ref()
-                    .map(|s| (s.id, s.uploaded_at, "sbom", "")),
-                _ => input.signatures.iter().max_by_key(|s| s.time()).map(|s| {
-                    let how = if s.signed_at.is_some() {
-                        " (logged by Rekor)"
-                    } else {
-                        ""
-                    };
-                    (s.id, s.time(), "attestation", how)
-                }),
-            };
-            match newest {
+            match newest(input, kind) {
                 None => v.push(violation(
                     kind.clone(),
                     format!("the artifact has no {kind}"),
@@ -115,5 +127,19 @@ impl BuiltinRule for EvidenceFresh {
             format!("evidence not older than {} days", p.max_age_days),
             evidence,
         )
+    }
+    /// A pass holds until the oldest of the newest evidence reaches the age.
+    fn holds_until(
+        &self,
+        input: &RuleInput,
+        params: &Value,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let p: Params = parse_params(params).ok()?;
+        let max = chrono::Duration::seconds((p.max_age_days * 86400.0) as i64);
+        p.kinds
+            .iter()
+            .filter_map(|k| newest(input, k))
+            .map(|(_, at, _, _)| at + max)
+            .min()
     }
 }

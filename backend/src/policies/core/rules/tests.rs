@@ -269,6 +269,39 @@ fn evidence_fresh() {
     );
 }
 
+/// A fresh pass says until when it holds: the oldest of the newest
+/// evidence of each kind, plus the limit. Other rules do not age.
+#[test]
+fn evidence_fresh_holds_until_the_oldest_evidence_ages() {
+    let mut i = input_with(Some(sbom_facts("sbom/guac__alpine-cyclonedx.json")));
+    let fresh = find_rule("evidence-fresh").unwrap();
+    let uploaded = i.sbom.as_ref().unwrap().uploaded_at;
+    let sbom_only = json!({"max_age_days": 7, "kinds": ["sbom"]});
+    assert_eq!(
+        fresh.holds_until(&i, &sbom_only),
+        Some(uploaded + Duration::days(7))
+    );
+    let signed = Utc::now() - Duration::days(3);
+    i.signatures
+        .push(signature(1, github_identity("https://github.com/acme/app")));
+    i.signatures[0].signed_at = Some(signed);
+    let both = json!({"max_age_days": 7});
+    assert_eq!(
+        eval("evidence-fresh", &i, both.clone()).status,
+        Status::Pass
+    );
+    assert_eq!(
+        fresh.holds_until(&i, &both),
+        Some((signed + Duration::days(7)).min(uploaded + Duration::days(7)))
+    );
+    assert_eq!(
+        find_rule("sbom-present")
+            .unwrap()
+            .holds_until(&i, &Value::Null),
+        None
+    );
+}
+
 fn github_identity(repo: &str) -> Identity {
     Identity {
         kind: "certificate".into(),
