@@ -30,6 +30,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(web::router())
+        .merge(crate::inventory::web::router())
+        .merge(crate::sboms::web::router())
         .merge(crate::builds::web::router())
         .merge(crate::go::web::router())
         .merge(crate::ci::web::router())

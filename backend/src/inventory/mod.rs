@@ -7,3 +7,4 @@
 pub mod api;
 pub mod service;
 pub mod store;
+pub mod web;

@@ -10,3 +10,4 @@ pub mod api;
 pub mod core;
 pub mod service;
 pub mod store;
+pub mod web;
