@@ -204,21 +204,7 @@ async fn dashboard_go_build_and_ci_hardening_pages() {
     )
     .await;
 
-    let login = app
-        .client
-        .post(app.url("/ui/login"))
-        .form(&[("token", ADMIN_TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 303);
-    let session = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = app.sign_in(ADMIN_TOKEN).await;
 
     let id = &build["artifact_id"];
     let artifact = app.page(&session, &format!("/ui/artifacts/{id}")).await;

@@ -19,7 +19,7 @@ async fn dashboard_pages() {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     app.drain().await;
-    let session = sign_in(&app).await;
+    let session = app.sign_in(ADMIN_TOKEN).await;
 
     // The matrix: one row per project, one column per rule, each cell
     // classed by its outcome; the trend chart above it.

@@ -170,10 +170,6 @@ fn deployment(image: &str) -> Value {
     })
 }
 
-async fn sign_in(app: &TestApp) -> String {
-    app.sign_in(ADMIN_TOKEN).await
-}
-
 /// A one-component CycloneDX SBOM, unique to `tag` (no cache shares it).
 fn one_component_sbom(tag: &str, licence: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({

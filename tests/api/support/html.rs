@@ -40,6 +40,11 @@ impl Html {
         self.doc.select(&selector(css)).collect()
     }
 
+    /// Nothing the strict CSP would refuse: no inline style, no script.
+    pub fn assert_csp_clean(&self, what: &str) {
+        assert_eq!(self.count("[style], script, style"), 0, "{what}: CSP");
+    }
+
     /// How many elements match `css`.
     pub fn count(&self, css: &str) -> usize {
         self.all(css).len()

@@ -241,7 +241,7 @@ impl TestApp {
             .unwrap();
         assert_eq!(res.status(), 200, "GET {path}");
         let page = html::Html::parse(res.text().await.unwrap());
-        assert_eq!(page.count("[style], script, style"), 0, "{path}: CSP");
+        page.assert_csp_clean(path);
         page
     }
 

@@ -142,20 +142,7 @@ async fn dashboard_shows_build_timeline_and_run() {
     drained(&app.pool).await;
     workers.shutdown().await;
 
-    let login = app
-        .client
-        .post(app.url("/ui/login"))
-        .form(&[("token", ADMIN_TOKEN), ("next", "/ui")])
-        .send()
-        .await
-        .unwrap();
-    let session = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = app.sign_in(ADMIN_TOKEN).await;
     let page = |path: String| {
         app.client
             .get(app.url(&path))
@@ -183,7 +170,7 @@ async fn dashboard_shows_build_timeline_and_run() {
         .unwrap()
         .contains("unsafe-inline"));
     let html = Html::parse(res.text().await.unwrap());
-    assert_eq!(html.count("[style], script, style"), 0, "CSP");
+    html.assert_csp_clean("the builds page");
     let runs = html.texts("table#runs tbody th");
     assert!(
         runs.contains(&"gitlab #31".to_owned()) && runs.contains(&"gitlab #2366".to_owned()),
@@ -229,7 +216,7 @@ async fn dashboard_shows_build_timeline_and_run() {
             .starts_with("gitlab-test bcbb5ec396a2"),
         "the artifact it produced"
     );
-    assert_eq!(run.count("[style], script, style"), 0, "CSP");
+    run.assert_csp_clean("the run page");
     assert_eq!(page("/ui/runs/999999".into()).await.unwrap().status(), 404);
     // Signed out: sent to sign in.
     assert_eq!(
@@ -246,26 +233,7 @@ async fn dashboard_shows_build_timeline_and_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
     let app = spawn_app().await;
-    let sign_in = |token: String| {
-        let app = &app;
-        async move {
-            let login = app
-                .client
-                .post(app.url("/ui/login"))
-                .form(&[("token", token.as_str()), ("next", "/ui")])
-                .send()
-                .await
-                .unwrap();
-            login.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let admin = sign_in(ADMIN_TOKEN.to_string()).await;
+    let admin = app.sign_in(ADMIN_TOKEN).await;
     let form = [
         ("provider", "github"),
         ("name", "from-ui"),
@@ -286,7 +254,7 @@ async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
     assert_eq!(html.fact("Payload URL (path)"), "/webhooks/github/from-ui");
     assert_eq!(html.fact("Secret"), GITHUB_SECRET, "shown once");
     assert!(html.text("section.card p").contains("shown only now"));
-    assert_eq!(html.count("[style], script, style"), 0, "CSP");
+    html.assert_csp_clean("the webhooks page");
     // The secret is shown once: the page itself no longer shows it.
     let page = app
         .client
@@ -398,7 +366,7 @@ async fn admin_manages_sources_and_dead_letters_in_the_dashboard() {
     );
 
     // Viewers may not.
-    let viewer = sign_in(app.token("viewer").await).await;
+    let viewer = app.sign_in(&app.token("viewer").await).await;
     assert_eq!(
         app.client
             .get(app.url("/ui/webhooks"))
